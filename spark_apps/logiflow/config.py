@@ -1,0 +1,283 @@
+"""The one configuration model read by the CLI, the local run and the SparkApplication alike.
+
+Sources, highest precedence first: explicit overrides (CLI flags), environment variables
+(``LOGIFLOW_`` prefix, ``__`` between nesting levels, e.g. ``LOGIFLOW_KAFKA__BOOTSTRAP_SERVERS``),
+a YAML file (``--config FILE`` or ``LOGIFLOW_CONFIG``), then the defaults below, which are the
+embedded single-machine setup. Everything is validated at start-up: unknown keys and bad values
+raise ``ConfigError`` naming the offending key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from logiflow.errors import ConfigError
+
+CONFIG_ENV_VAR = "LOGIFLOW_CONFIG"
+
+# Spark interval strings ("1 minute", "30 seconds"); checked here so a typo fails at start-up,
+# not when the streaming query is first planned.
+_INTERVAL_RE = re.compile(
+    r"^\s*\d+\s+(millisecond|second|minute|hour|day)s?\s*$", re.IGNORECASE
+)
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "logiflow"
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "logiflow"
+
+
+class _Section(BaseModel):
+    """Every section rejects unknown keys: a typo must not silently become a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    logs_topic: str = "logiflow-logs"
+    dead_letter_topic: str = "logiflow-deadletter"
+    # Spark appends its own suffix per query; the prefix makes our consumers easy to find.
+    consumer_group_prefix: str = "logiflow-etl"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    # PEM file with the CA that signed the brokers' certificates (Strimzi's cluster CA).
+    ssl_ca_location: Path | None = None
+    # PEM client certificate/key for mTLS (Strimzi KafkaUser with tls authentication).
+    ssl_certificate_location: Path | None = None
+    ssl_key_location: Path | None = None
+    starting_offsets: Literal["earliest", "latest"] = "earliest"
+    # Back-pressure: the most records one micro-batch reads across all partitions.
+    max_offsets_per_trigger: int = Field(default=200_000, gt=0)
+    # Data deleted by retention before we read it must fail the query loudly.
+    fail_on_data_loss: bool = True
+
+
+class ElasticsearchSettings(_Section):
+    hosts: list[str] = ["http://127.0.0.1:9200"]
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    # PEM CA for https hosts (ECK's http CA); verification is never turned off.
+    ca_certs: Path | None = None
+    index_prefix: str = "logiflow"
+    bulk_chunk_size: int = Field(default=2000, gt=0)
+    bulk_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_retries: int = Field(default=6, ge=0)
+    initial_backoff_seconds: float = Field(default=0.5, gt=0)
+    max_backoff_seconds: float = Field(default=30.0, gt=0)
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Retention of time-based indices (enforced by an ILM policy where the cluster has ILM).
+    events_retention: str = "30d"
+    aggregates_retention: str = "400d"
+    dead_letter_retention: str = "30d"
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_have_scheme(cls, hosts: list[str]) -> list[str]:
+        if not hosts:
+            raise ValueError("at least one host is required")
+        for host in hosts:
+            if not host.startswith(("http://", "https://")):
+                raise ValueError(f"host {host!r} must start with http:// or https://")
+        return hosts
+
+
+class CustomFormat(_Section):
+    """A format derived from the user's own web server configuration, no regex writing."""
+
+    # Exactly one of these: the text of an nginx ``log_format`` directive (with or without
+    # the ``log_format name`` prefix) or an Apache ``LogFormat`` string.
+    nginx_log_format: str | None = None
+    apache_log_format: str | None = None
+
+
+class ParseSettings(_Section):
+    # "auto" detects each line (JSON, combined, common, then the custom formats in order).
+    default_format: str = "auto"
+    # Per-topic choice of format, e.g. {"nginx-edge": "combined", "api": "json"}.
+    topic_formats: dict[str, str] = {}
+    custom_formats: dict[str, CustomFormat] = {}
+    # Longer lines are dead-lettered (with the whole line kept) rather than parsed.
+    max_line_bytes: int = Field(default=32 * 1024, gt=0)
+    # Timezone assumed for JSON timestamps that carry no offset.
+    default_timezone: str = "UTC"
+
+
+class EndpointRule(_Section):
+    """Path segments matching ``pattern`` (a full-segment Java regex) become ``replacement``."""
+
+    pattern: str
+    replacement: str = "{id}"
+
+
+DEFAULT_ENDPOINT_RULES = (
+    EndpointRule(pattern=r"[0-9]+"),
+    EndpointRule(
+        pattern=r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    ),
+    EndpointRule(pattern=r"[0-9a-fA-F]{16,}"),
+    EndpointRule(pattern=r"[A-Za-z0-9_-]{24,}"),
+)
+
+
+class EnrichSettings(_Section):
+    endpoint_rules: list[EndpointRule] = list(DEFAULT_ENDPOINT_RULES)
+    # Distinct user agents kept parsed per Python worker; real traffic has few thousand.
+    user_agent_cache_size: int = Field(default=20_000, gt=0)
+    geo_enabled: bool = True
+
+
+class DropRule(_Section):
+    """Events for which ``field`` matches are counted as filtered and not indexed."""
+
+    name: str
+    field: str
+    # equals | in | prefix | suffix | regex
+    op: Literal["equals", "in", "prefix", "suffix", "regex"]
+    value: str | int | bool | list[str | int]
+
+
+class FilterSettings(_Section):
+    drop: list[DropRule] = []
+
+
+class AggregateSettings(_Section):
+    window: str = "1 minute"
+    # How late an event may arrive and still count in its window.
+    watermark: str = "2 minutes"
+
+    @field_validator("window", "watermark")
+    @classmethod
+    def _is_interval(cls, value: str) -> str:
+        if not _INTERVAL_RE.match(value):
+            raise ValueError(f"{value!r} is not an interval such as '1 minute' or '30 seconds'")
+        return value
+
+
+class SparkSettings(_Section):
+    master: str = "local[*]"
+    app_name: str = "logiflow-etl"
+    checkpoint_dir: str = str(_default_state_dir() / "checkpoints")
+    trigger_interval: str = "5 seconds"
+    shuffle_partitions: int = Field(default=4, gt=0)
+    # Extra Spark conf passed through as-is (e.g. spark.executor.memory).
+    conf: dict[str, str] = {}
+
+
+class LocalSettings(_Section):
+    """The embedded default: servers run as local processes on loopback."""
+
+    cache_dir: Path = _default_cache_dir()
+    state_dir: Path = _default_state_dir()
+    kafka_version: str = "4.1.1"
+    elasticsearch_version: str = "8.19.21"
+    kafka_port: int = Field(default=9092, gt=0, lt=65536)
+    kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
+    elasticsearch_port: int = Field(default=9200, gt=0, lt=65536)
+    kafka_heap: str = "512m"
+    elasticsearch_heap: str = "1g"
+
+
+class LogiflowConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOGIFLOW_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    parse: ParseSettings = ParseSettings()
+    enrich: EnrichSettings = EnrichSettings()
+    filter: FilterSettings = FilterSettings()
+    aggregate: AggregateSettings = AggregateSettings()
+    spark: SparkSettings = SparkSettings()
+    local: LocalSettings = LocalSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_data = _YAML_DATA_FOR_NEXT_LOAD.pop("data", {})
+        return (
+            init_settings,
+            env_settings,
+            InitSettingsSource(settings_cls, init_kwargs=yaml_data),
+        )
+
+
+# load_config hands the parsed YAML to settings_customise_sources through this slot, because
+# pydantic-settings builds sources from the class, not from arguments.
+_YAML_DATA_FOR_NEXT_LOAD: dict[str, dict[str, Any]] = {}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        problems.append(f"{where}: {item['msg']}")
+    return f"invalid configuration ({origin}): " + "; ".join(problems)
+
+
+def load_config(
+    path: Path | str | None = None, overrides: dict[str, Any] | None = None
+) -> LogiflowConfig:
+    """Build and validate the config; ``overrides`` are nested dicts from CLI flags."""
+    if path is None and os.environ.get(CONFIG_ENV_VAR):
+        path = os.environ[CONFIG_ENV_VAR]
+    yaml_data = _read_yaml(Path(path)) if path is not None else {}
+    origin = f"file {path}, env LOGIFLOW_*, flags" if path else "env LOGIFLOW_*, flags"
+    _YAML_DATA_FOR_NEXT_LOAD["data"] = yaml_data
+    try:
+        return LogiflowConfig(**(overrides or {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from exc
+    finally:
+        _YAML_DATA_FOR_NEXT_LOAD.pop("data", None)
+
+
+def index_name(config: LogiflowConfig, kind: Literal["events", "aggregates", "deadletter"]) -> str:
+    """Name (or pattern stem) of the indices holding one kind of document."""
+    return f"{config.elasticsearch.index_prefix}-{kind}"

@@ -1,0 +1,76 @@
+"""Column names shared by every transform, sink and test: the ETL's data contract.
+
+Events are flat DataFrames whose column names are the Elastic Common Schema field paths
+(``source.ip``, ``http.response.status_code``). Elasticsearch expands dotted keys into objects,
+so the documents the sink writes are ECS as Kibana expects, with no renaming step in between.
+Spark treats a dot in a bare column name as struct access, so always go through ``col()``.
+
+Columns starting with ``_logiflow`` are internal bookkeeping and never indexed.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+
+def col(name: str) -> Column:
+    """A column by its exact (possibly dotted) name."""
+    return F.col(f"`{name}`")
+
+
+# --- Kafka record coordinates (as Filebeat's kafka input names them) -------------------------
+KAFKA_TOPIC = "kafka.topic"
+KAFKA_PARTITION = "kafka.partition"
+KAFKA_OFFSET = "kafka.offset"
+KAFKA_KEY = "kafka.key"
+KAFKA_TIMESTAMP = "kafka.timestamp"
+
+# --- ECS fields ---------------------------------------------------------------------------------
+TIMESTAMP = "@timestamp"
+EVENT_ORIGINAL = "event.original"
+EVENT_INGESTED = "event.ingested"
+EVENT_DURATION = "event.duration"  # nanoseconds
+EVENT_DATASET = "event.dataset"  # the detected/configured log format, e.g. "nginx.access"
+LOG_LEVEL = "log.level"
+SOURCE_IP = "source.ip"
+SOURCE_ADDRESS = "source.address"
+CLIENT_IP = "client.ip"  # first address of X-Forwarded-For, when present
+HTTP_REQUEST_METHOD = "http.request.method"
+HTTP_VERSION = "http.version"
+HTTP_REQUEST_REFERRER = "http.request.referrer"
+HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+HTTP_RESPONSE_BODY_BYTES = "http.response.body.bytes"
+URL_ORIGINAL = "url.original"
+URL_PATH = "url.path"
+URL_QUERY = "url.query"
+URL_DOMAIN = "url.domain"
+USER_NAME = "user.name"
+USER_AGENT_ORIGINAL = "user_agent.original"
+USER_AGENT_NAME = "user_agent.name"
+USER_AGENT_VERSION = "user_agent.version"
+USER_AGENT_OS_NAME = "user_agent.os.name"
+USER_AGENT_DEVICE_NAME = "user_agent.device.name"
+SERVICE_NAME = "service.name"
+HOST_NAME = "host.name"
+TRACE_ID = "trace.id"
+SOURCE_GEO_COUNTRY_ISO_CODE = "source.geo.country_iso_code"
+SOURCE_GEO_COUNTRY_NAME = "source.geo.country_name"
+ERROR_MESSAGE = "error.message"  # dead letters: why the line was rejected
+
+# --- LogiFlow's own fields (custom fields live under the product's namespace, as ECS advises) ---
+DEVICE_TYPE = "logiflow.device_type"  # desktop | mobile | tablet | bot | other
+IS_BOT = "logiflow.is_bot"
+ENDPOINT = "logiflow.endpoint"  # url.path with ids collapsed: /users/{id}
+STATUS_CLASS = "logiflow.status_class"  # "2xx" .. "5xx"
+IS_ERROR = "logiflow.is_error"  # status >= 400
+EXTRA = "logiflow.extra"  # JSON log keys that have no ECS home, kept as a map
+
+# --- internal bookkeeping (not indexed) -----------------------------------------------------------
+OUTCOME = "_logiflow_outcome"  # one of the OUTCOME_* values below
+FILTER_RULE = "_logiflow_filter_rule"  # name of the drop rule that matched
+DOC_ID = "_logiflow_id"  # Elasticsearch _id, derived from Kafka coordinates
+
+OUTCOME_INDEXED = "indexed"
+OUTCOME_FILTERED = "filtered"
+OUTCOME_DEAD_LETTER = "dead_letter"
