@@ -29,6 +29,9 @@ KAFKA_TIMESTAMP = "kafka.timestamp"
 # --- ECS fields ---------------------------------------------------------------------------------
 TIMESTAMP = "@timestamp"
 EVENT_ORIGINAL = "event.original"
+# Raw Kafka bytes, base64, kept only when they were not valid UTF-8 (event.original then holds
+# the line with U+FFFD replacements, so nothing the sender wrote is lost).
+EVENT_ORIGINAL_BASE64 = "event.original_base64"
 EVENT_INGESTED = "event.ingested"
 EVENT_DURATION = "event.duration"  # nanoseconds
 EVENT_DATASET = "event.dataset"  # the detected/configured log format, e.g. "nginx.access"
