@@ -1,0 +1,58 @@
+"""Endpoint templating: the column expression, custom rules and config errors."""
+
+from __future__ import annotations
+
+import pytest
+from chispa import assert_column_equality
+from pyspark.sql import DataFrame, SparkSession
+
+from logiflow.config import DEFAULT_ENDPOINT_RULES, EndpointRule
+from logiflow.errors import ConfigError
+from logiflow.etl import fields
+from logiflow.etl.enrich_endpoint import enrich_endpoint
+
+CASES = [
+    ("/users/123/orders/9f8e7d6c5b4a39281706f5e4d3c2b1a0", "/users/{id}/orders/{id}"),
+    ("/api/v1/items/550e8400-e29b-41d4-a716-446655440000", "/api/v1/items/{id}"),
+    ("/health", "/health"),
+    ("/", "/"),
+    ("/users/123/", "/users/{id}/"),
+    ("/v2/users/abc123", "/v2/users/abc123"),  # short mixed segments are names, not ids
+    ("/files/report-2024.pdf", "/files/report-2024.pdf"),
+    ("/tokens/AbCdEfGhIjKlMnOpQrStUvWxYz_12", "/tokens/{id}"),
+    ("//double//42", "//double//{id}"),
+    ("/orders/12a", "/orders/12a"),  # partial matches do not count
+    (None, None),
+]
+
+
+def assert_field(df: DataFrame, name: str, expected: str) -> None:
+    """chispa on a dotted ECS column (chispa selects by plain name, which Spark splits on dots)."""
+    picked = df.select(fields.col(name).alias("actual"), expected)
+    assert_column_equality(picked, "actual", expected)
+
+
+
+def test_default_rules(spark: SparkSession) -> None:
+    df = spark.createDataFrame(
+        CASES, f"`{fields.URL_PATH}` string, expected string"
+    ).transform(enrich_endpoint(DEFAULT_ENDPOINT_RULES))
+    assert_field(df, fields.ENDPOINT, "expected")
+
+
+def test_custom_rules_first_match_wins(spark: SparkSession) -> None:
+    rules = [
+        EndpointRule(pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}", replacement="{date}"),
+        EndpointRule(pattern=r"[0-9]+", replacement="{n}"),
+        EndpointRule(pattern=r"[0-9-]+", replacement="{never}"),
+    ]
+    df = spark.createDataFrame(
+        [("/reports/2024-01-31/7", "/reports/{date}/{n}")],
+        f"`{fields.URL_PATH}` string, expected string",
+    ).transform(enrich_endpoint(rules))
+    assert_field(df, fields.ENDPOINT, "expected")
+
+
+def test_bad_pattern_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not a valid regex"):
+        enrich_endpoint([EndpointRule(pattern="([0-9]+")])
