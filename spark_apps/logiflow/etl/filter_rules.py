@@ -1,0 +1,116 @@
+"""Drop rules from config: matching events are marked filtered (and counted), not indexed.
+
+A rule names any event column (an ECS path from ``fields``, or ``logiflow.extra.<key>`` for a
+JSON key kept in the extra map) and an operation: ``equals``, ``in``, ``prefix``, ``suffix`` or
+``regex`` (Java regex, partial match as ``rlike``). Values are compared as text, so
+``status_code equals 200`` and ``equals "200"`` mean the same and a non-numeric value can never
+make ANSI casting fail the query. Rows already dead-lettered are left alone; the first matching
+rule wins and is recorded in ``_logiflow_filter_rule`` so filtered counts can be broken down.
+Nothing is removed from the DataFrame here: the sinks pick rows by outcome, which is what makes
+input = indexed + filtered + dead-lettered hold for every batch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from logiflow.config import DropRule
+from logiflow.errors import ConfigError
+from logiflow.etl import fields
+
+_EXTRA_PREFIX = fields.EXTRA + "."
+
+
+def filterable_fields() -> frozenset[str]:
+    """Every event column a rule may name: the public names in the field contract."""
+    names = set()
+    for attr, value in vars(fields).items():
+        if not attr.isupper() or not isinstance(value, str) or attr.startswith("OUTCOME"):
+            continue
+        if value.startswith("_logiflow"):
+            continue
+        names.add(value)
+    return frozenset(names)
+
+
+def _as_text(value: str | int | bool) -> str:
+    if isinstance(value, bool):  # Spark renders booleans as true/false
+        return "true" if value else "false"
+    return str(value)
+
+
+def _field_column(rule: DropRule) -> Column:
+    if rule.field.startswith(_EXTRA_PREFIX) and len(rule.field) > len(_EXTRA_PREFIX):
+        key = rule.field[len(_EXTRA_PREFIX):]
+        return F.try_element_at(fields.col(fields.EXTRA), F.lit(key))
+    if rule.field not in filterable_fields():
+        known = ", ".join(sorted(filterable_fields()))
+        raise ConfigError(
+            f"filter.drop rule {rule.name!r}: unknown field {rule.field!r}; use one of {known} "
+            f"or {fields.EXTRA}.<key>"
+        )
+    return fields.col(rule.field)
+
+
+def rule_condition(rule: DropRule) -> Column:
+    """True where ``rule`` matches; never null (a null field matches nothing)."""
+    text = _field_column(rule).cast("string")
+    value = rule.value
+    if rule.op == "in":
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"filter.drop rule {rule.name!r}: op 'in' needs a non-empty list")
+        condition = text.isin([_as_text(v) for v in value])
+    else:
+        if isinstance(value, list):
+            raise ConfigError(
+                f"filter.drop rule {rule.name!r}: op {rule.op!r} needs one value, not a list"
+            )
+        literal = _as_text(value)
+        if rule.op == "equals":
+            condition = text == F.lit(literal)
+        elif rule.op == "prefix":
+            condition = text.startswith(literal)
+        elif rule.op == "suffix":
+            condition = text.endswith(literal)
+        else:
+            try:
+                re.compile(literal)
+            except re.error as exc:
+                raise ConfigError(
+                    f"filter.drop rule {rule.name!r}: {literal!r} is not a valid regex: {exc}"
+                ) from exc
+            condition = text.rlike(literal)
+    return F.coalesce(condition, F.lit(False))
+
+
+def apply_drop_rules(rules: Sequence[DropRule]) -> Callable[[DataFrame], DataFrame]:
+    """Mark indexed rows matching a rule as filtered; set ``_logiflow_filter_rule``."""
+    names = [rule.name for rule in rules]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"filter.drop: rule names must be unique, repeated: {duplicates}")
+    conditions = [(rule.name, rule_condition(rule)) for rule in rules]
+
+    def transform(df: DataFrame) -> DataFrame:
+        if not conditions:
+            return df.withColumn(fields.FILTER_RULE, F.lit(None).cast("string"))
+        indexed = fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_INDEXED)
+        matched: Column | None = None
+        for name, condition in conditions:
+            matched = (
+                F.when(indexed & condition, F.lit(name))
+                if matched is None
+                else matched.when(indexed & condition, F.lit(name))
+            )
+        assert matched is not None
+        return df.withColumn(fields.FILTER_RULE, matched).withColumn(
+            fields.OUTCOME,
+            F.when(fields.col(fields.FILTER_RULE).isNotNull(), F.lit(fields.OUTCOME_FILTERED))
+            .otherwise(fields.col(fields.OUTCOME)),
+        )
+
+    return transform
