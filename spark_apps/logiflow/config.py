@@ -184,6 +184,32 @@ class SparkSettings(_Section):
     conf: dict[str, str] = {}
 
 
+class ShipSettings(_Section):
+    """The Kafka producer of ``logiflow ship`` and ``logiflow generate``."""
+
+    # Records are keyed "<host>/<service>" so one source stays in order on one partition.
+    # host defaults to this machine's name, service to the shipped file's name ("stdin").
+    host: str | None = None
+    service: str | None = None
+    # Longer lines never reach Kafka (the broker's message.max.bytes, 1 MiB by default, would
+    # refuse them): they are kept intact in reject_file and counted. Lines over
+    # parse.max_line_bytes but under this still go to Kafka, and the ETL dead-letters them whole.
+    max_line_bytes: int = Field(default=512 * 1024, gt=0, le=1_000_000)
+    compression: Literal["zstd", "lz4", "snappy", "gzip", "none"] = "zstd"
+    linger_ms: int = Field(default=50, ge=0)
+    batch_bytes: int = Field(default=512 * 1024, gt=0)
+    # Bounded memory: with this much unacknowledged, reading pauses until Kafka catches up.
+    queue_max_messages: int = Field(default=100_000, gt=0)
+    queue_max_kbytes: int = Field(default=64 * 1024, gt=0)
+    # A record not acknowledged within this time counts as failed (and the command fails).
+    delivery_timeout_seconds: float = Field(default=120.0, gt=0)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.25, gt=0)
+    # Defaults: <local.state_dir>/shipper/positions.json and .../rejected.log
+    state_file: Path | None = None
+    reject_file: Path | None = None
+
+
 class LocalSettings(_Section):
     """The embedded default: servers run as local processes on loopback."""
 
@@ -213,6 +239,7 @@ class LogiflowConfig(BaseSettings):
     filter: FilterSettings = FilterSettings()
     aggregate: AggregateSettings = AggregateSettings()
     spark: SparkSettings = SparkSettings()
+    ship: ShipSettings = ShipSettings()
     local: LocalSettings = LocalSettings()
 
     @classmethod

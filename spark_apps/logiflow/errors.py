@@ -31,6 +31,12 @@ class ServiceUnreachableError(LogiflowError):
         super().__init__(message)
 
 
+class DeliveryError(LogiflowError):
+    """Records were not acknowledged by Kafka (or not accepted); nothing past them is committed."""
+
+    exit_code = 5
+
+
 class ArtifactError(LogiflowError):
     """A server or connector artifact could not be fetched or failed its checksum."""
 
