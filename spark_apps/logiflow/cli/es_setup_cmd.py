@@ -1,0 +1,56 @@
+"""``logiflow es-setup``: create or update the index templates and lifecycle policies.
+
+Idempotent: running it again reports every object as unchanged. The Helm chart's hook Job runs
+the same command against the ECK cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from logiflow.cli.main import app, state
+from logiflow.io.es_client import connect, describe_hosts
+from logiflow.io.es_setup import setup_elasticsearch
+
+console = Console()
+
+_STYLE = {"created": "green", "updated": "yellow", "unchanged": "dim", "skipped": "magenta"}
+
+
+@app.command("es-setup")
+def es_setup(
+    ctx: typer.Context,
+    es_host: Annotated[
+        list[str] | None,
+        typer.Option("--es-host", help="Elasticsearch URL (repeatable); overrides the config."),
+    ] = None,
+    index_prefix: Annotated[
+        str | None, typer.Option("--index-prefix", help="Prefix of every LogiFlow index.")
+    ] = None,
+) -> None:
+    """Create LogiFlow's index templates (ECS mappings) and lifecycle policies, idempotently."""
+    config = state(ctx).config(
+        elasticsearch={"hosts": es_host or None, "index_prefix": index_prefix}
+    )
+    settings = config.elasticsearch
+    client = connect(settings)
+    try:
+        steps = setup_elasticsearch(client, settings)
+    finally:
+        client.close()
+    console.print(f"Elasticsearch {describe_hosts(settings)}:", highlight=False)
+    for step in steps:
+        style = _STYLE[step.action]
+        detail = f": {step.detail}" if step.detail else ""
+        console.print(
+            f"  [{style}]{step.action:<9}[/] {step.kind} [bold]{step.name}[/]{detail}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    changed = sum(step.action in ("created", "updated") for step in steps)
+    console.print(
+        f"{changed} object(s) created or updated, {len(steps) - changed} left as they were."
+    )
