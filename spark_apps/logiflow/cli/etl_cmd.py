@@ -1,0 +1,92 @@
+"""``logiflow etl``: the streaming job, continuously or until caught up.
+
+Continuous (default): runs until Ctrl-C or SIGTERM, which stop the queries between batches.
+``--until-caught-up``: processes everything in Kafka now, then exits (backfills, tests).
+Kafka and Elasticsearch are checked first: an unreachable one is a one-line error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from logiflow.cli.main import app, state
+
+console = Console()
+
+
+@app.command("etl")
+def etl(
+    ctx: typer.Context,
+    until_caught_up: Annotated[
+        bool,
+        typer.Option("--until-caught-up", help="Process what is in Kafka now, then exit."),
+    ] = False,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option("--bootstrap-servers", help="Kafka bootstrap servers.")
+    ] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Kafka topic of the logs.")] = None,
+    es_host: Annotated[
+        list[str] | None,
+        typer.Option("--es-host", help="Elasticsearch URL (repeatable)."),
+    ] = None,
+    index_prefix: Annotated[
+        str | None, typer.Option("--index-prefix", help="Prefix of every LogiFlow index.")
+    ] = None,
+    checkpoint_dir: Annotated[
+        str | None, typer.Option("--checkpoint-dir", help="Streaming checkpoints (per query).")
+    ] = None,
+    connector_jars: Annotated[
+        str,
+        typer.Option(
+            "--connector-jars",
+            help="download: fetch the Spark Kafka connector into the local cache; "
+            "provided: already on Spark's classpath (cluster image).",
+        ),
+    ] = "download",
+    skip_es_setup: Annotated[
+        bool, typer.Option("--skip-es-setup", help="Do not create/update index templates.")
+    ] = False,
+) -> None:
+    """Run the streaming ETL: Kafka -> parse/enrich/filter/aggregate -> Elasticsearch."""
+    # Spark is imported only by the command that needs it: the rest of the CLI stays quick.
+    from logiflow.job import BatchAccount, run_etl
+
+    if connector_jars not in ("download", "provided"):
+        raise typer.BadParameter("must be 'download' or 'provided'", param_hint="--connector-jars")
+    config = state(ctx).config(
+        kafka={"bootstrap_servers": bootstrap_servers, "logs_topic": topic},
+        elasticsearch={"hosts": es_host or None, "index_prefix": index_prefix},
+        spark={"checkpoint_dir": checkpoint_dir},
+    )
+
+    def show(account: BatchAccount) -> None:
+        console.print(
+            f"batch {account.batch_id}: {account.input} in, {account.indexed} indexed, "
+            f"{account.filtered} filtered, {account.dead_letter} dead letters",
+            highlight=False,
+        )
+
+    mode = "until caught up" if until_caught_up else "continuously (Ctrl-C stops)"
+    console.print(
+        f"logiflow etl: {config.kafka.bootstrap_servers}/{config.kafka.logs_topic} -> "
+        f"{', '.join(config.elasticsearch.hosts)} [{config.elasticsearch.index_prefix}-*], "
+        f"{mode}",
+        highlight=False,
+    )
+    result = run_etl(
+        config,
+        until_caught_up,
+        connector_jars="download" if connector_jars == "download" else "provided",
+        setup_es=not skip_es_setup,
+        on_batch=show,
+    )
+    totals = result.totals
+    console.print(
+        f"done: {totals['input']} in, {totals['indexed']} indexed, {totals['filtered']} "
+        f"filtered, {totals['dead_letter']} dead letters, {result.aggregate_docs} aggregate "
+        "updates" + (" (stopped)" if result.stopped_by_signal else ""),
+        highlight=False,
+    )

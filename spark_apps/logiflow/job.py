@@ -1,0 +1,377 @@
+"""The streaming job: Kafka -> ETL transforms -> Elasticsearch, with checkpoints and triggers.
+
+Run it with ``logiflow etl [--until-caught-up]`` on one machine, or through ``etl_main.py`` (the
+SparkApplication's main file) on Kubernetes. It runs two streaming queries on one Kafka topic:
+
+- ``events``: each micro-batch is processed once (``persist``), then its indexed events go to
+  ``<prefix>-events-*``, its dead letters to ``<prefix>-deadletter-*`` (Elasticsearch is the
+  dead-letter store; they are searchable there next to the events), and one accounting document
+  (input = indexed + filtered + dead letters) to ``<prefix>-batches``.
+- ``aggregates``: the windowed aggregates in **update** mode (chosen by ``etl.aggregate_windows``:
+  each emitted row carries its window's full totals), written by deterministic id into
+  ``<prefix>-aggregates-*`` so every update overwrites the window's document.
+
+Each query has its own checkpoint under ``spark.checkpoint_dir/<query>``. A batch whose writes
+fail is failed as a whole and its offsets are not committed, so a restart replays it; since every
+document is written by id, the replay overwrites rather than duplicates.
+
+Triggers: ``processingTime(spark.trigger_interval)`` continuously, or ``availableNow`` with
+``until_caught_up`` (read everything there is now, then stop) for backfills and tests. SIGTERM
+and Ctrl-C stop the queries between batches.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from logiflow.config import LogiflowConfig
+from logiflow.errors import LogiflowError
+from logiflow.etl import fields
+from logiflow.etl.pipeline import (
+    aggregate,
+    outcome_counts,
+    process_records,
+    select_dead_letters,
+    select_events,
+)
+from logiflow.io import index_names as names
+from logiflow.io.es_client import connect, create_es_client
+from logiflow.io.es_setup import setup_elasticsearch
+from logiflow.io.sink_elasticsearch import (
+    SinkUnavailableError,
+    aggregate_index,
+    bulk_with_retries,
+    dead_letter_index,
+    event_index,
+    write_documents,
+)
+from logiflow.io.source_kafka import check_kafka, read_kafka
+from logiflow.spark_session import create_spark_session
+
+# Where the Kafka connector jars come from: "download" fetches them from Maven Central into the
+# local cache (laptop, CI); "provided" means they are already on Spark's classpath (the cluster
+# image bakes them into /opt/spark/jars).
+ConnectorJars = Literal["download", "provided"]
+
+QUERY_NAMES = (names.EVENTS_QUERY, names.AGGREGATES_QUERY)
+
+
+class EtlFailedError(LogiflowError):
+    """A streaming query stopped with an error."""
+
+
+@dataclass
+class BatchAccount:
+    """What one events micro-batch did; ``input == indexed + filtered + dead_letter``."""
+
+    batch_id: int
+    input: int
+    indexed: int
+    filtered: int
+    dead_letter: int
+
+
+@dataclass
+class EtlResult:
+    batches: list[BatchAccount] = field(default_factory=list)
+    aggregate_docs: int = 0
+    stopped_by_signal: bool = False
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {
+            "input": sum(b.input for b in self.batches),
+            "indexed": sum(b.indexed for b in self.batches),
+            "filtered": sum(b.filtered for b in self.batches),
+            "dead_letter": sum(b.dead_letter for b in self.batches),
+        }
+
+
+def checkpoint_location(config: LogiflowConfig, query: str) -> str:
+    base = config.spark.checkpoint_dir
+    # A URL (s3a://, hdfs://) is joined as text; Path would eat the double slash.
+    return f"{base.rstrip('/')}/{query}" if "://" in base else str(Path(base) / query)
+
+
+def events_batch_writer(
+    config: LogiflowConfig, result: EtlResult, on_batch: Callable[[BatchAccount], None] | None
+) -> Callable[[DataFrame, int], None]:
+    es = config.elasticsearch
+    prefix = es.index_prefix
+
+    def write_batch(batch: DataFrame, batch_id: int) -> None:
+        # Processed once; the selections and counts below all read the cached rows.
+        batch.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            counts = outcome_counts(batch)
+            total = sum(counts.values())
+            events = dead = None
+            if counts[fields.OUTCOME_INDEXED]:
+                events = write_documents(select_events(batch), event_index(prefix), es)
+            if counts[fields.OUTCOME_DEAD_LETTER]:
+                dead = write_documents(select_dead_letters(batch), dead_letter_index(prefix), es)
+            rejected = events.rejected if events else 0
+            account = BatchAccount(
+                batch_id=batch_id,
+                input=total,
+                indexed=events.written if events else 0,
+                filtered=counts[fields.OUTCOME_FILTERED],
+                # Lines that did not parse, plus events Elasticsearch refused (now dead letters).
+                dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
+            )
+            write_account(config, names.EVENTS_QUERY, account)
+        finally:
+            batch.unpersist()
+        result.batches.append(account)
+        if on_batch is not None:
+            on_batch(account)
+
+    return write_batch
+
+
+def aggregates_batch_writer(
+    config: LogiflowConfig, result: EtlResult
+) -> Callable[[DataFrame, int], None]:
+    es = config.elasticsearch
+
+    def write_batch(batch: DataFrame, batch_id: int) -> None:
+        counts = write_documents(batch, aggregate_index(es.index_prefix), es)
+        result.aggregate_docs += counts.written
+
+    return write_batch
+
+
+def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> None:
+    """The accounting document, by id "<query>-<batch id>" so a re-run batch overwrites it."""
+    es = config.elasticsearch
+    client = create_es_client(es)
+    document = {
+        names.BATCH_TIMESTAMP: datetime.now(UTC).isoformat(timespec="milliseconds"),
+        names.BATCH_QUERY: query,
+        names.BATCH_ID: account.batch_id,
+        names.COUNT_INPUT: account.input,
+        names.COUNT_INDEXED: account.indexed,
+        names.COUNT_FILTERED: account.filtered,
+        names.COUNT_DEAD_LETTER: account.dead_letter,
+    }
+    try:
+        failures = bulk_with_retries(
+            client,
+            [
+                {
+                    "_op_type": "index",
+                    "_id": names.batch_doc_id(query, account.batch_id),
+                    "_index": names.batches_index(es.index_prefix),
+                    "_source": document,
+                }
+            ],
+            es,
+        )
+    finally:
+        client.close()
+    if failures:
+        raise SinkUnavailableError(f"Elasticsearch refused the accounting document: {failures[0]}")
+
+
+def start_queries(
+    spark: SparkSession,
+    config: LogiflowConfig,
+    until_caught_up: bool,
+    result: EtlResult,
+    on_batch: Callable[[BatchAccount], None] | None = None,
+) -> list[StreamingQuery]:
+    """Start both streaming queries and return them (running)."""
+
+    def trigger(writer: Any) -> Any:
+        if until_caught_up:
+            return writer.trigger(availableNow=True)
+        return writer.trigger(processingTime=config.spark.trigger_interval)
+
+    prefix = config.elasticsearch.index_prefix
+    events_stream = read_kafka(spark, config.kafka).transform(process_records(config))
+    events_writer = (
+        events_stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
+        .option("checkpointLocation", checkpoint_location(config, names.EVENTS_QUERY))
+        .foreachBatch(events_batch_writer(config, result, on_batch))
+    )
+    aggregates_stream = (
+        read_kafka(spark, config.kafka)
+        .transform(process_records(config))
+        .transform(aggregate(config))
+    )
+    aggregates_writer = (
+        aggregates_stream.writeStream.queryName(f"{prefix}-{names.AGGREGATES_QUERY}")
+        .outputMode("update")
+        .option("checkpointLocation", checkpoint_location(config, names.AGGREGATES_QUERY))
+        .foreachBatch(aggregates_batch_writer(config, result))
+    )
+    queries = [trigger(events_writer).start()]
+    try:
+        queries.append(trigger(aggregates_writer).start())
+    except Exception:
+        queries[0].stop()
+        raise
+    return queries
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM (Kubernetes, the SIGKILL test's polite sibling) and SIGINT set ``stop``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+_OUR_ERROR_RE = re.compile(
+    r"(SinkUnavailableError|ServiceUnreachableError|ConfigError): (?P<message>[^\n]+)"
+)
+
+
+def query_failure(query: StreamingQuery) -> LogiflowError | None:
+    """Our error behind a failed query, as one line (Spark wraps it in pages of trace)."""
+    exc = query.exception()
+    if exc is None:
+        return None
+    text = str(exc)
+    match = _OUR_ERROR_RE.search(text)
+    if match and match.group(1) == "SinkUnavailableError":
+        return SinkUnavailableError(match.group("message").strip())
+    if match:
+        return EtlFailedError(match.group("message").strip())
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")
+    return EtlFailedError(f"streaming query {query.name} failed: {first[:300]}")
+
+
+def await_queries(
+    queries: list[StreamingQuery], stop: threading.Event, poll_seconds: float = 0.5
+) -> bool:
+    """Wait until every query ends or ``stop`` is set; True when stopped by ``stop``."""
+    try:
+        while any(q.isActive for q in queries):
+            if stop.is_set():
+                return True
+            for q in queries:
+                failure = query_failure(q) if not q.isActive else None
+                if failure is not None:
+                    raise failure
+            time.sleep(poll_seconds)
+        for q in queries:
+            failure = query_failure(q)
+            if failure is not None:
+                raise failure
+        return False
+    finally:
+        for q in queries:
+            if q.isActive:
+                q.stop()
+
+
+def prepare(config: LogiflowConfig, setup_es: bool = True) -> bool:
+    """Fail fast with one clear line when Kafka or Elasticsearch is not there.
+
+    Returns whether the logs topic exists already.
+    """
+    topic_exists = check_kafka(config.kafka)
+    client = connect(config.elasticsearch)
+    try:
+        if setup_es:
+            setup_elasticsearch(client, config.elasticsearch)
+    finally:
+        client.close()
+    return topic_exists
+
+
+def session_for(config: LogiflowConfig, connector_jars: ConnectorJars) -> SparkSession:
+    jars: list[str] = []
+    if connector_jars == "download":
+        from logiflow.local.artifacts import connector_jars as fetch_connector_jars
+
+        jars = fetch_connector_jars(config.local)
+    return create_spark_session(config.spark, jars)
+
+
+def run_etl(
+    config: LogiflowConfig,
+    until_caught_up: bool = False,
+    *,
+    spark: SparkSession | None = None,
+    connector_jars: ConnectorJars = "download",
+    setup_es: bool = True,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[BatchAccount], None] | None = None,
+) -> EtlResult:
+    """Run the job until caught up (``until_caught_up``), or until ``stop``/SIGTERM/Ctrl-C.
+
+    ``spark``: an existing session (tests) that must already have the Kafka connector; otherwise
+    one is built from ``config.spark`` with the jars as ``connector_jars`` says.
+    """
+    prepare(config, setup_es=setup_es)
+    session = spark if spark is not None else session_for(config, connector_jars)
+    stop = stop or threading.Event()
+    result = EtlResult()
+    with _stop_on_signals(stop):
+        queries = start_queries(session, config, until_caught_up, result, on_batch)
+        result.stopped_by_signal = await_queries(queries, stop)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry for ``etl_main.py`` (spark-submit): ``--config FILE [--until-caught-up]``."""
+    import argparse
+    import sys
+
+    from logiflow.config import load_config
+
+    parser = argparse.ArgumentParser(prog="etl_main.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="YAML config file (default: $LOGIFLOW_CONFIG)")
+    parser.add_argument("--until-caught-up", action="store_true")
+    parser.add_argument(
+        "--connector-jars",
+        choices=["download", "provided"],
+        default="provided",
+        help="provided (default): the image has them; download: fetch from Maven Central",
+    )
+    parser.add_argument(
+        "--skip-es-setup", action="store_true", help="do not create/update index templates"
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        result = run_etl(
+            config,
+            args.until_caught_up,
+            connector_jars=args.connector_jars,
+            setup_es=not args.skip_es_setup,
+        )
+    except LogiflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"logiflow etl: {result.totals}")
+    return 0
+
+
