@@ -1,0 +1,225 @@
+{{/*
+Names and labels. Every name that ties two components together (Kafka cluster -> strimzi.io/cluster
+label, bootstrap address, CA and user Secrets; Elasticsearch name -> Kibana's elasticsearchRef,
+HTTP service and CA Secret) is defined here once, so a template never spells another's name.
+*/}}
+
+{{- define "logiflow.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "logiflow.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name prefixed with the full name: logiflow.componentName (list $ "etl") */}}
+{{- define "logiflow.componentName" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "logiflow.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "logiflow.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels of one component: include "logiflow.selectorLabels" (list $ "spark") */}}
+{{- define "logiflow.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "logiflow.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* Full label set of one component: include "logiflow.labels" (list $ "kafka") */}}
+{{- define "logiflow.labels" -}}
+{{- $root := index . 0 -}}
+helm.sh/chart: {{ include "logiflow.chart" $root }}
+{{ include "logiflow.selectorLabels" . }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/part-of: logiflow
+{{- end -}}
+
+{{- define "logiflow.kafka.labels" -}}{{ include "logiflow.labels" (list . "kafka") }}{{- end -}}
+{{- define "logiflow.elasticsearch.labels" -}}{{ include "logiflow.labels" (list . "elasticsearch") }}{{- end -}}
+{{- define "logiflow.kibana.labels" -}}{{ include "logiflow.labels" (list . "kibana") }}{{- end -}}
+{{- define "logiflow.spark.labels" -}}{{ include "logiflow.labels" (list . "spark") }}{{- end -}}
+{{- define "logiflow.setup.labels" -}}{{ include "logiflow.labels" (list . "es-setup") }}{{- end -}}
+{{- define "logiflow.shipper.labels" -}}{{ include "logiflow.labels" (list . "shipper") }}{{- end -}}
+{{- define "logiflow.test.labels" -}}{{ include "logiflow.labels" (list . "test") }}{{- end -}}
+{{- define "logiflow.config.labels" -}}{{ include "logiflow.labels" (list . "config") }}{{- end -}}
+
+{{/* ---------- Kafka (Strimzi) ---------- */}}
+
+{{/* The Kafka CR name; also the strimzi.io/cluster label of node pools, topics and users. */}}
+{{- define "logiflow.kafka.fullname" -}}{{ include "logiflow.fullname" . }}{{- end -}}
+
+{{/* Strimzi names the bootstrap Service <cluster>-kafka-bootstrap. */}}
+{{- define "logiflow.kafka.bootstrap" -}}
+{{- printf "%s-kafka-bootstrap.%s.svc:%v" (include "logiflow.kafka.fullname" .) .Release.Namespace .Values.kafka.listenerPort -}}
+{{- end -}}
+
+{{/* Strimzi publishes the cluster CA (PEM in key ca.crt) in <cluster>-cluster-ca-cert. */}}
+{{- define "logiflow.kafka.caSecret" -}}{{ printf "%s-cluster-ca-cert" (include "logiflow.kafka.fullname" .) }}{{- end -}}
+
+{{/* KafkaUser names; the User Operator writes each password to a Secret of the same name (key: password). */}}
+{{- define "logiflow.kafka.etlUser" -}}{{ include "logiflow.componentName" (list . .Values.kafka.users.etl) }}{{- end -}}
+{{- define "logiflow.kafka.shipperUser" -}}{{ include "logiflow.componentName" (list . .Values.kafka.users.shipper) }}{{- end -}}
+
+{{/* KafkaTopic resource names are the topic names themselves (spec.topicName not needed). */}}
+{{- define "logiflow.kafka.logsTopic" -}}{{ .Values.kafka.topics.logs.name }}{{- end -}}
+{{- define "logiflow.kafka.deadLetterTopic" -}}{{ .Values.kafka.topics.deadLetters.name }}{{- end -}}
+
+{{/* Consumer group prefix of the ETL: the same constant the config model uses. */}}
+{{- define "logiflow.kafka.consumerGroupPrefix" -}}logiflow-etl{{- end -}}
+
+{{/* ---------- Elasticsearch / Kibana (ECK) ---------- */}}
+
+{{/* The Elasticsearch CR name; Kibana's elasticsearchRef points at it. */}}
+{{- define "logiflow.elasticsearch.fullname" -}}{{ include "logiflow.fullname" . }}{{- end -}}
+{{- define "logiflow.kibana.fullname" -}}{{ include "logiflow.fullname" . }}{{- end -}}
+
+{{/* ECK's HTTP Service is <es>-es-http, TLS by default. */}}
+{{- define "logiflow.elasticsearch.url" -}}
+{{- printf "https://%s-es-http.%s.svc:9200" (include "logiflow.elasticsearch.fullname" .) .Release.Namespace -}}
+{{- end -}}
+
+{{/* ECK publishes the HTTP CA (PEM in key ca.crt) in <es>-es-http-certs-public. */}}
+{{- define "logiflow.elasticsearch.caSecret" -}}{{ printf "%s-es-http-certs-public" (include "logiflow.elasticsearch.fullname" .) }}{{- end -}}
+
+{{/* Least-privilege users (file realm) and the Secret holding their roles. */}}
+{{- define "logiflow.elasticsearch.etlUsername" -}}logiflow-etl{{- end -}}
+{{- define "logiflow.elasticsearch.setupUsername" -}}logiflow-setup{{- end -}}
+{{- define "logiflow.elasticsearch.rolesSecret" -}}{{ include "logiflow.componentName" (list . "es-roles") }}{{- end -}}
+{{- define "logiflow.elasticsearch.etlSecret" -}}
+{{- .Values.elasticsearch.users.etlExistingSecret | default (include "logiflow.componentName" (list . "es-etl-user")) -}}
+{{- end -}}
+{{- define "logiflow.elasticsearch.setupSecret" -}}
+{{- .Values.elasticsearch.users.setupExistingSecret | default (include "logiflow.componentName" (list . "es-setup-user")) -}}
+{{- end -}}
+
+{{/* ---------- LogiFlow pods ---------- */}}
+
+{{- define "logiflow.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+
+{{- define "logiflow.configMap" -}}{{ include "logiflow.componentName" (list . "config") }}{{- end -}}
+{{- define "logiflow.spark.serviceAccount" -}}{{ include "logiflow.componentName" (list . "spark") }}{{- end -}}
+{{- define "logiflow.spark.checkpointClaim" -}}{{ include "logiflow.componentName" (list . "checkpoints") }}{{- end -}}
+
+{{/* Where the config and the two CAs are mounted in every LogiFlow container. */}}
+{{- define "logiflow.paths.config" -}}/etc/logiflow/config.yaml{{- end -}}
+{{- define "logiflow.paths.kafkaCa" -}}/etc/logiflow/kafka-ca{{- end -}}
+{{- define "logiflow.paths.esCa" -}}/etc/logiflow/es-ca{{- end -}}
+
+{{/*
+Credentials as LOGIFLOW_* variables (config.py reads LOGIFLOW_<SECTION>__<KEY>), taken from the
+operators' Secrets. Argument: (list $ ROLE), ROLE one of etl, shipper, setup, test. Each role gets
+only the identities it needs: the shipper/test write to Kafka as the shipper user, the ETL reads as
+the etl user; the ETL/test use the writer in Elasticsearch, the hook the setup user.
+*/}}
+{{- define "logiflow.credentialEnv" -}}
+{{- $root := index . 0 -}}
+{{- $who := index . 1 -}}
+{{- $kafkaUser := get (dict "etl" (include "logiflow.kafka.etlUser" $root) "shipper" (include "logiflow.kafka.shipperUser" $root) "test" (include "logiflow.kafka.shipperUser" $root)) $who -}}
+{{- $esSecret := get (dict "etl" (include "logiflow.elasticsearch.etlSecret" $root) "setup" (include "logiflow.elasticsearch.setupSecret" $root) "test" (include "logiflow.elasticsearch.etlSecret" $root)) $who -}}
+- name: LOGIFLOW_CONFIG
+  value: {{ include "logiflow.paths.config" $root }}
+- name: HOME
+  value: /tmp
+{{- if and $root.Values.kafka.enabled $kafkaUser }}
+- name: LOGIFLOW_KAFKA__SASL_USERNAME
+  value: {{ $kafkaUser }}
+- name: LOGIFLOW_KAFKA__SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $kafkaUser }}
+      key: password
+{{- end }}
+{{- if and $root.Values.elasticsearch.enabled $esSecret }}
+- name: LOGIFLOW_ELASTICSEARCH__USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $esSecret }}
+      key: username
+- name: LOGIFLOW_ELASTICSEARCH__PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $esSecret }}
+      key: password
+{{- end }}
+{{- end -}}
+
+{{/* Volumes every LogiFlow pod mounts: config, CAs (PEM), and a writable /tmp. */}}
+{{- define "logiflow.commonVolumes" -}}
+- name: config
+  configMap:
+    name: {{ include "logiflow.configMap" . }}
+{{- if .Values.kafka.enabled }}
+- name: kafka-ca
+  secret:
+    secretName: {{ include "logiflow.kafka.caSecret" . }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- if .Values.elasticsearch.enabled }}
+- name: es-ca
+  secret:
+    secretName: {{ include "logiflow.elasticsearch.caSecret" . }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+- name: tmp
+  emptyDir: {}
+{{- end -}}
+
+{{- define "logiflow.commonVolumeMounts" -}}
+- name: config
+  mountPath: /etc/logiflow/config.yaml
+  subPath: config.yaml
+  readOnly: true
+{{- if .Values.kafka.enabled }}
+- name: kafka-ca
+  mountPath: {{ include "logiflow.paths.kafkaCa" . }}
+  readOnly: true
+{{- end }}
+{{- if .Values.elasticsearch.enabled }}
+- name: es-ca
+  mountPath: {{ include "logiflow.paths.esCa" . }}
+  readOnly: true
+{{- end }}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* imagePullSecrets block of a pod spec, or nothing. Use: include ... (list $ INDENT) */}}
+{{- define "logiflow.imagePullSecrets" -}}
+{{- $root := index . 0 -}}
+{{- with $root.Values.image.pullSecrets }}
+{{- $lines := list "imagePullSecrets:" }}
+{{- range . }}{{ $lines = append $lines (printf "  - name: %s" .) }}{{ end }}
+{{- join "\n" $lines | nindent (index $ 1) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Marks the pods this chart runs itself (ETL driver/executors, hook, shipper, test) for the
+NetworkPolicies. A dedicated label, because Strimzi copies the CR labels (part-of, instance)
+onto the Kafka pods, which must not match these policies.
+*/}}
+{{- define "logiflow.clientLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+logiflow.io/client: "true"
+{{- end -}}

@@ -1,0 +1,33 @@
+{{/*
+Driver and executor pods get their volumes, environment and security context through Spark's
+own pod templates (spec.driver.template / spec.executor.template): Spark applies them natively,
+with no dependency on the operator's mutating webhook.
+*/}}
+{{- define "logiflow.spark.podTemplate" -}}
+{{- $root := index . 0 -}}
+{{- $role := index . 1 -}}
+metadata:
+  labels:
+    {{- include "logiflow.spark.labels" $root | nindent 4 }}
+    logiflow.io/spark-role: {{ $role }}
+    logiflow.io/client: "true"
+spec:
+  securityContext:
+    {{- toYaml $root.Values.podSecurityContext | nindent 4 }}
+  {{- include "logiflow.imagePullSecrets" (list $root 2) }}
+  containers:
+    - name: spark-kubernetes-{{ $role }}
+      securityContext:
+        {{- toYaml $root.Values.containerSecurityContext | nindent 8 }}
+      env:
+        {{- include "logiflow.credentialEnv" (list $root "etl") | nindent 8 }}
+      volumeMounts:
+        {{- include "logiflow.commonVolumeMounts" $root | nindent 8 }}
+        - name: checkpoints
+          mountPath: {{ $root.Values.spark.checkpoint.mountPath }}
+  volumes:
+    {{- include "logiflow.commonVolumes" $root | nindent 4 }}
+    - name: checkpoints
+      persistentVolumeClaim:
+        claimName: {{ include "logiflow.spark.checkpointClaim" $root }}
+{{- end }}
