@@ -30,7 +30,8 @@ from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import DataFrame
+from pyspark.accumulators import Accumulator, AccumulatorParam
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.etl import fields
@@ -142,11 +143,34 @@ def _cached_classifier(cache_size: int) -> Callable[[str], UserAgentFacts]:
     return functools.lru_cache(maxsize=cache_size)(classify)
 
 
-# Per-worker counters for the benchmark: rows seen, distinct per batch, actual parses.
-STATS = {"rows": 0, "distinct_in_batches": 0, "parsed": 0}
+class CacheStats(NamedTuple):
+    """What the cache saved: non-null user agents, distinct ones per batch, actual parses."""
+
+    rows: int
+    distinct_in_batches: int
+    parsed: int
+
+    @property
+    def hit_rate(self) -> float:
+        """Share of non-null user agents answered without parsing."""
+        return 1.0 - self.parsed / self.rows if self.rows else 0.0
 
 
-def resolve_batch(user_agents: pa.Array, cache_size: int) -> pa.StructArray:
+class CacheStatsParam(AccumulatorParam[CacheStats]):
+    """Sums ``CacheStats`` from every worker into one Spark accumulator (for the benchmark)."""
+
+    def zero(self, value: CacheStats) -> CacheStats:
+        return CacheStats(0, 0, 0)
+
+    def addInPlace(self, first: CacheStats, second: CacheStats) -> CacheStats:
+        return CacheStats(*(a + b for a, b in zip(first, second, strict=True)))
+
+
+def cache_stats_accumulator(spark: SparkSession) -> Accumulator[CacheStats]:
+    return spark.sparkContext.accumulator(CacheStats(0, 0, 0), CacheStatsParam())
+
+
+def resolve_batch(user_agents: pa.Array, cache_size: int) -> tuple[pa.StructArray, CacheStats]:
     """Resolve one Arrow batch: each distinct value once, through the worker's LRU cache."""
     if isinstance(user_agents, pa.ChunkedArray):
         user_agents = user_agents.combine_chunks()
@@ -155,25 +179,35 @@ def resolve_batch(user_agents: pa.Array, cache_size: int) -> pa.StructArray:
     lookup = _cached_classifier(cache_size)
     before = lookup.cache_info().misses
     facts = [lookup(value) for value in distinct]
-    STATS["rows"] += len(user_agents) - user_agents.null_count
-    STATS["distinct_in_batches"] += len(distinct)
-    STATS["parsed"] += lookup.cache_info().misses - before
+    stats = CacheStats(
+        len(user_agents) - user_agents.null_count,
+        len(distinct),
+        lookup.cache_info().misses - before,
+    )
     indices = encoded.indices
     children = [
         pc.take(pa.array([fact[i] for fact in facts], type=_TYPES[i]), indices)
         for i in range(len(_NAMES))
     ]
-    return pa.StructArray.from_arrays(children, names=_NAMES)
+    return pa.StructArray.from_arrays(children, names=_NAMES), stats
 
 
-def enrich_user_agent(cache_size: int) -> Callable[[DataFrame], DataFrame]:
-    """Add the ``user_agent.*`` facts, ``logiflow.device_type`` and ``logiflow.is_bot``."""
+def enrich_user_agent(
+    cache_size: int, stats: Accumulator[CacheStats] | None = None
+) -> Callable[[DataFrame], DataFrame]:
+    """Add the ``user_agent.*`` facts, ``logiflow.device_type`` and ``logiflow.is_bot``.
+
+    ``stats`` (from ``cache_stats_accumulator``) collects cache figures from the workers.
+    """
 
     @F.arrow_udf(UA_STRUCT_TYPE)  # type: ignore[call-overload,misc]
     def parse_user_agents(user_agents: pa.Array) -> pa.Array:
-        # A module-level function, so cloudpickle ships it by reference and the cache it
+        # resolve_batch is module-level, so cloudpickle ships it by reference and the cache it
         # uses is the worker module's, shared by every task that worker runs.
-        return resolve_batch(user_agents, cache_size)
+        result, batch_stats = resolve_batch(user_agents, cache_size)
+        if stats is not None:
+            stats.add(batch_stats)
+        return result
 
     def transform(df: DataFrame) -> DataFrame:
         parsed = "_logiflow_ua"

@@ -8,7 +8,12 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
 from logiflow.etl import fields
-from logiflow.etl.enrich_useragent import classify, enrich_user_agent, resolve_batch
+from logiflow.etl.enrich_useragent import (
+    cache_stats_accumulator,
+    classify,
+    enrich_user_agent,
+    resolve_batch,
+)
 
 CHROME_WIN = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -65,16 +70,21 @@ def test_version_joins_present_parts() -> None:
 
 def test_resolve_batch_dedupes_and_keeps_nulls() -> None:
     batch = pa.array([IPHONE, None, IPHONE, "curl/8.4.0", IPHONE], type=pa.string())
-    result = resolve_batch(batch, cache_size=16).to_pylist()
+    resolved, stats = resolve_batch(batch, cache_size=16)
+    result = resolved.to_pylist()
     assert [row["device_type"] for row in result] == ["mobile", None, "mobile", "bot", "mobile"]
     assert result[1] == dict.fromkeys(result[1])  # every field null
     assert result[0] == result[2] == result[4]
+    assert (stats.rows, stats.distinct_in_batches) == (4, 2)
+    _, again = resolve_batch(batch, cache_size=16)
+    assert again.parsed == 0 and again.hit_rate == 1.0  # the worker cache remembered both
 
 
 def test_enrich_user_agent_frame(spark: SparkSession) -> None:
     schema = f"`{fields.USER_AGENT_ORIGINAL}` string"
     df = spark.createDataFrame([(IPAD,), (None,), (GOOGLEBOT,), (CHROME_WIN,)], schema)
-    actual = df.transform(enrich_user_agent(cache_size=100))
+    stats = cache_stats_accumulator(spark)
+    actual = df.transform(enrich_user_agent(cache_size=100, stats=stats))
     expected = spark.createDataFrame(
         [
             (IPAD, "Mobile Safari", "16.6", "iOS", "iPad", "tablet", False),
@@ -96,3 +106,4 @@ def test_enrich_user_agent_frame(spark: SparkSession) -> None:
         ),
     )
     assert_df_equality(actual, expected, ignore_nullable=True)
+    assert stats.value.rows == 3  # the null is not counted
