@@ -1,0 +1,104 @@
+"""The Elasticsearch sink on a real node: per-document failures become dead letters, replays
+overwrite instead of duplicating, and an unreachable node fails the batch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from elasticsearch import Elasticsearch
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from logiflow.config import LogiflowConfig
+from logiflow.etl import fields
+from logiflow.io import index_names as names
+from logiflow.io.es_client import connect
+from logiflow.io.es_setup import setup_elasticsearch
+from logiflow.io.sink_elasticsearch import event_index, write_documents
+from logiflow.local.servers import free_port
+
+SCHEMA = T.StructType(
+    [
+        T.StructField(fields.DOC_ID, T.StringType()),
+        T.StructField(fields.TIMESTAMP, T.TimestampType()),
+        T.StructField(fields.SOURCE_IP, T.StringType()),
+        T.StructField(fields.HTTP_RESPONSE_STATUS_CODE, T.LongType()),
+        T.StructField(fields.EVENT_ORIGINAL, T.StringType()),
+        T.StructField(fields.KAFKA_TOPIC, T.StringType()),
+        T.StructField(fields.KAFKA_PARTITION, T.IntegerType()),
+        T.StructField(fields.KAFKA_OFFSET, T.LongType()),
+        T.StructField(fields.KAFKA_TIMESTAMP, T.TimestampType()),
+        T.StructField(fields.OUTCOME, T.StringType()),
+    ]
+)
+
+
+def _events(spark: SparkSession, topic: str) -> DataFrame:
+    day1, day2 = datetime(2026, 11, 23, 23, 59, 59), datetime(2026, 11, 24, 0, 0, 1)
+    rows = [
+        (f"{topic}-0-0", day1, "10.1.2.3", 200, "line a", topic, 0, 0, day1, "indexed"),
+        (f"{topic}-0-1", day2, "::1", 404, "line b", topic, 0, 1, day2, "indexed"),
+        # Not an IP: the node refuses the document (400 mapper_parsing_exception).
+        (f"{topic}-1-0", day2, "not-an-ip", 500, "line c", topic, 1, 0, day2, "indexed"),
+    ]
+    # Several partitions: the writes really happen in parallel tasks, one client each.
+    return spark.createDataFrame(rows, SCHEMA).repartition(3)
+
+
+def _count(es: Elasticsearch, index: str) -> int:
+    es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
+    return es.count(index=index, ignore_unavailable=True, allow_no_indices=True)["count"]
+
+
+def test_rejected_documents_become_dead_letters_and_replay_does_not_duplicate(
+    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch
+) -> None:
+    settings = pipeline_config.elasticsearch
+    prefix = settings.index_prefix
+    setup_elasticsearch(connect(settings), settings)
+    df = _events(spark, pipeline_config.kafka.logs_topic)
+
+    first = write_documents(df, event_index(prefix), settings)
+    second = write_documents(df, event_index(prefix), settings)  # a replayed batch
+
+    assert (first.written, first.rejected) == (2, 1)
+    assert (second.written, second.rejected) == (2, 1)
+    events = names.index_pattern(prefix, names.EVENTS)
+    dead = names.index_pattern(prefix, names.DEAD_LETTER)
+    assert _count(es_client, events) == 2
+    assert _count(es_client, dead) == 1
+    # Daily indices by @timestamp in UTC.
+    assert _count(es_client, f"{prefix}-events-2026.11.23") == 1
+    assert _count(es_client, f"{prefix}-events-2026.11.24") == 1
+    letter = es_client.search(index=dead)["hits"]["hits"][0]
+    assert letter["_id"] == f"{pipeline_config.kafka.logs_topic}-1-0"
+    assert letter["_index"] == f"{prefix}-deadletter-2026.11.24"
+    source = letter["_source"]
+    assert source["event.original"] == "line c"
+    assert "rejected by Elasticsearch (400)" in source["error.message"]
+    assert "not-an-ip" in source["error.message"]
+    assert source["kafka.offset"] == 0 and source["kafka.partition"] == 1
+    indexed = es_client.get(
+        index=f"{prefix}-events-2026.11.23", id=f"{pipeline_config.kafka.logs_topic}-0-0"
+    )
+    assert indexed["_source"]["source.ip"] == "10.1.2.3"
+    assert "_logiflow_outcome" not in indexed["_source"]
+    assert indexed["_source"]["@timestamp"] == "2026-11-23T23:59:59.000Z"
+
+
+def test_unreachable_elasticsearch_fails_the_batch(
+    spark: SparkSession, pipeline_config: LogiflowConfig
+) -> None:
+    settings = pipeline_config.elasticsearch.model_copy(
+        update={
+            "hosts": [f"http://127.0.0.1:{free_port()}"],
+            "max_retries": 2,
+            "initial_backoff_seconds": 0.1,
+            "max_backoff_seconds": 0.2,
+        }
+    )
+    df = _events(spark, pipeline_config.kafka.logs_topic)
+    with pytest.raises(Exception, match="SinkUnavailableError") as failure:
+        write_documents(df, event_index(settings.index_prefix), settings)
+    assert "unreachable" in str(failure.value)
