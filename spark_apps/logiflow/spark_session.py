@@ -8,6 +8,7 @@ UDFs.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 
 from pyspark.sql import SparkSession
@@ -20,6 +21,9 @@ def create_spark_session(settings: SparkSettings, jars: Iterable[str] = ()) -> S
         # Local mode talks to itself only: keep the driver on loopback instead of whatever
         # address the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers must run the interpreter that has logiflow installed (the venv's),
+        # not whatever python3 is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(settings.master)
         .appName(settings.app_name)
