@@ -1,0 +1,148 @@
+"""``logiflow local up|down|status|fetch``: the local Kafka and Elasticsearch servers.
+
+``up`` fetches what is missing (first run only), starts both servers in the background, waits
+until they are healthy and creates the pipeline's topics; they keep running until ``down``.
+``up --foreground`` keeps them tied to the terminal instead and stops them on Ctrl-C.
+``status --json`` prints their state and addresses for scripts. Ports, heaps and the state
+directory come from the ``local`` section of the config (``LOGIFLOW_LOCAL__*``) or the flags.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from logiflow.cli.main import app, state
+from logiflow.config import LogiflowConfig
+from logiflow.local import artifacts
+from logiflow.local.servers import DEFAULT_START_TIMEOUT, LocalServers, ensure_pipeline_topics
+
+local_app = typer.Typer(
+    help="Local Kafka and Elasticsearch servers (the embedded default): up, down, status.",
+    no_args_is_help=True,
+)
+app.add_typer(local_app, name="local")
+
+out = Console()
+err = Console(stderr=True)
+
+StateDirOption = Annotated[
+    Path | None,
+    typer.Option("--state-dir", help="Where the servers keep config, data, logs and pid files."),
+]
+
+
+def _config(ctx: typer.Context, state_dir: Path | None, **local: Any) -> LogiflowConfig:
+    return state(ctx).config(local={"state_dir": state_dir, **local})
+
+
+def _servers(config: LogiflowConfig) -> LocalServers:
+    return LocalServers(config.local, err)
+
+
+@local_app.command("up")
+def up(
+    ctx: typer.Context,
+    state_dir: StateDirOption = None,
+    kafka_port: Annotated[int | None, typer.Option(help="Kafka client port.")] = None,
+    elasticsearch_port: Annotated[
+        int | None, typer.Option(help="Elasticsearch HTTP port.")
+    ] = None,
+    foreground: Annotated[
+        bool, typer.Option("--foreground", help="Stay attached; stop the servers on Ctrl-C.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for both servers to become healthy.")
+    ] = DEFAULT_START_TIMEOUT,
+) -> None:
+    """Start the local Kafka broker and Elasticsearch node and create the pipeline's topics."""
+    config = _config(
+        ctx, state_dir, kafka_port=kafka_port, elasticsearch_port=elasticsearch_port
+    )
+    servers = _servers(config)
+    started = servers.start(timeout=timeout, foreground=foreground)
+    try:
+        config = servers.apply_to(config)
+        created = ensure_pipeline_topics(config)
+        for name, was_started in started.items():
+            if not was_started:
+                err.print(f"{name} was already running")
+        if created:
+            err.print("created topics: " + ", ".join(created))
+        _print_table(servers)
+        if foreground:
+            err.print("servers running; press Ctrl-C to stop them")
+            while True:
+                signal.pause()
+    finally:
+        if foreground:
+            with err.status("stopping the local servers"):
+                servers.stop()
+
+
+@local_app.command("down")
+def down(ctx: typer.Context, state_dir: StateDirOption = None) -> None:
+    """Stop the local servers (SIGTERM, then SIGKILL after a grace period)."""
+    servers = _servers(_config(ctx, state_dir))
+    with err.status("stopping the local servers"):
+        stopped = servers.stop()
+    for name, was_running in stopped.items():
+        err.print(f"{name}: {'stopped' if was_running else 'was not running'}")
+
+
+@local_app.command("status")
+def status(
+    ctx: typer.Context,
+    state_dir: StateDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show whether the local servers run, and where (always exits 0; read the state)."""
+    servers = _servers(_config(ctx, state_dir))
+    if as_json:
+        out.print_json(json.dumps(status_document(servers)))
+    else:
+        _print_table(servers)
+
+
+@local_app.command("fetch")
+def fetch(ctx: typer.Context) -> None:
+    """Download and verify the servers and the Spark Kafka connector into the cache."""
+    config = state(ctx).config()
+    servers = _servers(config)
+    servers.fetch()
+    jars = artifacts.connector_jars(config.local, err)
+    err.print(f"cache ready in {config.local.cache_dir} ({len(jars)} connector jars)")
+
+
+def status_document(servers: LocalServers) -> dict[str, Any]:
+    """What ``status --json`` prints."""
+    report = servers.status()
+    kafka = report["kafka"].as_dict()
+    kafka["bootstrap_servers"] = servers.kafka_bootstrap
+    elasticsearch = report["elasticsearch"].as_dict()
+    elasticsearch["url"] = servers.elasticsearch_url
+    return {
+        "state_dir": str(servers.settings.state_dir),
+        "kafka": kafka,
+        "elasticsearch": elasticsearch,
+    }
+
+
+def _print_table(servers: LocalServers) -> None:
+    table = Table("server", "state", "address", "pid", "log")
+    colours = {"running": "green", "starting": "yellow", "stale": "red", "stopped": "dim"}
+    for item in servers.status().values():
+        table.add_row(
+            item.name,
+            f"[{colours[item.state]}]{item.state}[/]",
+            item.address,
+            str(item.pid or "-"),
+            str(item.log_file),
+        )
+    out.print(table)
