@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from chart_render import KUBERNETES_VERSION, PROFILES, Doc, render, run, tools_python
 from chart_schemas import (
     CORE_TEMPLATE,
     CRD_TEMPLATE,
@@ -21,7 +22,6 @@ from chart_schemas import (
     write_core_schemas,
     write_crd_schemas,
 )
-from conftest import KUBERNETES_VERSION, PROFILES, Doc, render, run, tools_python
 
 CUSTOM_GROUPS = ("kafka.strimzi.io", "elasticsearch.k8s.elastic.co", "kibana.k8s.elastic.co",
                  "sparkoperator.k8s.io")

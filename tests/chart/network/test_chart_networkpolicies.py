@@ -1,0 +1,46 @@
+"""templates/network: only LogiFlow's pods reach Kafka and Elasticsearch."""
+
+from __future__ import annotations
+
+from chart_render import Doc, one
+
+NAME = "lf-logiflow"
+CLIENTS = {"app.kubernetes.io/instance": "lf", "logiflow.io/client": "true"}
+
+
+def test_kafka_listener_admits_only_logiflow_pods(docs: list[Doc]) -> None:
+    (listener,) = one(docs, "Kafka")["spec"]["kafka"]["listeners"]
+    assert listener["networkPolicyPeers"] == [{"podSelector": {"matchLabels": CLIENTS}}]
+
+
+def test_client_policy_egress_targets(docs: list[Doc]) -> None:
+    policy = one(docs, "NetworkPolicy", f"{NAME}-clients")
+    assert policy["spec"]["podSelector"]["matchLabels"] == CLIENTS
+    targets = [rule.get("to", [{}])[0].get("podSelector", {}).get("matchLabels")
+               for rule in policy["spec"]["egress"]]
+    assert {"strimzi.io/cluster": NAME, "strimzi.io/kind": "Kafka"} in targets
+    assert {"elasticsearch.k8s.elastic.co/cluster-name": NAME} in targets
+
+
+def test_every_own_pod_is_selected_by_the_client_policy(docs: list[Doc]) -> None:
+    labels = []
+    for d in docs:
+        if d["kind"] == "Pod":
+            labels.append(d["metadata"]["labels"])
+        elif d["kind"] in ("Job", "Deployment"):
+            labels.append(d["spec"]["template"]["metadata"]["labels"])
+        elif d["kind"] == "SparkApplication":
+            labels += [d["spec"][role]["template"]["metadata"]["labels"]
+                       for role in ("driver", "executor")]
+    assert labels
+    for pod_labels in labels:
+        assert CLIENTS.items() <= pod_labels.items()
+
+
+def test_elasticsearch_admits_clients_kibana_and_eck(docs: list[Doc]) -> None:
+    policy = one(docs, "NetworkPolicy", f"{NAME}-elasticsearch")
+    http = policy["spec"]["ingress"][0]
+    peers = http["from"]
+    assert {"podSelector": {"matchLabels": CLIENTS}} in peers
+    assert {"podSelector": {"matchLabels": {"kibana.k8s.elastic.co/name": NAME}}} in peers
+    assert http["ports"] == [{"port": 9200, "protocol": "TCP"}]

@@ -1,0 +1,43 @@
+"""A disabled component renders nothing of its own; the others still render."""
+
+from __future__ import annotations
+
+import pytest
+from chart_render import render
+
+OFF_ETL = ["spark.enabled=false", "tests.enabled=false"]
+
+
+@pytest.mark.parametrize(
+    ("switches", "absent_kinds", "absent_components"),
+    [
+        (["kibana.enabled=false"], {"Kibana"}, {"kibana"}),
+        (["shipper.enabled=false"], {"Deployment"}, {"shipper"}),
+        (["esSetup.enabled=false"], {"Job"}, {"es-setup"}),
+        (["tests.enabled=false"], {"Pod"}, {"test"}),
+        (["networkPolicy.enabled=false"], {"NetworkPolicy"}, {"network"}),
+        (OFF_ETL, {"SparkApplication", "Role", "RoleBinding", "ServiceAccount",
+                   "PersistentVolumeClaim"}, {"spark", "test"}),
+        ([*OFF_ETL, "kafka.enabled=false"],
+         {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}, {"kafka"}),
+        ([*OFF_ETL, "esSetup.enabled=false", "kibana.enabled=false",
+          "elasticsearch.enabled=false"], {"Elasticsearch", "Kibana", "Job"},
+         {"elasticsearch", "kibana", "es-setup"}),
+    ],
+)
+def test_disabled_component_renders_nothing(
+    switches: list[str], absent_kinds: set[str], absent_components: set[str]
+) -> None:
+    docs = render("--set", ",".join(switches))
+    kinds = {d["kind"] for d in docs}
+    components = {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in docs}
+    assert not kinds & absent_kinds, kinds & absent_kinds
+    assert not components & absent_components
+    assert docs, "the remaining components still render"
+
+
+def test_everything_off_renders_only_the_config() -> None:
+    docs = render("--set", ",".join([
+        *OFF_ETL, "kafka.enabled=false", "elasticsearch.enabled=false", "kibana.enabled=false",
+        "esSetup.enabled=false", "shipper.enabled=false", "networkPolicy.enabled=false"]))
+    assert [d["kind"] for d in docs] == ["ConfigMap"]
