@@ -203,7 +203,7 @@ class ShipSettings(_Section):
     queue_max_kbytes: int = Field(default=64 * 1024, gt=0)
     # A record not acknowledged within this time counts as failed (and the command fails).
     delivery_timeout_seconds: float = Field(default=120.0, gt=0)
-    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
     poll_interval_seconds: float = Field(default=0.25, gt=0)
     # Defaults: <local.state_dir>/shipper/positions.json and .../rejected.log
     state_file: Path | None = None

@@ -34,7 +34,7 @@ class ServiceUnreachableError(LogiflowError):
 class DeliveryError(LogiflowError):
     """Records were not acknowledged by Kafka (or not accepted); nothing past them is committed."""
 
-    exit_code = 5
+    exit_code = 6
 
 
 class ArtifactError(LogiflowError):

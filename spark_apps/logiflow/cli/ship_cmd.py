@@ -1,0 +1,170 @@
+"""``logiflow ship``: send log files (or stdin) to the Kafka logs topic.
+
+    logiflow ship /var/log/nginx/access.log              # ship what is there, then exit
+    logiflow ship --follow /var/log/nginx/access.log     # keep following (tail -F) until Ctrl-C
+    kubectl logs deploy/api | logiflow ship --service api
+
+Ctrl-C (or SIGTERM) stops cleanly: records already read are delivered and positions saved. The
+exit code is non-zero if Kafka is unreachable or any record was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from logiflow.cli.main import app, state
+from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
+from logiflow.ingest.producer import LogProducer
+from logiflow.ingest.shipper import Shipper, default_reject_file
+
+console = Console(stderr=True)
+
+
+def install_stop_handlers(stop: threading.Event, *, interrupt_first: bool) -> Callable[[], None]:
+    """First SIGINT/SIGTERM sets ``stop`` (or interrupts, for a blocking read); a second one
+    interrupts whatever is running. Returns a function restoring the previous handlers."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set() or interrupt_first:
+            stop.set()
+            raise KeyboardInterrupt
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+@app.command("ship")
+def ship(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Log files to ship; '-' or none reads stdin.", show_default=False),
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Keep following the files (rotation-aware)."),
+    ] = False,
+    service: Annotated[
+        str | None,
+        typer.Option(help="Service name in the record key (default: the file's name, or stdin)."),
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Host name in the record key (default: this machine's).")
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="Kafka topic (default: kafka.logs_topic).")
+    ] = None,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option("--bootstrap-servers", help="Kafka bootstrap servers.")
+    ] = None,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(help="Where file positions are kept (default: <state_dir>/shipper/)."),
+    ] = None,
+    reject_file: Annotated[
+        Path | None, typer.Option(help="Where lines too long for Kafka are kept intact.")
+    ] = None,
+    max_line_bytes: Annotated[
+        int | None, typer.Option(help="Longest line sent to Kafka; longer ones are rejected.")
+    ] = None,
+) -> None:
+    """Send log lines to Kafka, from files (optionally followed) or stdin."""
+    config = state(ctx).config(
+        kafka={"bootstrap_servers": bootstrap_servers, "logs_topic": topic},
+        ship={
+            "service": service,
+            "host": host,
+            "state_file": state_file,
+            "reject_file": reject_file,
+            "max_line_bytes": max_line_bytes,
+        },
+    )
+    paths = [p for p in (files or []) if str(p) != "-"]
+    use_stdin = not files or len(paths) < len(files)
+    if use_stdin and paths:
+        raise typer.BadParameter("ship either files or stdin ('-'), not both")
+    if use_stdin and follow:
+        raise typer.BadParameter("--follow applies to files; stdin is read until it ends")
+
+    producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
+    producer.connect()
+    stop = threading.Event()
+    meter = RateMeter()
+    started = time.monotonic()
+
+    def status() -> Text:
+        stats = producer.stats
+        rate = meter.update(stats.acked)
+        text = Text.assemble(
+            ("shipping " if not stop.is_set() else "finishing ", "bold"),
+            f"{stats.sent} lines sent, {stats.acked} acknowledged ({rate:.0f}/s), "
+            f"{human_bytes(stats.bytes_sent)}, {stats.in_flight} in flight",
+        )
+        if shipper.counts.rejected:
+            text.append(f", {shipper.counts.rejected} too long", style="yellow")
+        if stats.failed:
+            text.append(f", {stats.failed} failed", style="bold red")
+        return text
+
+    with StatusLine(console) as live:
+        shipper = Shipper(
+            config,
+            producer,
+            stop=stop,
+            on_tick=lambda: live.update(status()),
+            notify=lambda message: live.note(f"[yellow]note:[/] {message}"),
+        )
+        restore = install_stop_handlers(stop, interrupt_first=use_stdin)
+        interrupted = False
+        try:
+            if use_stdin:
+                shipper.ship_stream(sys.stdin.buffer)
+            else:
+                shipper.ship_files(paths, follow=follow)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            restore()
+
+    stats = producer.stats
+    elapsed = time.monotonic() - started
+    console.print(
+        f"shipped {stats.acked} lines ({human_bytes(stats.bytes_sent)}) to "
+        f"{config.kafka.logs_topic} at {config.kafka.bootstrap_servers} in {elapsed:.1f}s"
+        + (f"; {shipper.counts.blank} blank lines skipped" if shipper.counts.blank else ""),
+        highlight=False,
+    )
+    if shipper.counts.rejected:
+        console.print(
+            f"[yellow]{shipper.counts.rejected} lines longer than {config.ship.max_line_bytes} "
+            f"bytes were not sent (Kafka's record limit); kept intact in "
+            f"{default_reject_file(config)}[/]",
+            highlight=False,
+        )
+    for path, count in shipper.counts.held_back.items():
+        console.print(
+            f"[dim]{path}: the last {count} bytes have no newline yet; they are shipped once the "
+            "line is complete[/]",
+            highlight=False,
+        )
+    if interrupted and use_stdin:
+        raise KeyboardInterrupt

@@ -1,0 +1,293 @@
+"""Ships log lines to Kafka: whole files, followed files (``tail -F``), or stdin.
+
+Run as ``logiflow ship FILE... [--follow]`` or ``... | logiflow ship``. Each line becomes one
+record on the logs topic, keyed ``<host>/<service>`` (one source stays in order on one partition)
+with the same two values as headers, plus the file path.
+
+Positions: a file's position in the state file moves only past lines Kafka has acknowledged, so
+after a crash or Ctrl-C a restart neither resends nor skips lines. The state file is written
+every second while shipping and at the end.
+
+Over-long lines: lines up to ``ship.max_line_bytes`` (512 KiB by default) go to Kafka intact,
+even those over ``parse.max_line_bytes``: the ETL dead-letters those with the whole line kept, so
+they stay visible in Elasticsearch. Longer lines cannot go through Kafka (its record limit), and
+cutting them would corrupt them silently, so they are appended intact to the reject file instead,
+counted, and reported at the end.
+
+Blank lines carry nothing and are skipped (counted).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from logiflow.config import LogiflowConfig
+from logiflow.errors import ConfigError
+from logiflow.ingest.positions import AckTracker, Position, PositionStore
+from logiflow.ingest.producer import LogProducer
+from logiflow.ingest.tail import FileFollower, LineSplitter, OversizeChunk, Piece
+
+STDIN_SERVICE = "stdin"
+SAVE_INTERVAL_SECONDS = 1.0
+HEADER_HOST = "logiflow.host"
+HEADER_SERVICE = "logiflow.service"
+HEADER_PATH = "log.file.path"
+
+
+def default_state_file(config: LogiflowConfig) -> Path:
+    return config.ship.state_file or config.local.state_dir / "shipper" / "positions.json"
+
+
+def default_reject_file(config: LogiflowConfig) -> Path:
+    return config.ship.reject_file or config.local.state_dir / "shipper" / "rejected.log"
+
+
+def service_for(path: Path) -> str:
+    """``access`` for ``/var/log/nginx/access.log``: the file name up to its first dot."""
+    return path.name.split(".", 1)[0] or path.name
+
+
+def record_key(host: str, service: str) -> bytes:
+    return f"{host}/{service}".encode()
+
+
+@dataclass
+class ShipCounts:
+    lines: int = 0
+    blank: int = 0
+    rejected: int = 0
+    notices: list[str] = field(default_factory=list)
+    held_back: dict[str, int] = field(default_factory=dict)
+
+
+class RejectFile:
+    """Lines too long for Kafka, appended intact; opened only when the first one arrives."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("ab")
+        self._handle.write(data)
+
+    def sync(self) -> None:
+        """Make what was written durable before any position past it is saved."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self.sync()
+            self._handle.close()
+            self._handle = None
+
+
+class Shipper:
+    """Sends lines through one ``LogProducer``; ``stop`` ends following at the next poll."""
+
+    def __init__(
+        self,
+        config: LogiflowConfig,
+        producer: LogProducer,
+        *,
+        host: str | None = None,
+        service: str | None = None,
+        state_file: Path | None = None,
+        reject_file: Path | None = None,
+        stop: threading.Event | None = None,
+        on_tick: Callable[[], None] | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.producer = producer
+        self.host = host or config.ship.host or socket.gethostname()
+        self.service = service or config.ship.service
+        self.state = PositionStore(state_file or default_state_file(config))
+        self.reject = RejectFile(reject_file or default_reject_file(config))
+        self.stop = stop or threading.Event()
+        self.counts = ShipCounts()
+        self._on_tick = on_tick or (lambda: None)
+        self._notify_cb = notify
+        self._tracker = AckTracker()
+
+    def _notify(self, message: str) -> None:
+        self.counts.notices.append(message)
+        if self._notify_cb is not None:
+            self._notify_cb(message)
+
+    # --- one piece -------------------------------------------------------------------------------
+
+    def _send_piece(
+        self,
+        piece: Piece,
+        key: bytes,
+        headers: list[tuple[str, bytes]],
+        on_done: Callable[[bool], Callable[[], None] | None],
+    ) -> None:
+        """Send a line, or write an oversize chunk to the reject file.
+
+        ``on_done(needs_ack)`` registers the line's position: with ``needs_ack`` it returns the
+        callback to run when Kafka acknowledges the record, otherwise it commits at once.
+        """
+        if isinstance(piece, OversizeChunk):
+            self.reject.write(piece.data)
+            if piece.last:
+                self.reject.write(b"\n")
+                self.counts.rejected += 1
+                on_done(False)
+            return
+        if not piece.data.strip():
+            self.counts.blank += 1
+            on_done(False)
+            return
+        self.counts.lines += 1
+        self.producer.send(piece.data, key, headers, on_ack=on_done(True))
+
+    # --- stdin ------------------------------------------------------------------------------------
+
+    def ship_stream(self, stream: BinaryIO, chunk_size: int = 64 * 1024) -> None:
+        """Ship every line of ``stream`` until it ends (the last line needs no newline)."""
+        service = self.service or STDIN_SERVICE
+        key = record_key(self.host, service)
+        headers = [(HEADER_HOST, self.host.encode()), (HEADER_SERVICE, service.encode())]
+        splitter = LineSplitter(self.config.ship.max_line_bytes)
+        read = getattr(stream, "read1", stream.read)
+
+        def no_position(_needs_ack: bool) -> None:
+            return None
+
+        last_tick = 0.0
+        interrupted = False
+        try:
+            while not self.stop.is_set():
+                chunk = read(chunk_size)
+                pieces = splitter.feed(chunk) if chunk else splitter.flush()
+                for piece in pieces:
+                    self._send_piece(piece, key, headers, no_position)
+                now = time.monotonic()
+                if now - last_tick > 0.25:
+                    self.producer.raise_for_failures()
+                    self._on_tick()
+                    last_tick = now
+                if not chunk:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        # What was read is delivered (or reported as failed) even when interrupted.
+        self.reject.close()
+        self.producer.finish()
+        self._on_tick()
+        if interrupted:
+            raise KeyboardInterrupt
+
+    # --- files ------------------------------------------------------------------------------------
+
+    def ship_files(self, paths: Iterable[Path], *, follow: bool = False) -> None:
+        """Ship the files; with ``follow``, keep following them until ``stop`` is set."""
+        targets = [Path(os.path.abspath(p)) for p in paths]
+        if not follow:
+            missing = [str(p) for p in targets if not p.is_file()]
+            if missing:
+                raise ConfigError(f"no such file: {', '.join(missing)}")
+        with self.state.lock():
+            saved = self.state.load()
+            followers = [
+                FileFollower(
+                    path,
+                    max_line_bytes=self.config.ship.max_line_bytes,
+                    start=saved.get(str(path)),
+                    notify=self._notify,
+                )
+                for path in targets
+            ]
+            try:
+                self._run(followers, follow)
+            finally:
+                for follower in followers:
+                    follower.close()
+                self.reject.close()
+
+    def _run(self, followers: list[FileFollower], follow: bool) -> None:
+        poll_interval = self.config.ship.poll_interval_seconds
+        last_save = time.monotonic()
+        stopping = False
+        try:
+            while True:
+                busy = False
+                for follower in followers:
+                    busy |= self._poll_one(follower, follow)
+                self.producer.poll(0)
+                self.producer.raise_for_failures()
+                now = time.monotonic()
+                if now - last_save >= SAVE_INTERVAL_SECONDS:
+                    self._save()
+                    last_save = now
+                self._on_tick()
+                if not follow or self.stop.is_set():
+                    break
+                if not busy:
+                    # Serving delivery reports while idle keeps positions moving.
+                    self.producer.poll(poll_interval)
+        except KeyboardInterrupt:
+            stopping = True
+        # Whatever happened, save what Kafka has acknowledged before leaving.
+        try:
+            self.producer.finish()
+        finally:
+            self._save()
+            self._on_tick()
+        if not follow:
+            for follower in followers:
+                if follower.held_back_bytes:
+                    self.counts.held_back[str(follower.path)] = follower.held_back_bytes
+        if stopping:
+            raise KeyboardInterrupt
+
+    def _poll_one(self, follower: FileFollower, follow: bool) -> bool:
+        path = str(follower.path)
+        service = self.service or service_for(follower.path)
+        key = record_key(self.host, service)
+        headers = [
+            (HEADER_HOST, self.host.encode()),
+            (HEADER_SERVICE, service.encode()),
+            (HEADER_PATH, path.encode()),
+        ]
+        busy = False
+        position: Position | None = None
+
+        def register(needs_ack: bool) -> Callable[[], None] | None:
+            assert position is not None
+            ticket = self._tracker.add(path, position, done=not needs_ack)
+            if not needs_ack:
+                return None
+            return lambda: self._tracker.ack(ticket)
+
+        for event in follower.poll(follow=follow):
+            busy = True
+            position = event.position
+            if event.piece is None:
+                if position is not None:
+                    self._tracker.add(path, position, done=True)
+                continue
+            self._send_piece(event.piece, key, headers, register)
+            if self.stop.is_set():
+                break
+        return busy
+
+    def _save(self) -> None:
+        changes = self._tracker.take_changes()
+        if changes:
+            self.reject.sync()
+            self.state.save(changes)
+
