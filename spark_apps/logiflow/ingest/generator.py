@@ -205,7 +205,7 @@ _MALFORMED = (
     "GET / HTTP/1.1",
     '{"timestamp": "2026-01-01T00:00:00Z", "status": 200',  # truncated JSON
     "this is not a log line",
-    "- - - [] \"\" - -",
+    "<html><body><h1>502 Bad Gateway</h1></body></html>",
 )
 
 

@@ -1,4 +1,8 @@
-"""Traffic generator: determinism, realistic mixes, bursts, daily shape, reported facts."""
+"""Traffic generator: determinism, realistic mixes, bursts, daily shape, reported facts.
+
+That every generated line parses to exactly its facts is checked through the real pipeline in
+tests/unit/etl/test_pipeline.py.
+"""
 
 from __future__ import annotations
 

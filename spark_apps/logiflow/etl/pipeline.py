@@ -1,0 +1,110 @@
+"""The ETL as the streaming job calls it: Kafka records in, events / dead letters / aggregates out.
+
+``process_records`` chains decode -> parse -> enrich (user agent, endpoint, status, geo) -> drop
+rules. Every input record stays on the frame with one outcome (indexed, filtered, dead_letter),
+so the selectors below split it for the sinks and ``outcome_counts`` reconciles each batch:
+input = indexed + filtered + dead-lettered. Sources, sinks, triggers and checkpoints live in the
+job module, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from logiflow.config import LogiflowConfig
+from logiflow.etl import fields
+from logiflow.etl.aggregate_windows import aggregate_windows
+from logiflow.etl.dead_letters import to_dead_letter_documents
+from logiflow.etl.decode_records import decode_kafka_records
+from logiflow.etl.enrich_endpoint import enrich_endpoint
+from logiflow.etl.enrich_geo import enrich_geo
+from logiflow.etl.enrich_status import enrich_status
+from logiflow.etl.enrich_useragent import enrich_user_agent
+from logiflow.etl.filter_rules import apply_drop_rules
+from logiflow.etl.parse_lines import parse_lines
+
+Transform = Callable[[DataFrame], DataFrame]
+
+OUTCOMES = (fields.OUTCOME_INDEXED, fields.OUTCOME_FILTERED, fields.OUTCOME_DEAD_LETTER)
+
+
+def enrich(config: LogiflowConfig) -> Transform:
+    """The enrichments alone, on parsed events (also used by the benchmark)."""
+    settings = config.enrich
+    steps = (
+        enrich_user_agent(settings.user_agent_cache_size),
+        enrich_endpoint(settings.endpoint_rules),
+        enrich_status(),
+        enrich_geo(settings.geo_enabled),
+    )
+
+    def transform(df: DataFrame) -> DataFrame:
+        for step in steps:
+            df = df.transform(step)
+        return df
+
+    return transform
+
+
+def process_records(config: LogiflowConfig) -> Transform:
+    """Kafka source rows to processed rows: every input row kept, each with its outcome."""
+    # Built up front so a bad rule or pattern is a ConfigError at start-up, not mid-stream.
+    steps = (
+        decode_kafka_records(config.parse.max_line_bytes),
+        parse_lines(config.parse),
+        enrich(config),
+        apply_drop_rules(config.filter.drop),
+    )
+
+    def transform(df: DataFrame) -> DataFrame:
+        for step in steps:
+            df = df.transform(step)
+        return df
+
+    return transform
+
+
+def _is_internal(name: str) -> bool:
+    return name.startswith("_logiflow")
+
+
+def select_events(df: DataFrame) -> DataFrame:
+    """Indexed rows with the columns to index, plus ``_logiflow_id`` for the sink's ``_id``."""
+    keep = [name for name in df.columns if not _is_internal(name)]
+    return df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_INDEXED)).select(
+        fields.col(fields.DOC_ID), *(fields.col(name) for name in keep)
+    )
+
+
+def select_dead_letters(df: DataFrame) -> DataFrame:
+    """Dead-letter documents (see ``dead_letters``), ``_logiflow_id`` included."""
+    return to_dead_letter_documents(df)
+
+
+def outcome_counts(df: DataFrame) -> dict[str, int]:
+    """Rows per outcome in a (batch) frame; every outcome present, zero when absent."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for row in df.groupBy(fields.col(fields.OUTCOME).alias("outcome")).count().collect():
+        if row["outcome"] not in counts:
+            raise ValueError(f"row with unexpected outcome {row['outcome']!r}")
+        counts[row["outcome"]] = row["count"]
+    return counts
+
+
+def filtered_counts(df: DataFrame) -> dict[str, int]:
+    """Filtered rows per drop rule in a (batch) frame."""
+    rows = (
+        df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_FILTERED))
+        .groupBy(fields.col(fields.FILTER_RULE).alias("rule"))
+        .count()
+        .collect()
+    )
+    return {row["rule"]: row["count"] for row in rows}
+
+
+def aggregate(config: LogiflowConfig) -> Transform:
+    """Processed rows to aggregate documents (streaming: run in update mode, see module)."""
+    return aggregate_windows(config.aggregate)

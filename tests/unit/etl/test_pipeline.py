@@ -1,0 +1,131 @@
+"""The whole processing chain on Kafka-shaped rows: outcomes, selectors and accounting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from logiflow.config import DropRule, FilterSettings, LogiflowConfig
+from logiflow.errors import ConfigError
+from logiflow.etl import fields, pipeline
+from logiflow.etl.aggregate_windows import AGG_REQUESTS, AGG_SCOPE
+from logiflow.etl.dead_letters import EVENT_KIND
+from logiflow.ingest.generator import GeneratedLine, TrafficProfile, generate_lines
+
+KAFKA_SCHEMA = (
+    "key binary, value binary, topic string, partition int, offset long, timestamp timestamp, "
+    "timestampType int"
+)
+KAFKA_TS = dt.datetime(2026, 1, 1, 0, 5)
+DROP = [
+    DropRule(name="health", field=fields.URL_PATH, op="equals", value="/healthz"),
+    DropRule(name="static", field=fields.URL_PATH, op="regex", value=r"^/static/|\.(ico|txt)$"),
+]
+
+
+def kafka_rows(spark: SparkSession, lines: list[bytes], partition: int = 0) -> DataFrame:
+    rows = [
+        (b"storefront", line, "logiflow-logs", partition, offset, KAFKA_TS, 0)
+        for offset, line in enumerate(lines)
+    ]
+    return spark.createDataFrame(rows, KAFKA_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[GeneratedLine]:
+    profile = TrafficProfile(malformed_share=0.03)
+    return list(generate_lines(seed=11, count=800, profile=profile))
+
+
+@pytest.fixture(scope="module")
+def processed(spark: SparkSession, corpus: list[GeneratedLine]) -> DataFrame:
+    lines = [g.line.encode() for g in corpus]
+    # Edge cases the generator does not make: invalid UTF-8, an empty record, an over-long one.
+    lines += [b"\xff\xfe not utf-8 at all", b"", b"x" * 40_000]
+    config = LogiflowConfig(filter=FilterSettings(drop=DROP))
+    return kafka_rows(spark, lines).transform(pipeline.process_records(config)).cache()
+
+
+def test_accounting_reconciles(processed: DataFrame, corpus: list[GeneratedLine]) -> None:
+    counts = pipeline.outcome_counts(processed)
+    assert sum(counts.values()) == len(corpus) + 3 == processed.count()
+    malformed = sum(1 for g in corpus if g.format == "malformed")
+    assert counts[fields.OUTCOME_DEAD_LETTER] == malformed + 3
+    expected_filtered = sum(
+        1 for g in corpus if g.path == "/healthz" or (g.path or "").startswith("/static/")
+        or (g.path or "").endswith((".ico", ".txt"))
+    )
+    assert counts[fields.OUTCOME_FILTERED] == expected_filtered > 0
+    by_rule = pipeline.filtered_counts(processed)
+    assert set(by_rule) == {"health", "static"}
+    assert sum(by_rule.values()) == expected_filtered
+    assert counts[fields.OUTCOME_INDEXED] == len(corpus) - malformed - expected_filtered
+
+
+def test_selectors(processed: DataFrame) -> None:
+    counts = pipeline.outcome_counts(processed)
+    events = pipeline.select_events(processed)
+    assert events.count() == counts[fields.OUTCOME_INDEXED]
+    internal = [c for c in events.columns if c.startswith("_logiflow") and c != fields.DOC_ID]
+    assert internal == []
+    assert events.columns[0] == fields.DOC_ID
+    for column in (fields.ENDPOINT, fields.STATUS_CLASS, fields.DEVICE_TYPE,
+                   fields.SOURCE_GEO_COUNTRY_ISO_CODE, fields.USER_AGENT_NAME):
+        assert column in events.columns
+    ids = events.select(fields.col(fields.DOC_ID)).distinct().count()
+    assert ids == counts[fields.OUTCOME_INDEXED]  # one id per Kafka record
+
+    dead = pipeline.select_dead_letters(processed)
+    assert dead.count() == counts[fields.OUTCOME_DEAD_LETTER]
+    rows = dead.collect()
+    assert all(r[fields.ERROR_MESSAGE] and r[EVENT_KIND] == "pipeline_error" for r in rows)
+    assert all(r[fields.TIMESTAMP] == KAFKA_TS for r in rows)
+    invalid = [r for r in rows if r[fields.EVENT_ORIGINAL_BASE64] is not None]
+    assert len(invalid) >= 1  # the invalid UTF-8 record keeps its exact bytes
+    assert any(len(r[fields.EVENT_ORIGINAL]) == 40_000 for r in rows)  # long line kept whole
+
+
+def test_enriched_values_match_generator_facts(
+    processed: DataFrame, corpus: list[GeneratedLine]
+) -> None:
+    rows = {
+        r[fields.KAFKA_OFFSET]: r
+        for r in processed.select(
+            fields.col(fields.KAFKA_OFFSET), fields.col(fields.OUTCOME),
+            fields.col(fields.ENDPOINT), fields.col(fields.DEVICE_TYPE),
+            fields.col(fields.HTTP_RESPONSE_STATUS_CODE), fields.col(fields.STATUS_CLASS),
+            fields.col(fields.TIMESTAMP), fields.col(fields.EVENT_DURATION),
+        ).collect()
+    }
+    checked = 0
+    for offset, fact in enumerate(corpus):
+        if fact.format == "malformed":
+            continue
+        row = rows[offset]
+        assert row[fields.HTTP_RESPONSE_STATUS_CODE] == fact.status, fact.line
+        assert row[fields.STATUS_CLASS] == f"{fact.status // 100}xx"  # type: ignore[operator]
+        assert row[fields.ENDPOINT] == fact.endpoint, fact.line
+        assert row[fields.DEVICE_TYPE] == fact.device_type, fact.line
+        assert row[fields.TIMESTAMP] == fact.timestamp.replace(tzinfo=None), fact.line
+        assert row[fields.EVENT_DURATION] == fact.duration_ns, fact.line
+        checked += 1
+    assert checked > 700
+
+
+def test_aggregate_on_processed_batch(processed: DataFrame, corpus: list[GeneratedLine]) -> None:
+    docs = processed.transform(pipeline.aggregate(LogiflowConfig())).where(
+        fields.col(AGG_SCOPE) == "service"
+    )
+    total = sum(r[AGG_REQUESTS] for r in docs.collect())
+    indexed = pipeline.outcome_counts(processed)[fields.OUTCOME_INDEXED]
+    assert total == indexed  # every indexed generated event is an HTTP request
+
+
+def test_bad_drop_rule_fails_when_building() -> None:
+    config = LogiflowConfig(
+        filter=FilterSettings(drop=[DropRule(name="x", field="nope", op="equals", value=1)])
+    )
+    with pytest.raises(ConfigError, match=r"'x'.*'nope'"):
+        pipeline.process_records(config)
