@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds a pinned kube-apiserver and etcd from the Go module proxy into .tools/ (used by
+# test_chart_apiserver.py for server-side dry-runs). Skips what is already built.
+#
+# kube-apiserver cannot be `go install`ed: k8s.io/kubernetes points its k8s.io/* staging
+# modules at ./staging with replace directives, and the module zip leaves those folders out.
+# So the module source is copied and each staging replace becomes a require of the same
+# release's published module (k8s.io/api v0.34.4 for Kubernetes v1.34.4, and so on).
+set -euo pipefail
+TOOLS=${1:?usage: build.sh TOOLS_DIR K8S_VERSION ETCD_VERSION}
+K8S_VERSION=${2:?}
+ETCD_VERSION=${3:?}
+export GOPATH="$TOOLS/go" GOMODCACHE="$TOOLS/go/pkg/mod" GOCACHE="$TOOLS/go-cache" GOFLAGS=-trimpath GOTOOLCHAIN=local
+
+apiserver="$TOOLS/kube-apiserver-$K8S_VERSION/kube-apiserver"
+if [ ! -x "$apiserver" ]; then
+  src=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  work="$TOOLS/src/kubernetes-$K8S_VERSION"
+  rm -rf "$work" && mkdir -p "$work" && cp -r "$src"/. "$work" && chmod -R u+w "$work"
+  cd "$work"
+  staging_version="v0.${K8S_VERSION#v1.}"
+  for module in $(grep -oE '^\s*k8s.io/[a-z0-9-]+ => ./staging' go.mod | awk '{print $1}'); do
+    go mod edit -dropreplace="$module" -require="$module@$staging_version"
+  done
+  go mod tidy -e >/dev/null 2>&1 || true
+  mkdir -p "$(dirname "$apiserver")"
+  go build -o "$apiserver" ./cmd/kube-apiserver
+fi
+
+etcd="$TOOLS/etcd-$ETCD_VERSION/etcd"
+if [ ! -x "$etcd" ]; then
+  GOBIN="$(dirname "$etcd")" go install "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  mv "$(dirname "$etcd")/v3" "$etcd" 2>/dev/null || true
+fi
+echo "$apiserver"
+echo "$etcd"
