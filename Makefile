@@ -43,14 +43,18 @@ CHECKOV_VERSION := 3.3.30
 KUBERNETES_VALIDATE_VERSION := 1.37.0
 HADOLINT_VERSION := 2.15.1
 CHECK_JSONSCHEMA_VERSION := 0.39.0
+# skaffold.yaml's apiVersion and the skaffold release (Go module) whose docs carry its JSON schema.
+SKAFFOLD_SCHEMA := v4beta13
+SKAFFOLD_MODULE_VERSION := v2.16.1
 TOOLS_GO := GOPATH=$(TOOLS)/go GOMODCACHE=$(TOOLS)/go/pkg/mod GOCACHE=$(TOOLS)/go-cache GOFLAGS=-trimpath GOTOOLCHAIN=local
 HELM_BIN := $(TOOLS)/helm-$(HELM_VERSION)/helm
 KUBECONFORM_BIN := $(TOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
+SKAFFOLD_SCHEMA_FILE := $(TOOLS)/schemas/skaffold-$(SKAFFOLD_SCHEMA).json
 TOOLS_VENV_STAMP := $(TOOLS)/venv/.stamp-checkov$(CHECKOV_VERSION)-kv$(KUBERNETES_VALIDATE_VERSION)-hadolint$(HADOLINT_VERSION)-cjs$(CHECK_JSONSCHEMA_VERSION)
 
 .PHONY: tools refresh-crds
 
-tools: $(HELM_BIN) $(KUBECONFORM_BIN) $(TOOLS_VENV_STAMP)
+tools: $(HELM_BIN) $(KUBECONFORM_BIN) $(TOOLS_VENV_STAMP) $(SKAFFOLD_SCHEMA_FILE)
 	mkdir -p $(TOOLS)/bin
 	ln -sfn $(HELM_BIN) $(TOOLS)/bin/helm
 	ln -sfn $(KUBECONFORM_BIN) $(TOOLS)/bin/kubeconform
@@ -61,6 +65,11 @@ $(HELM_BIN):
 
 $(KUBECONFORM_BIN):
 	$(TOOLS_GO) GOBIN=$(dir $@) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+$(SKAFFOLD_SCHEMA_FILE):
+	mkdir -p $(dir $@)
+	dir=$$($(TOOLS_GO) go mod download -json github.com/GoogleContainerTools/skaffold/v2@$(SKAFFOLD_MODULE_VERSION) | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') && \
+	  cp "$$dir/docs-v2/content/en/schemas/$(SKAFFOLD_SCHEMA).json" $@
 
 $(TOOLS_VENV_STAMP):
 	$(PYTHON) -m venv $(TOOLS)/venv

@@ -10,7 +10,7 @@ set -euo pipefail
 TOOLS=${1:?usage: build.sh TOOLS_DIR K8S_VERSION ETCD_VERSION}
 K8S_VERSION=${2:?}
 ETCD_VERSION=${3:?}
-export GOPATH="$TOOLS/go" GOMODCACHE="$TOOLS/go/pkg/mod" GOCACHE="$TOOLS/go-cache" GOFLAGS=-trimpath GOTOOLCHAIN=local
+export GOPATH="$TOOLS/go" GOMODCACHE="$TOOLS/go/pkg/mod" GOCACHE="$TOOLS/go-cache" GOFLAGS="-trimpath -mod=mod" GOTOOLCHAIN=local GOWORK=off
 
 apiserver="$TOOLS/kube-apiserver-$K8S_VERSION/kube-apiserver"
 if [ ! -x "$apiserver" ]; then
@@ -18,6 +18,7 @@ if [ ! -x "$apiserver" ]; then
   work="$TOOLS/src/kubernetes-$K8S_VERSION"
   rm -rf "$work" && mkdir -p "$work" && cp -r "$src"/. "$work" && chmod -R u+w "$work"
   cd "$work"
+  rm -rf go.work go.work.sum vendor
   staging_version="v0.${K8S_VERSION#v1.}"
   for module in $(grep -oE '^\s*k8s.io/[a-z0-9-]+ => ./staging' go.mod | awk '{print $1}'); do
     go mod edit -dropreplace="$module" -require="$module@$staging_version"
