@@ -152,6 +152,7 @@ def ship(
         f"{config.kafka.logs_topic} at {config.kafka.bootstrap_servers} in {elapsed:.1f}s"
         + (f"; {shipper.counts.blank} blank lines skipped" if shipper.counts.blank else ""),
         highlight=False,
+        soft_wrap=True,
     )
     if shipper.counts.rejected:
         console.print(
@@ -159,12 +160,14 @@ def ship(
             f"bytes were not sent (Kafka's record limit); kept intact in "
             f"{default_reject_file(config)}[/]",
             highlight=False,
+            soft_wrap=True,
         )
     for path, count in shipper.counts.held_back.items():
         console.print(
             f"[dim]{path}: the last {count} bytes have no newline yet; they are shipped once the "
             "line is complete[/]",
             highlight=False,
+            soft_wrap=True,
         )
     if interrupted and use_stdin:
         raise KeyboardInterrupt

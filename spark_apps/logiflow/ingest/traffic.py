@@ -1,0 +1,193 @@
+"""Sends the traffic generator's lines to Kafka at a target rate (``logiflow generate``, ``run``).
+
+Pacing is a token bucket: tokens accrue at ``rate`` per second up to a small burst (a tenth of a
+second's worth), each line takes one, and the sender sleeps until the next token is due. The
+bucket starts empty, so the first second does not start with a burst, and a stall (a slow
+broker) is not followed by a flood bigger than the burst. Timestamps are the real time each line
+is made, so what lands in Elasticsearch is "now".
+
+Records are keyed ``<host>/<service>`` like the shipper's: access lines do not name their
+service, the key does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from logiflow.errors import ConfigError
+from logiflow.ingest.generator import ErrorBurst, GeneratedLine, TrafficGenerator, TrafficProfile
+from logiflow.ingest.producer import LogProducer
+from logiflow.ingest.shipper import HEADER_HOST, HEADER_SERVICE, record_key
+
+FormatChoice = Literal["nginx", "json", "mixed"]
+_FORMATS: dict[FormatChoice, tuple[str, ...]] = {
+    "nginx": ("combined", "malformed"),
+    "json": ("json", "malformed"),
+    "mixed": ("combined", "json", "malformed"),
+}
+
+
+class TokenBucket:
+    """Grants up to ``rate`` tokens per second, at most ``burst`` at once."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate / 10)
+        self._clock = clock
+        self._tokens = 0.0
+        self._last = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    def take(self, most: int) -> int:
+        """Take as many whole tokens as are there now, up to ``most``."""
+        self._refill()
+        # The epsilon keeps float drift (0.05 s x 100/s = 4.999...) from losing a token.
+        granted = min(most, int(self._tokens + 1e-9))
+        self._tokens -= granted
+        return granted
+
+    def wait_time(self) -> float:
+        """Seconds until the next whole token."""
+        self._refill()
+        return max(0.0, (1.0 - self._tokens) / self.rate)
+
+
+_BURST_RE = re.compile(
+    r"^(?P<at>\d+(\.\d+)?)s?\+(?P<length>\d+(\.\d+)?)s?"
+    r"(:(?P<service>[A-Za-z0-9_.-]+)?)?(:(?P<share>0(\.\d+)?|1(\.0+)?))?$"
+)
+
+
+@dataclass(frozen=True)
+class BurstSpec:
+    """An error burst relative to the start: ``AT+LENGTH[:SERVICE[:SHARE]]`` in seconds."""
+
+    at: float
+    length: float
+    service: str | None = None
+    share: float = 0.5
+
+    @classmethod
+    def parse(cls, text: str) -> BurstSpec:
+        match = _BURST_RE.match(text.strip())
+        if match is None:
+            raise ConfigError(
+                f"--error-burst {text!r}: expected AT+LENGTH[:SERVICE[:SHARE]] in seconds, e.g. "
+                "30+60 (everything, from 30 s for 60 s) or 10+20:orders-api:0.8"
+            )
+        return cls(
+            float(match["at"]),
+            float(match["length"]),
+            match["service"] or None,
+            float(match["share"]) if match["share"] else 0.5,
+        )
+
+    def at_start(self, start: dt.datetime) -> ErrorBurst:
+        return ErrorBurst(
+            start=start + dt.timedelta(seconds=self.at),
+            duration=dt.timedelta(seconds=self.length),
+            service=self.service,
+            error_share=self.share,
+        )
+
+
+@dataclass
+class TrafficOptions:
+    rate: float
+    count: int | None = None  # None: until stopped
+    seed: int = 0
+    format: FormatChoice = "mixed"
+    malformed_share: float = 0.0
+    bursts: list[BurstSpec] = field(default_factory=list)
+
+
+class TrafficSender:
+    """Generates and sends lines until ``count`` or ``stop``; progress in ``sent_lines``."""
+
+    def __init__(
+        self,
+        producer: LogProducer,
+        options: TrafficOptions,
+        stop: threading.Event | None = None,
+        on_tick: Callable[[], None] | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        if options.rate <= 0:
+            raise ConfigError("--rate must be positive")
+        self.producer = producer
+        self.options = options
+        self.stop = stop or threading.Event()
+        self._on_tick = on_tick or (lambda: None)
+        self._clock = clock
+        self.sent_lines = 0
+        self.dead_letter_candidates = 0  # malformed lines sent on purpose
+        self.errors_sent = 0  # lines with a status >= 400
+
+    def _generator(self, start: dt.datetime) -> TrafficGenerator:
+        profile = TrafficProfile(
+            malformed_share=self.options.malformed_share,
+            bursts=tuple(spec.at_start(start) for spec in self.options.bursts),
+        )
+        return TrafficGenerator(self.options.seed, profile)
+
+    def _next_line(self, generator: TrafficGenerator, now: dt.datetime) -> GeneratedLine:
+        wanted = _FORMATS[self.options.format]
+        while True:
+            line = generator.line_at(now)
+            if line.format in wanted:
+                return line
+
+    def run(self) -> int:
+        """Send until done or stopped, then wait for Kafka's acknowledgements."""
+        start = self._clock()
+        generator = self._generator(start)
+        bucket = TokenBucket(self.options.rate)
+        remaining = self.options.count
+        last_tick = 0.0
+        try:
+            while not self.stop.is_set() and (remaining is None or remaining > 0):
+                most = 1000 if remaining is None else min(1000, remaining)
+                granted = bucket.take(most)
+                if granted == 0:
+                    # Delivery reports are served while waiting for the next token.
+                    self.producer.poll(min(bucket.wait_time(), 0.2))
+                else:
+                    now = self._clock()
+                    for _ in range(granted):
+                        self._send(self._next_line(generator, now))
+                    if remaining is not None:
+                        remaining -= granted
+                if time.monotonic() - last_tick > 0.25:
+                    self.producer.raise_for_failures()
+                    self._on_tick()
+                    last_tick = time.monotonic()
+        finally:
+            self.producer.finish()
+            self._on_tick()
+        return self.sent_lines
+
+    def _send(self, line: GeneratedLine) -> None:
+        headers = [(HEADER_HOST, line.host.encode()), (HEADER_SERVICE, line.service.encode())]
+        self.producer.send(line.line.encode(), record_key(line.host, line.service), headers)
+        self.sent_lines += 1
+        if line.format == "malformed":
+            self.dead_letter_candidates += 1
+        elif line.status is not None and line.status >= 400:
+            self.errors_sent += 1
