@@ -26,6 +26,7 @@ import re
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,18 +87,23 @@ class BatchAccount:
 
 @dataclass
 class EtlResult:
-    batches: list[BatchAccount] = field(default_factory=list)
+    """Running totals of a run (a continuous run keeps only the last batches in memory)."""
+
+    recent_batches: deque[BatchAccount] = field(default_factory=lambda: deque(maxlen=100))
+    batch_count: int = 0
+    totals: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("input", "indexed", "filtered", "dead_letter"), 0)
+    )
     aggregate_docs: int = 0
     stopped_by_signal: bool = False
 
-    @property
-    def totals(self) -> dict[str, int]:
-        return {
-            "input": sum(b.input for b in self.batches),
-            "indexed": sum(b.indexed for b in self.batches),
-            "filtered": sum(b.filtered for b in self.batches),
-            "dead_letter": sum(b.dead_letter for b in self.batches),
-        }
+    def add(self, account: BatchAccount) -> None:
+        self.recent_batches.append(account)
+        self.batch_count += 1
+        self.totals["input"] += account.input
+        self.totals["indexed"] += account.indexed
+        self.totals["filtered"] += account.filtered
+        self.totals["dead_letter"] += account.dead_letter
 
 
 def checkpoint_location(config: LogiflowConfig, query: str) -> str:
@@ -135,7 +141,7 @@ def events_batch_writer(
             write_account(config, names.EVENTS_QUERY, account)
         finally:
             batch.unpersist()
-        result.batches.append(account)
+        result.add(account)
         if on_batch is not None:
             on_batch(account)
 
@@ -312,7 +318,9 @@ def session_for(config: LogiflowConfig, connector_jars: ConnectorJars) -> SparkS
         from logiflow.local.artifacts import connector_jars as fetch_connector_jars
 
         jars = fetch_connector_jars(config.local)
-    return create_spark_session(config.spark, jars)
+    # The console belongs to the job's own output (and the live view), not Spark's stage bars.
+    conf = {"spark.ui.showConsoleProgress": "false", **config.spark.conf}
+    return create_spark_session(config.spark.model_copy(update={"conf": conf}), jars)
 
 
 def run_etl(
