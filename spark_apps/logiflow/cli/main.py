@@ -106,3 +106,4 @@ from logiflow.cli import local_cmd  # noqa: E402,F401,I001
 from logiflow.cli import es_setup_cmd  # noqa: E402,F401
 from logiflow.cli import ship_cmd  # noqa: E402,F401
 from logiflow.cli import generate_cmd  # noqa: E402,F401
+from logiflow.cli import report_cmd  # noqa: E402,F401

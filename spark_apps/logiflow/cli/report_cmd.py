@@ -1,0 +1,90 @@
+"""``logiflow report``: what is in Elasticsearch, as tables for people or JSON for scripts.
+
+    logiflow report
+    logiflow report --json | jq .error_rate
+
+JSON keys (stable): index_prefix, events_indexed, dead_letters, filtered, batches {batches,
+input, indexed, filtered, dead_letter}, requests, errors, error_rate, status_classes {1xx..5xx},
+top_endpoints [{endpoint, requests, errors, error_rate}], first_event, last_event.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group
+from rich.table import Table
+
+from logiflow.cli.main import app, state
+from logiflow.io.es_client import connect, describe_hosts
+from logiflow.report import Report, build_report
+
+console = Console()
+
+
+def report_tables(report: Report) -> Group:
+    totals = Table(title="LogiFlow in Elasticsearch", show_header=False, title_justify="left")
+    totals.add_column("what")
+    totals.add_column("count", justify="right")
+    totals.add_row("events indexed", f"{report.events_indexed:,}")
+    totals.add_row("dead letters", f"{report.dead_letters:,}")
+    totals.add_row("filtered (by drop rules)", f"{report.batches.filtered:,}")
+    totals.add_row("lines read by the ETL", f"{report.batches.input:,}")
+    totals.add_row("requests", f"{report.traffic.requests:,}")
+    totals.add_row("error rate (status >= 400)", f"{report.traffic.error_rate:.2%}")
+    totals.add_row("first event", report.first_event or "-")
+    totals.add_row("last event", report.last_event or "-")
+
+    classes = Table(title="Requests by status class", title_justify="left")
+    classes.add_column("class")
+    classes.add_column("requests", justify="right")
+    classes.add_column("share", justify="right")
+    for name, value in report.traffic.status_classes.items():
+        share = value / report.traffic.requests if report.traffic.requests else 0.0
+        classes.add_row(name, f"{value:,}", f"{share:.1%}")
+
+    endpoints = Table(title="Top endpoints", title_justify="left")
+    endpoints.add_column("endpoint", overflow="fold")
+    endpoints.add_column("requests", justify="right")
+    endpoints.add_column("errors", justify="right")
+    endpoints.add_column("error rate", justify="right")
+    for endpoint in report.traffic.top_endpoints:
+        endpoints.add_row(
+            endpoint.endpoint,
+            f"{endpoint.requests:,}",
+            f"{endpoint.errors:,}",
+            f"{endpoint.error_rate:.1%}",
+        )
+    return Group(totals, classes, endpoints)
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (stable keys).")] = False,
+    top: Annotated[int, typer.Option(help="How many endpoints to list.", min=1)] = 10,
+    es_host: Annotated[
+        list[str] | None,
+        typer.Option("--es-host", help="Elasticsearch URL (repeatable); overrides the config."),
+    ] = None,
+    index_prefix: Annotated[
+        str | None, typer.Option("--index-prefix", help="Prefix of every LogiFlow index.")
+    ] = None,
+) -> None:
+    """Show what is in Elasticsearch: events, dead letters, filtered, status classes, endpoints."""
+    config = state(ctx).config(
+        elasticsearch={"hosts": es_host or None, "index_prefix": index_prefix}
+    )
+    settings = config.elasticsearch
+    client = connect(settings)
+    try:
+        result = build_report(client, settings.index_prefix, top=top)
+    finally:
+        client.close()
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+        return
+    console.print(f"Elasticsearch {describe_hosts(settings)}, prefix {settings.index_prefix!r}")
+    console.print(report_tables(result))

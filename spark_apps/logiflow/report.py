@@ -1,0 +1,215 @@
+"""What is in Elasticsearch, as plain data: the queries behind ``logiflow report`` and the live
+view of ``logiflow run``.
+
+Pure functions over an ``elasticsearch`` client and an index prefix; they print nothing. Index
+names and accounting fields come from ``logiflow.io.index_names``, event fields from
+``logiflow.etl.fields``. Missing indices count as empty (a fresh cluster has none yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from logiflow.etl import fields
+from logiflow.io import index_names as names
+
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+_LENIENT = {"ignore_unavailable": True, "allow_no_indices": True}
+
+
+@dataclass(frozen=True)
+class EndpointStats:
+    endpoint: str
+    requests: int
+    errors: int
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "error_rate": round(self.error_rate, 6)}
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Requests among events (those with an HTTP status), by class, errors, top endpoints."""
+
+    requests: int
+    errors: int
+    status_classes: dict[str, int]
+    top_endpoints: list[EndpointStats]
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True)
+class BatchTotals:
+    """Sums over the ETL's per-micro-batch accounting documents (events query)."""
+
+    batches: int = 0
+    input: int = 0
+    indexed: int = 0
+    filtered: int = 0
+    dead_letter: int = 0
+
+
+@dataclass(frozen=True)
+class Report:
+    index_prefix: str
+    events_indexed: int
+    dead_letters: int
+    batches: BatchTotals
+    traffic: Traffic
+    first_event: str | None = None
+    last_event: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Stable keys for scripts (documented in ``logiflow report --help``)."""
+        return {
+            "index_prefix": self.index_prefix,
+            "events_indexed": self.events_indexed,
+            "dead_letters": self.dead_letters,
+            "filtered": self.batches.filtered,
+            "batches": asdict(self.batches),
+            "requests": self.traffic.requests,
+            "errors": self.traffic.errors,
+            "error_rate": round(self.traffic.error_rate, 6),
+            "status_classes": self.traffic.status_classes,
+            "top_endpoints": [e.as_dict() for e in self.traffic.top_endpoints],
+            "first_event": self.first_event,
+            "last_event": self.last_event,
+        }
+
+
+def count(client: Elasticsearch, index: str, query: dict[str, Any] | None = None) -> int:
+    body = {"query": query} if query else {}
+    response = client.count(index=index, **body, **_LENIENT)
+    return int(response["count"])
+
+
+def _traffic_aggs(top: int) -> dict[str, Any]:
+    is_error = {"term": {fields.IS_ERROR: True}}
+    return {
+        "requests": {"filter": {"exists": {"field": fields.HTTP_RESPONSE_STATUS_CODE}}},
+        "errors": {"filter": is_error},
+        "status_classes": {"terms": {"field": fields.STATUS_CLASS, "size": 10}},
+        "endpoints": {
+            "terms": {"field": fields.ENDPOINT, "size": top},
+            "aggs": {"errors": {"filter": is_error}},
+        },
+    }
+
+
+def _traffic(aggregations: dict[str, Any]) -> Traffic:
+    classes = dict.fromkeys(STATUS_CLASSES, 0)
+    for bucket in aggregations["status_classes"]["buckets"]:
+        classes[str(bucket["key"])] = int(bucket["doc_count"])
+    endpoints = [
+        EndpointStats(str(b["key"]), int(b["doc_count"]), int(b["errors"]["doc_count"]))
+        for b in aggregations["endpoints"]["buckets"]
+    ]
+    return Traffic(
+        requests=int(aggregations["requests"]["doc_count"]),
+        errors=int(aggregations["errors"]["doc_count"]),
+        status_classes=classes,
+        top_endpoints=endpoints,
+    )
+
+
+def traffic(
+    client: Elasticsearch, prefix: str, *, top: int = 10, since: str | None = None
+) -> Traffic:
+    """Traffic among indexed events; ``since`` is an ES date-math lower bound on @timestamp."""
+    query: dict[str, Any] = (
+        {"range": {fields.TIMESTAMP: {"gte": since}}} if since else {"match_all": {}}
+    )
+    response = client.search(
+        index=names.index_pattern(prefix, names.EVENTS),
+        size=0,
+        query=query,
+        aggs=_traffic_aggs(top),
+        track_total_hits=False,
+        **_LENIENT,
+    )
+    aggregations = response.get("aggregations")
+    if not aggregations:
+        return Traffic(0, 0, dict.fromkeys(STATUS_CLASSES, 0), [])
+    return _traffic(aggregations)
+
+
+def batch_totals(client: Elasticsearch, prefix: str) -> BatchTotals:
+    sums = {
+        "input": names.COUNT_INPUT,
+        "indexed": names.COUNT_INDEXED,
+        "filtered": names.COUNT_FILTERED,
+        "dead_letter": names.COUNT_DEAD_LETTER,
+    }
+    response = client.search(
+        index=names.batches_index(prefix),
+        size=0,
+        query={"term": {names.BATCH_QUERY: names.EVENTS_QUERY}},
+        aggs={key: {"sum": {"field": path}} for key, path in sums.items()},
+        track_total_hits=True,
+        **_LENIENT,
+    )
+    aggregations = response.get("aggregations")
+    if not aggregations:
+        return BatchTotals()
+    return BatchTotals(
+        batches=int(response["hits"]["total"]["value"]),
+        **{key: int(aggregations[key]["value"] or 0) for key in sums},
+    )
+
+
+def event_time_range(client: Elasticsearch, prefix: str) -> tuple[str | None, str | None]:
+    response = client.search(
+        index=names.index_pattern(prefix, names.EVENTS),
+        size=0,
+        aggs={
+            "first": {"min": {"field": fields.TIMESTAMP}},
+            "last": {"max": {"field": fields.TIMESTAMP}},
+        },
+        track_total_hits=False,
+        **_LENIENT,
+    )
+    aggregations = response.get("aggregations") or {}
+    first = (aggregations.get("first") or {}).get("value_as_string")
+    last = (aggregations.get("last") or {}).get("value_as_string")
+    return first, last
+
+
+def build_report(client: Elasticsearch, prefix: str, *, top: int = 10) -> Report:
+    """Everything ``logiflow report`` shows, in a handful of requests."""
+    first, last = event_time_range(client, prefix)
+    return Report(
+        index_prefix=prefix,
+        events_indexed=count(client, names.index_pattern(prefix, names.EVENTS)),
+        dead_letters=count(client, names.index_pattern(prefix, names.DEAD_LETTER)),
+        batches=batch_totals(client, prefix),
+        traffic=traffic(client, prefix, top=top),
+        first_event=first,
+        last_event=last,
+    )
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What the live view shows from Elasticsearch, refreshed every couple of seconds."""
+
+    events_indexed: int
+    dead_letters: int
+    last_minute: Traffic
+
+
+def live_snapshot(client: Elasticsearch, prefix: str, *, top: int = 5) -> LiveSnapshot:
+    return LiveSnapshot(
+        events_indexed=count(client, names.index_pattern(prefix, names.EVENTS)),
+        dead_letters=count(client, names.index_pattern(prefix, names.DEAD_LETTER)),
+        last_minute=traffic(client, prefix, top=top, since="now-1m"),
+    )
