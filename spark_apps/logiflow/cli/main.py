@@ -104,6 +104,7 @@ def run() -> None:
 # (Each module defines its commands with @app.command or app.add_typer.)
 from logiflow.cli import local_cmd  # noqa: E402,F401,I001
 from logiflow.cli import es_setup_cmd  # noqa: E402,F401
+from logiflow.cli import etl_cmd  # noqa: E402,F401
 from logiflow.cli import ship_cmd  # noqa: E402,F401
 from logiflow.cli import generate_cmd  # noqa: E402,F401
 from logiflow.cli import report_cmd  # noqa: E402,F401
