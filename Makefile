@@ -81,3 +81,8 @@ $(TOOLS_VENV_STAMP):
 # Re-download the pinned operators' CRDs into ../shared/crds (needs the operators' release sites).
 refresh-crds:
 	manifests/operators/refresh-crds.sh ../shared/crds
+
+# Parse + enrich throughput (prints lines/s per core and the user-agent cache hit rate).
+.PHONY: bench
+bench: install
+	$(BIN)/python tests/benchmarks/bench_parse_enrich.py

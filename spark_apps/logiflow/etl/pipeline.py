@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pyspark.accumulators import Accumulator
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -22,7 +23,7 @@ from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.enrich_endpoint import enrich_endpoint
 from logiflow.etl.enrich_geo import enrich_geo
 from logiflow.etl.enrich_status import enrich_status
-from logiflow.etl.enrich_useragent import enrich_user_agent
+from logiflow.etl.enrich_useragent import CacheStats, enrich_user_agent
 from logiflow.etl.filter_rules import apply_drop_rules
 from logiflow.etl.parse_lines import parse_lines
 
@@ -31,11 +32,13 @@ Transform = Callable[[DataFrame], DataFrame]
 OUTCOMES = (fields.OUTCOME_INDEXED, fields.OUTCOME_FILTERED, fields.OUTCOME_DEAD_LETTER)
 
 
-def enrich(config: LogiflowConfig) -> Transform:
-    """The enrichments alone, on parsed events (also used by the benchmark)."""
+def enrich(
+    config: LogiflowConfig, user_agent_stats: Accumulator[CacheStats] | None = None
+) -> Transform:
+    """The enrichments alone, on parsed events (the benchmark passes a cache-stats accumulator)."""
     settings = config.enrich
     steps = (
-        enrich_user_agent(settings.user_agent_cache_size),
+        enrich_user_agent(settings.user_agent_cache_size, user_agent_stats),
         enrich_endpoint(settings.endpoint_rules),
         enrich_status(),
         enrich_geo(settings.geo_enabled),

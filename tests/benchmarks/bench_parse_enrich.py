@@ -1,0 +1,187 @@
+"""Parse + enrich throughput benchmark: lines/s (total and per core) and UA cache hit rate.
+
+Run with ``make bench`` (or ``.venv/bin/python tests/benchmarks/bench_parse_enrich.py``; options:
+``--lines N``, ``--distinct N``, ``--cores N``, ``--runs N``). Not collected by pytest: it prints
+figures and asserts nothing about speed, which depends on the machine and its load.
+
+The corpus is realistic and mixed: lines from the traffic generator (nginx combined and JSON API
+logs, about 1% malformed) plus every line of the sample corpus under tests/data/corpus/ when it
+exists, repeated up to ``--lines``. It is cached in memory as Kafka-shaped rows first, so the
+timing covers exactly what the streaming job does per record: decode, parse, enrich (user agent,
+endpoint, status, geo) and drop rules, with every output column materialized into Spark's
+``noop`` sink. Stages are also timed cumulatively (decode+parse, + user agent, + everything) to
+show where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from logiflow.config import DropRule, FilterSettings, LogiflowConfig, SparkSettings
+from logiflow.etl import fields
+from logiflow.etl.decode_records import decode_kafka_records
+from logiflow.etl.enrich_useragent import cache_stats_accumulator, enrich_user_agent
+from logiflow.etl.filter_rules import apply_drop_rules
+from logiflow.etl.parse_lines import parse_lines
+from logiflow.etl.pipeline import enrich
+from logiflow.ingest.generator import TrafficProfile, generate_lines
+from logiflow.spark_session import create_spark_session
+
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "corpus"
+
+
+def build_corpus(path: Path, lines: int, distinct: int) -> tuple[int, int]:
+    """Write ``lines`` lines to ``path``; returns (generated distinct, sample corpus lines)."""
+    profile = TrafficProfile(malformed_share=0.01)
+    base = [g.line for g in generate_lines(seed=2026, count=distinct, profile=profile)]
+    sample: list[str] = []
+    if CORPUS_DIR.is_dir():
+        for file in sorted(CORPUS_DIR.rglob("*")):
+            if file.is_file():
+                text = file.read_bytes().decode("utf-8", errors="replace")
+                sample += [line for line in text.splitlines() if line.strip()]
+    pool = base + sample
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(lines):
+            # The text source splits on \r and \n only; keep each record on one line.
+            out.write(pool[i % len(pool)].replace("\r", " ") + "\n")
+    return len(base), len(sample)
+
+
+def kafka_frame(spark: SparkSession, path: Path, partitions: int) -> DataFrame:
+    text = spark.read.text(str(path)).repartition(partitions)
+    return text.select(
+        F.lit("storefront").cast("binary").alias("key"),
+        F.col("value").cast("binary").alias("value"),
+        F.lit("logiflow-logs").alias("topic"),
+        F.spark_partition_id().alias("partition"),
+        F.monotonically_increasing_id().alias("offset"),
+        F.lit(dt.datetime(2026, 1, 1)).cast("timestamp").alias("timestamp"),
+        F.lit(0).alias("timestampType"),
+    )
+
+
+def tree_cpu_seconds() -> float:
+    """CPU time of this process and all its descendants (the Spark JVM, the Python workers).
+
+    On a shared, loaded machine wall time says little; lines per CPU-second is what one core
+    would do if it were ours alone.
+    """
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        after_name = stat.rsplit(")", 1)[1].split()
+        parents[int(entry.name)] = int(after_name[1])
+        # utime, stime, and the reaped children's cutime, cstime.
+        times[int(entry.name)] = sum(int(v) for v in after_name[11:15]) / tick
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in mine)
+
+
+def timed(df: DataFrame) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of writing ``df`` to the noop sink."""
+    cpu = tree_cpu_seconds()
+    start = time.perf_counter()
+    df.write.format("noop").mode("overwrite").save()
+    return time.perf_counter() - start, tree_cpu_seconds() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--distinct", type=int, default=100_000)
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+
+    # Python workers must run this interpreter (the venv with logiflow installed).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    settings = SparkSettings(
+        master=f"local[{args.cores}]",
+        app_name="logiflow-bench",
+        shuffle_partitions=args.cores,
+        conf={"spark.ui.enabled": "false", "spark.driver.memory": "3g"},
+    )
+    spark = create_spark_session(settings)
+    spark.sparkContext.setLogLevel("ERROR")
+    config = LogiflowConfig(
+        filter=FilterSettings(
+            drop=[DropRule(name="health", field=fields.URL_PATH, op="equals", value="/healthz")]
+        )
+    )
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="logiflow-bench-") as tmp:
+        corpus = Path(tmp) / "corpus.txt"
+        generated, sample = build_corpus(corpus, args.lines, args.distinct)
+        records = kafka_frame(spark, corpus, partitions=args.cores * 4).cache()
+        total = records.count()
+
+        decoded = records.transform(decode_kafka_records(config.parse.max_line_bytes))
+        parsed = decoded.transform(parse_lines(config.parse))
+        stats = cache_stats_accumulator(spark)
+        with_ua = parsed.transform(
+            enrich_user_agent(config.enrich.user_agent_cache_size, stats)
+        )
+        everything = parsed.transform(enrich(config, stats)).transform(
+            apply_drop_rules(config.filter.drop)
+        )
+        stages: list[tuple[str, DataFrame]] = [
+            ("decode + parse", parsed),
+            ("  + user agent", with_ua),
+            ("decode + parse + enrich + filter (all fields)", everything),
+        ]
+        # Warm-up: start the Python workers, load ua-parser and the geo database, JIT.
+        timed(everything.limit(20_000))
+        results: dict[str, tuple[float, float]] = {}
+        for label, frame in stages:
+            results[label] = min(timed(frame) for _ in range(args.runs))
+        counts = {
+            row["o"]: row["count"]
+            for row in everything.groupBy(fields.col(fields.OUTCOME).alias("o")).count().collect()
+        }
+        records.unpersist()
+    load_after = os.getloadavg()
+    spark.stop()
+
+    print()
+    print(f"corpus: {total:,} lines ({generated:,} distinct generated + {sample:,} sample-corpus "
+          f"lines, repeated); outcomes {counts}")
+    print(f"cores: {args.cores} (local[{args.cores}]); best of {args.runs} runs; "
+          f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} "
+          f"(on {os.cpu_count()} CPUs)")
+    print(f"{'stage':48s} {'wall s':>7s} {'lines/s':>10s} {'/core':>9s} {'CPU s':>7s} "
+          f"{'lines/CPU-s':>11s}")
+    for label, (wall, cpu) in results.items():
+        print(f"{label:48s} {wall:7.2f} {total / wall:10,.0f} {total / wall / args.cores:9,.0f} "
+              f"{cpu:7.2f} {total / cpu:11,.0f}")
+    value = stats.value
+    print(f"user-agent cache: {value.rows:,} lookups, {value.distinct_in_batches:,} distinct "
+          f"per batch, {value.parsed:,} parsed -> hit rate {value.hit_rate:.4%} "
+          f"(in-batch dedupe + per-worker LRU, over all runs from a cold start)")
+
+
+if __name__ == "__main__":
+    main()
