@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -202,8 +203,28 @@ def test_spark_reads_the_topic_through_the_kafka_connector(
     assert sorted(r.value for r in rows) == [f"event {i}" for i in range(5)]
 
 
-def test_up_down_from_other_processes_leaves_no_process(tmp_path: Path) -> None:
-    """`local up` (detached) in one process, status and `down` from others, as a user would."""
+def _wait_gone(marker: str, timeout: float = 60) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (pids := _processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return pids
+
+
+def _cli_json_status(env: dict[str, str]) -> dict[str, dict[str, object]]:
+    result = subprocess.run([*LOGIFLOW, "local", "status", "--json"], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_lifecycle_from_separate_processes_leaves_no_process(tmp_path: Path) -> None:
+    """One state dir through the ways a user ends the servers; none leaves a process behind.
+
+    1. ``local up --foreground`` then Ctrl-C (SIGINT): the command stops what it started.
+    2. ``local up`` (detached), ``status`` and ``down`` from other processes.
+    3. A foreground owner killed with SIGKILL: its servers die with it (no orphans).
+    Restarts reuse the formatted Kafka storage and the Elasticsearch data directory.
+    """
     settings = _free_settings(tmp_path)
     env = {
         **os.environ,
@@ -211,20 +232,41 @@ def test_up_down_from_other_processes_leaves_no_process(tmp_path: Path) -> None:
         "LOGIFLOW_LOCAL__KAFKA_PORT": str(settings.kafka_port),
         "LOGIFLOW_LOCAL__KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
         "LOGIFLOW_LOCAL__ELASTICSEARCH_PORT": str(settings.elasticsearch_port),
-        "LOGIFLOW_LOCAL__KAFKA_HEAP": "256m",
-        "LOGIFLOW_LOCAL__ELASTICSEARCH_HEAP": "512m",
+        "LOGIFLOW_LOCAL__KAFKA_HEAP": settings.kafka_heap,
+        "LOGIFLOW_LOCAL__ELASTICSEARCH_HEAP": settings.elasticsearch_heap,
     }
     marker = str(settings.state_dir.resolve())
+    servers = LocalServers(settings, Console(stderr=True))
+    owner: subprocess.Popen[str] | None = None
     try:
+        # 1. Foreground, then Ctrl-C.
+        owner = subprocess.Popen([*LOGIFLOW, "local", "up", "--foreground"], env=env,
+                                 stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 text=True)  # fmt: skip
+        assert owner.stderr is not None
+        for line in owner.stderr:
+            if "press Ctrl-C" in line:
+                break
+        else:
+            pytest.fail(f"local up --foreground exited with {owner.wait()}")
+        status = _cli_json_status(env)
+        assert status["kafka"]["state"] == "running"
+        assert status["elasticsearch"]["state"] == "running"
+        assert status["kafka"]["bootstrap_servers"] == f"127.0.0.1:{settings.kafka_port}"
+        owner.send_signal(signal.SIGINT)
+        # typer reports Ctrl-C as 130, but cli.main.run drops the code returned in
+        # non-standalone mode (exit 0); either way it must not be an error exit.
+        assert owner.wait(120) in (0, 130)
+        assert _processes_with(marker) == []
+
+        # 2. Detached: the command exits, the servers stay until `down`.
         up = subprocess.run([*LOGIFLOW, "local", "up"], env=env, capture_output=True,
                             text=True, timeout=300, check=False)  # fmt: skip
         assert up.returncode == 0, up.stderr
-        # The command has exited; the servers it started keep running on their own.
-        servers = LocalServers(settings, Console(stderr=True))
         assert {s.state for s in servers.status().values()} == {"running"}
         assert kafka_ready(f"127.0.0.1:{settings.kafka_port}")
-        assert _processes_with(marker)
-
+        # Topics created by the first `up` survived the restart.
+        assert create_topics(servers.kafka_bootstrap, ["logiflow-logs"]) == []
         down = subprocess.run([*LOGIFLOW, "local", "down"], env=env, capture_output=True,
                               text=True, timeout=120, check=False)  # fmt: skip
         assert down.returncode == 0, down.stderr
@@ -232,41 +274,33 @@ def test_up_down_from_other_processes_leaves_no_process(tmp_path: Path) -> None:
         assert {s.state for s in servers.status().values()} == {"stopped"}
         with pytest.raises(ServiceUnreachableError, match=r"Kafka is unreachable at 127\.0\.0\.1"):
             servers.require_healthy()
-        # A second `down` has nothing to do and says so without failing.
         again = subprocess.run([*LOGIFLOW, "local", "down"], env=env, capture_output=True,
                                text=True, timeout=60, check=False)  # fmt: skip
         assert again.returncode == 0, again.stderr
-    finally:
-        LocalServers(settings, Console(stderr=True)).stop(grace=5)
+        assert "was not running" in again.stderr
 
-
-def test_killed_owner_leaves_no_orphans(tmp_path: Path) -> None:
-    """Servers started in the foreground die with their owner, even if it is SIGKILLed."""
-    settings = _free_settings(tmp_path)
-    script = (
-        "import sys, time\n"
-        "from logiflow.config import LocalSettings\n"
-        "from logiflow.local.servers import LocalServers\n"
-        f"settings = LocalSettings.model_validate_json({settings.model_dump_json()!r})\n"
-        "LocalServers(settings).start(foreground=True)\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(600)\n"
-    )
-    marker = str(settings.state_dir.resolve())
-    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
+        # 3. Owner killed outright.
+        script = (
+            "import time\n"
+            "from logiflow.config import LocalSettings\n"
+            "from logiflow.local.servers import LocalServers\n"
+            f"settings = LocalSettings.model_validate_json({settings.model_dump_json()!r})\n"
+            "LocalServers(settings).start(foreground=True)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(600)\n"
+        )
+        owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                                 text=True)  # fmt: skip
         assert owner.stdout is not None
         assert owner.stdout.readline().strip() == "ready"
-        assert _processes_with(marker)
+        assert len(_processes_with(marker)) >= 2
         owner.kill()
         owner.wait(10)
-        deadline = time.monotonic() + 60
-        while _processes_with(marker) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert _processes_with(marker) == []
+        assert _wait_gone(marker) == []
     finally:
-        owner.kill()
-        LocalServers(settings, Console(stderr=True)).stop(grace=5)
+        if owner is not None and owner.poll() is None:
+            owner.kill()
+        servers.stop(grace=5)
 
 
 def test_start_failure_names_the_service_and_quotes_its_log(tmp_path: Path) -> None:
