@@ -1,0 +1,64 @@
+"""Done-when: unreachable Kafka, unreachable Elasticsearch and a bad config each give a clear
+one-line error and a non-zero exit (the real CLI, as a subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from logiflow.config import LogiflowConfig
+from logiflow.local.servers import free_port
+
+LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
+
+
+def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LOGIFLOW, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_unreachable_kafka(pipeline_config: LogiflowConfig, tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    result = _run(
+        "etl", "--until-caught-up", "--bootstrap-servers", address,
+        "--es-host", pipeline_config.elasticsearch.hosts[0],
+        "--checkpoint-dir", str(tmp_path / "ck"),
+    )
+    assert result.returncode == 3
+    line = _one_line(result)
+    assert line.startswith(f"error: Kafka is unreachable at {address}")
+
+
+def test_unreachable_elasticsearch(pipeline_config: LogiflowConfig, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = _run(
+        "etl", "--until-caught-up",
+        "--bootstrap-servers", pipeline_config.kafka.bootstrap_servers,
+        "--topic", pipeline_config.kafka.logs_topic,
+        "--es-host", url, "--checkpoint-dir", str(tmp_path / "ck"),
+    )
+    assert result.returncode == 3
+    assert _one_line(result).startswith(f"error: Elasticsearch is unreachable at {url}")
+
+    setup = _run("es-setup", "--es-host", url)
+    assert setup.returncode == 3
+    assert _one_line(setup).startswith(f"error: Elasticsearch is unreachable at {url}")
+
+
+def test_bad_config(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("kafka:\n  bootstrap_server: 127.0.0.1:9092\n")  # typo: missing "s"
+    result = _run("--config", str(config), "etl", "--until-caught-up")
+    assert result.returncode == 2
+    line = _one_line(result)
+    assert "invalid configuration" in line and "kafka.bootstrap_server" in line
+
+    result = _run("es-setup", "--es-host", "127.0.0.1:9200")  # no scheme
+    assert result.returncode == 2
+    assert "must start with http:// or https://" in _one_line(result)
