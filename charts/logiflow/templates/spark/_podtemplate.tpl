@@ -25,9 +25,14 @@ spec:
         {{- include "logiflow.commonVolumeMounts" $root | nindent 8 }}
         - name: checkpoints
           mountPath: {{ $root.Values.spark.checkpoint.mountPath }}
+        # Spark's working directory (files, spark-warehouse) must be writable under a read-only root.
+        - name: work-dir
+          mountPath: /opt/spark/work-dir
   volumes:
     {{- include "logiflow.commonVolumes" $root | nindent 4 }}
     - name: checkpoints
       persistentVolumeClaim:
         claimName: {{ include "logiflow.spark.checkpointClaim" $root }}
+    - name: work-dir
+      emptyDir: {}
 {{- end }}
