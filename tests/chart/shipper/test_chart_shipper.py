@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chart_render import PROFILES, find, one, render
+import yaml
+from chart_render import CHART, PROFILES, find, one, render
 
 
 def test_shipper_off_by_default_on_in_kind() -> None:
@@ -14,3 +15,17 @@ def test_shipper_off_by_default_on_in_kind() -> None:
     assert env["LOGIFLOW_KAFKA__SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
         "lf-logiflow-shipper")
     assert not any(name.startswith("LOGIFLOW_ELASTICSEARCH__") for name in env)
+
+
+def test_commands_the_chart_runs_exist_in_the_cli() -> None:
+    """The shipper's default command, the hook's es-setup and the helm test's ship."""
+    import sys
+    from pathlib import Path
+
+    from chart_render import run
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    logiflow = Path(sys.executable).parent / "logiflow"
+    for command in (values["shipper"]["args"][0], "es-setup", "ship"):
+        result = run([logiflow, command, "--help"])
+        assert result.returncode == 0, f"logiflow {command}: {result.stderr}"
