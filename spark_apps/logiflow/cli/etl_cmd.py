@@ -75,6 +75,7 @@ def etl(
         f"{', '.join(config.elasticsearch.hosts)} [{config.elasticsearch.index_prefix}-*], "
         f"{mode}",
         highlight=False,
+        markup=False,
     )
     result = run_etl(
         config,
