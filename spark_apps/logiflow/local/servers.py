@@ -35,6 +35,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -131,11 +132,17 @@ def _java_home(*env_vars: str) -> Path:
 
 def _pid_alive_and_ours(pid: int, marker: str) -> bool:
     """True if ``pid`` runs and was started by us for this state dir (guards against pid reuse)."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return f"{MARKER_ENV}={marker}".encode() in environ.split(b"\0")
+    if _LINUX:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return False
+        return f"{MARKER_ENV}={marker}".encode() in environ.split(b"\0")
+    # Elsewhere (macOS) other processes' environments are not readable; both servers carry
+    # the state dir on their command line instead.
+    result = subprocess.run(["ps", "-p", str(pid), "-o", "command="], capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    return result.returncode == 0 and marker in result.stdout
 
 
 def _group_alive(pgid: int) -> bool:
@@ -149,13 +156,15 @@ def _group_alive(pgid: int) -> bool:
 
 
 # Loaded here, not in the forked child: dlopen after fork in a threaded process can deadlock.
-_LIBC = ctypes.CDLL(None, use_errno=True)
+_LINUX = sys.platform.startswith("linux")
+_LIBC = ctypes.CDLL(None, use_errno=True) if _LINUX else None
 _PR_SET_PDEATHSIG = 1
 
 
 def _set_parent_death_signal() -> None:
     """Runs in the child before exec: get SIGTERM when the parent dies, even by SIGKILL."""
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 _userns_ok: bool | None = None
@@ -195,7 +204,7 @@ class _Server:
     def __init__(self, settings: LocalSettings, console: Console) -> None:
         self.settings = settings
         self.console = console
-        self.dir = settings.state_dir / self.name
+        self.dir = settings.state_dir.resolve() / self.name
         self.pid_file = self.dir / f"{self.name}.pid"
         # Marks our processes; identifies this state dir, so two stacks never confuse each other.
         self.marker = str(settings.state_dir.resolve())
@@ -268,7 +277,8 @@ class _Server:
                 cwd=cwd,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_set_parent_death_signal if foreground else None,
+                # Only on Linux; elsewhere the atexit hook is the only safety net.
+                preexec_fn=_set_parent_death_signal if foreground and _LINUX else None,
             )
         except OSError as exc:
             raise LocalServerError(f"cannot start {self.display}: {exc}") from exc
@@ -498,8 +508,6 @@ class ElasticsearchServer(_Server):
             # Nothing connects to the transport port of a single node; any free one will do.
             "transport.port": str(free_port()),
             "discovery.type": "single-node",
-            "path.data": str(self.dir / "data"),
-            "path.logs": str(logs),
             # Loopback only, no other users: TLS and auth would only get in the way here.
             "xpack.security.enabled": "false",
             # Developer disks are often fuller than the production defaults allow.
@@ -517,7 +525,12 @@ class ElasticsearchServer(_Server):
             "ES_TMPDIR": str(tmp),
             "ES_JAVA_OPTS": "",
         }
-        command = [*_user_namespace_prefix(), str(home / "bin" / "elasticsearch")]
+        # Paths as -E flags rather than in the yml: they put the state dir on the command line,
+        # which is how the process is recognised where /proc is missing.
+        command = [
+            *_user_namespace_prefix(), str(home / "bin" / "elasticsearch"),
+            f"-Epath.data={self.dir / 'data'}", f"-Epath.logs={logs}",
+        ]  # fmt: skip
         # Relative paths in jvm.options (hs_err, replay files) land in the logs directory.
         return command, env, logs
 
@@ -582,6 +595,9 @@ class LocalServers:
         self.kafka = KafkaServer(settings, self.console)
         self.elasticsearch = ElasticsearchServer(settings, self.console)
         self._atexit_registered = False
+        # Servers this object launched in the foreground; only these are stopped at exit, never
+        # servers it found already running (e.g. from `logiflow local up`).
+        self._owned: set[ServerName] = set()
 
     @property
     def servers(self) -> tuple[_Server, _Server]:
@@ -609,8 +625,10 @@ class LocalServers:
         this process: they are stopped at exit and die with it if it is killed. Without it they
         keep running until ``stop`` (``logiflow local up``). If anything fails, whatever this call
         started is stopped again before the error propagates.
+
+        Start foreground servers from the main thread (or one that lives as long as they do):
+        Linux sends the parent-death signal when the launching *thread* ends.
         """
-        self.fetch()
         started: dict[ServerName, bool] = {}
         procs: dict[ServerName, subprocess.Popen[bytes]] = {}
         try:
@@ -623,6 +641,7 @@ class LocalServers:
                 procs[server.name] = server.launch(foreground)
                 started[server.name] = True
             if foreground and procs:
+                self._owned.update(procs)
                 self._register_atexit()
             self._wait_healthy(procs, timeout)
         except BaseException:
@@ -671,9 +690,15 @@ class LocalServers:
                     "start it with `logiflow local up`",
                 )  # fmt: skip
 
+    def _stop_owned(self) -> None:
+        for server in self.servers:
+            if server.name in self._owned:
+                server.stop()
+        self._owned.clear()
+
     def _register_atexit(self) -> None:
         if not self._atexit_registered:
-            atexit.register(self.stop)
+            atexit.register(self._stop_owned)
             _install_sigterm_handler()
             self._atexit_registered = True
 
