@@ -102,7 +102,8 @@ def run() -> None:
 
 # Command modules register themselves on import; keep this list in the order of --help.
 # (Each module defines its commands with @app.command or app.add_typer.)
-from logiflow.cli import local_cmd  # noqa: E402,F401,I001
+from logiflow.cli import run_cmd  # noqa: E402,F401,I001
+from logiflow.cli import local_cmd  # noqa: E402,F401
 from logiflow.cli import es_setup_cmd  # noqa: E402,F401
 from logiflow.cli import etl_cmd  # noqa: E402,F401
 from logiflow.cli import ship_cmd  # noqa: E402,F401

@@ -107,6 +107,8 @@ def ship(
 
     producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
     producer.connect()
+    if use_stdin and sys.stdin.isatty():
+        console.print("reading lines from the terminal; Ctrl-D ends (give files to ship them)")
     stop = threading.Event()
     meter = RateMeter()
     started = time.monotonic()
