@@ -1,0 +1,81 @@
+"""Turns raw Kafka records into one text line per row, with their coordinates and document id.
+
+This is the first transform of the ETL. It never drops a record: lines that cannot be parsed at
+all (empty, longer than the configured cap) are marked as dead letters here, with the whole line
+kept, and every later transform passes them through untouched.
+
+Invalid UTF-8 is not fatal: the line is repaired (each bad sequence becomes U+FFFD) and parsed,
+and the exact bytes the sender wrote are kept base64-encoded in ``event.original_base64``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from logiflow.etl import fields
+
+_RAW = "_lf_raw_line"
+
+
+def _error(raw: Column, max_line_bytes: int) -> Column:
+    return (
+        F.when(raw.isNull() | (F.length(F.trim(raw)) == 0), F.lit("empty line"))
+        .when(
+            F.octet_length(raw) > max_line_bytes,
+            F.lit(f"line exceeds {max_line_bytes} bytes"),
+        )
+    )
+
+
+def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame]:
+    """Kafka source rows (key, value, topic, partition, offset, timestamp, ...) -> one line each.
+
+    Output columns, in order: kafka.topic, kafka.partition, kafka.offset, kafka.key,
+    kafka.timestamp, _logiflow_id ("<topic>-<partition>-<offset>"), event.original,
+    event.original_base64 (only when the bytes were not valid UTF-8), error.message and
+    _logiflow_outcome (dead_letter for empty and over-long lines, else null).
+    """
+
+    def transform(df: DataFrame) -> DataFrame:
+        # Materialised once: it is read by the length check, the repair and the UTF-8 test.
+        staged = df.select(
+            F.col("topic").alias(fields.KAFKA_TOPIC),
+            F.col("partition").alias(fields.KAFKA_PARTITION),
+            F.col("offset").alias(fields.KAFKA_OFFSET),
+            F.make_valid_utf8(F.col("key").cast("string")).alias(fields.KAFKA_KEY),
+            F.col("timestamp").alias(fields.KAFKA_TIMESTAMP),
+            F.col("value"),
+            F.rtrim(F.col("value").cast("string"), F.lit("\r\n")).alias(_RAW),
+        )
+        raw = F.col(_RAW)
+        error = _error(raw, max_line_bytes)
+        return staged.select(
+            fields.col(fields.KAFKA_TOPIC),
+            fields.col(fields.KAFKA_PARTITION),
+            fields.col(fields.KAFKA_OFFSET),
+            fields.col(fields.KAFKA_KEY),
+            fields.col(fields.KAFKA_TIMESTAMP),
+            F.concat_ws(
+                "-",
+                fields.col(fields.KAFKA_TOPIC),
+                fields.col(fields.KAFKA_PARTITION).cast("string"),
+                fields.col(fields.KAFKA_OFFSET).cast("string"),
+            ).alias(fields.DOC_ID),
+            F.coalesce(F.make_valid_utf8(raw), F.lit("")).alias(fields.EVENT_ORIGINAL),
+            # Spark's base64 wraps lines MIME-style; one unbroken string is easier to decode.
+            F.when(
+                ~F.is_valid_utf8(raw),
+                F.replace(F.base64(F.col("value")), F.lit("\r\n"), F.lit("")),
+            ).alias(
+                fields.EVENT_ORIGINAL_BASE64
+            ),
+            error.alias(fields.ERROR_MESSAGE),
+            F.when(error.isNotNull(), F.lit(fields.OUTCOME_DEAD_LETTER))
+            .otherwise(F.lit(None).cast("string"))
+            .alias(fields.OUTCOME),
+        )
+
+    return transform

@@ -1,0 +1,110 @@
+"""JSON application/API logs: one object per line, mapped onto the same slots as access logs.
+
+Each line is parsed once, into a ``map<string,string>`` (numbers and nested objects arrive as
+their JSON text), so any key set works. Well-known key names (``status``/``status_code``/
+``http.response.status_code`` ...) fill the ECS slots, looked up both as flat dotted keys and as
+nested objects; every key that did not fill a slot, and every nested object, is kept in
+``logiflow.extra``. Latency keys carry their unit in their name (``latency_ms``, ``duration``
+in seconds, ``event.duration`` in nanoseconds).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from logiflow.etl import log_format as lf
+from logiflow.etl.log_format import SEP
+
+# JSON-only slots, next to the access-log ones from log_format.
+CLIENT_IP = "client_ip"
+JSON_TIME = "json_time"
+JSON_URL = "json_url"
+DURATION_NS = "duration_ns"
+SERVICE = "service"
+LEVEL = "level"
+
+# Dotted names come first so {"user_agent": {"original": ...}} is read before "user_agent".
+JSON_SLOT_KEYS: dict[str, tuple[str, ...]] = {
+    JSON_TIME: ("@timestamp", "timestamp", "time", "ts", "datetime", "date", "logged_at",
+                "time_local"),
+    LEVEL: ("log.level", "level", "severity", "lvl", "loglevel", "levelname"),
+    lf.METHOD: ("http.request.method", "method", "http_method", "request_method", "verb"),
+    JSON_URL: ("url.original", "url.path", "url", "uri", "request_uri", "path", "request_path"),
+    lf.URL_QUERY: ("url.query", "query", "query_string", "args"),
+    lf.STATUS: ("http.response.status_code", "status", "status_code", "statusCode",
+                "response_status", "http_status"),
+    lf.BODY_BYTES: ("http.response.body.bytes", "bytes", "body_bytes_sent", "bytes_sent",
+                    "response_size", "response_bytes", "size"),
+    DURATION_NS: ("event.duration", "duration_ns", "latency_ns", "elapsed_ns"),
+    lf.DURATION_US: ("duration_us", "latency_us", "elapsed_us", "response_time_us"),
+    lf.DURATION_MS: ("latency_ms", "duration_ms", "response_time_ms", "elapsed_ms", "took_ms",
+                     "request_time_ms", "responseTime", "took"),
+    lf.DURATION_S: ("latency", "duration", "response_time", "request_time", "elapsed",
+                    "latency_s", "duration_s", "latency_seconds", "duration_seconds"),
+    lf.REMOTE_ADDR: ("source.ip", "remote_addr", "remote_ip", "src_ip", "peer_ip", "ip"),
+    CLIENT_IP: ("client.ip", "client_ip", "clientIp", "clientip"),
+    lf.FORWARDED_FOR: ("x_forwarded_for", "http_x_forwarded_for", "forwarded_for", "xff"),
+    lf.USER_AGENT: ("user_agent.original", "user_agent", "userAgent", "http_user_agent", "ua",
+                    "agent"),
+    lf.REFERRER: ("http.request.referrer", "referrer", "referer", "http_referer"),
+    lf.REMOTE_USER: ("user.name", "user", "username", "user_name", "remote_user"),
+    lf.HTTP_VERSION: ("http.version", "http_version", "httpVersion", "protocol"),
+    SERVICE: ("service.name", "service", "service_name", "app", "application"),
+    lf.HOSTNAME: ("host.name", "hostname", "host"),
+    lf.TRACE_ID: ("trace.id", "trace_id", "traceId", "traceid"),
+}
+
+KNOWN_KEYS: tuple[str, ...] = tuple(k for keys in JSON_SLOT_KEYS.values() for k in keys)
+
+
+def parse_json_object(line: Column) -> Column:
+    """The line as map<string,string>; null when it is not a JSON object."""
+    return F.from_json(line, "map<string,string>")
+
+
+def _scalar(value: Column) -> Column:
+    # An object or array under a scalar key name ("user": {...}) is not that field's value.
+    return F.when(~value.startswith("{") & ~value.startswith("["), value)
+
+
+def _lookup(obj: Column, key: str) -> Column:
+    flat = F.try_element_at(obj, F.lit(key))
+    if "." not in key:
+        return _scalar(flat)
+    head, rest = key.split(".", 1)
+    nested = F.get_json_object(F.try_element_at(obj, F.lit(head)), f"$.{rest}")
+    return _scalar(F.coalesce(flat, nested))
+
+
+def json_slot_values(obj: Column) -> dict[str, Column]:
+    """Slot -> value of the first key present for it."""
+    return {slot: F.coalesce(*(_lookup(obj, k) for k in keys)) for slot, keys in
+            JSON_SLOT_KEYS.items()}
+
+
+def json_extra(obj: Column) -> Column:
+    """Keys that filled no slot (and all nested objects, as JSON text)."""
+    known = F.array(*(F.lit(k) for k in KNOWN_KEYS))
+    return F.map_filter(
+        obj,
+        lambda k, v: v.isNotNull()
+        & (~F.array_contains(known, k) | v.startswith("{") | v.startswith("[")),
+    )
+
+
+_URL_REGEX = "^" + lf.uri_pattern(None)[0] + "\\z"
+_URL_REPLACEMENT = SEP + SEP.join(f"${i}" for i in range(1, 5))
+
+
+def split_url(url: Column) -> Column:
+    """["", original, domain, path, query] of a URL or path; just [url] when it is not one.
+
+    Callers materialise this array before reading it (see ``url_part``).
+    """
+    return F.split(F.regexp_replace(url, F.lit(_URL_REGEX), F.lit(_URL_REPLACEMENT)), SEP, -1)
+
+
+def url_part(parts: Column, index: int) -> Column:
+    """Part 1..4 of a ``split_url`` array, null when the URL did not match."""
+    return F.when((F.size(parts) == 5) & (F.get(parts, 0) == ""), F.get(parts, index))
