@@ -109,9 +109,13 @@ app.kubernetes.io/part-of: logiflow
 
 {{/* ---------- LogiFlow pods ---------- */}}
 
-{{- define "logiflow.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{/* repository:tag of an image block; an empty tag means the chart's appVersion. */}}
+{{- define "logiflow.imageRef" -}}
+{{- $root := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- printf "%s:%s" $image.repository ($image.tag | default $root.Chart.AppVersion) -}}
 {{- end -}}
+{{- define "logiflow.image" -}}{{ include "logiflow.imageRef" (list . .Values.image) }}{{- end -}}
 
 {{- define "logiflow.configMap" -}}{{ include "logiflow.componentName" (list . "config") }}{{- end -}}
 {{- define "logiflow.spark.serviceAccount" -}}{{ include "logiflow.componentName" (list . "spark") }}{{- end -}}
