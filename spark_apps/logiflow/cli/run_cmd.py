@@ -424,7 +424,9 @@ def _flow(
                 if live is not None:
                     live.update(view.render(sample, phase))
                 else:
-                    console.print(f"{phase}: {view.status_line(sample)}", highlight=False)
+                    console.print(
+                        f"{phase}: {view.status_line(sample)}", highlight=False, soft_wrap=True
+                    )
                 return sample
 
             while not interrupts.requested.is_set():

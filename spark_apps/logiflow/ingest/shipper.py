@@ -19,6 +19,7 @@ Blank lines carry nothing and are skipped (counted).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -241,7 +242,13 @@ class Shipper:
                     self.producer.poll(poll_interval)
         except KeyboardInterrupt:
             stopping = True
-        # Whatever happened, save what Kafka has acknowledged before leaving.
+        except BaseException:
+            # Failing: still collect what acknowledgements arrive soon and save positions up
+            # to them, or a restart would resend lines Kafka already has.
+            with contextlib.suppress(Exception):
+                self.producer.producer.flush(5)
+            self._save()
+            raise
         try:
             self.producer.finish()
         finally:
