@@ -67,7 +67,7 @@ AGGREGATE_COLUMNS = (
     AGG_LATENCY_COUNT, AGG_LATENCY_P50, AGG_LATENCY_P95, AGG_LATENCY_P99,
 )
 
-# Relative error 1/accuracy: 1% of the value range is plenty for latency dashboards and keeps
+# Relative error 1/accuracy (0.1% of the value range) is plenty for latency dashboards and keeps
 # the per-window sketch small in the state store.
 _PERCENTILE_ACCURACY = 1000
 # Stands in for null keys inside the id, where concat_ws would otherwise skip them and let

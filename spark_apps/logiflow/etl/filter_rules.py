@@ -12,7 +12,6 @@ input = indexed + filtered + dead-lettered hold for every batch.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame
@@ -21,6 +20,7 @@ from pyspark.sql import functions as F
 from logiflow.config import DropRule
 from logiflow.errors import ConfigError
 from logiflow.etl import fields
+from logiflow.etl.enrich_endpoint import check_java_regex
 
 _EXTRA_PREFIX = fields.EXTRA + "."
 
@@ -77,12 +77,7 @@ def rule_condition(rule: DropRule) -> Column:
         elif rule.op == "suffix":
             condition = text.endswith(literal)
         else:
-            try:
-                re.compile(literal)
-            except re.error as exc:
-                raise ConfigError(
-                    f"filter.drop rule {rule.name!r}: {literal!r} is not a valid regex: {exc}"
-                ) from exc
+            check_java_regex(literal, f"filter.drop rule {rule.name!r}")
             condition = text.rlike(literal)
     return F.coalesce(condition, F.lit(False))
 

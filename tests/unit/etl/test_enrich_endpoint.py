@@ -53,6 +53,31 @@ def test_custom_rules_first_match_wins(spark: SparkSession) -> None:
     assert_field(df, fields.ENDPOINT, "expected")
 
 
+def test_both_forms_agree(spark: SparkSession) -> None:
+    # Same rules, once in single-regex form and once forced per segment (via a "." pattern).
+    rules = [*DEFAULT_ENDPOINT_RULES, EndpointRule(pattern=r"v[0-9]\.[0-9]")]
+    df = spark.createDataFrame(
+        [(path, expected) for path, expected in CASES if path],
+        f"`{fields.URL_PATH}` string, expected string",
+    ).transform(enrich_endpoint(rules))
+    assert_field(df, fields.ENDPOINT, "expected")
+    spanning = [EndpointRule(pattern=".+")]  # may match "/": must still act per segment
+    df = spark.createDataFrame(
+        [("/a/b", "/{id}/{id}")], f"`{fields.URL_PATH}` string, expected string"
+    ).transform(enrich_endpoint(spanning))
+    assert_field(df, fields.ENDPOINT, "expected")
+
+
 def test_bad_pattern_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not a valid regex"):
         enrich_endpoint([EndpointRule(pattern="([0-9]+")])
+
+
+def test_java_only_regex_syntax_is_accepted(spark: SparkSession) -> None:
+    # \p{XDigit} is Java (and what Spark runs); Python's re rejects it.
+    rules = [EndpointRule(pattern=r"\p{XDigit}{12,}", replacement="{hex}")]
+    df = spark.createDataFrame(
+        [("/blobs/0123456789abcdef", "/blobs/{hex}")],
+        f"`{fields.URL_PATH}` string, expected string",
+    ).transform(enrich_endpoint(rules))
+    assert_field(df, fields.ENDPOINT, "expected")
