@@ -268,8 +268,13 @@ class Interrupts:
     def __enter__(self) -> Interrupts:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.getsignal(sig)
-            signal.signal(sig, self._handle)
+        self.install()
         return self
+
+    def install(self) -> None:
+        """(Re)claim the signals: creating a SparkContext installs its own SIGINT handler."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
 
     def _handle(self, _signum: int, _frame: FrameType | None) -> None:
         if self.requested.is_set():
@@ -365,6 +370,7 @@ def _run_pipeline(
         # Spark's warnings go straight to the terminal and would tear the live view apart;
         # failures still surface through the queries.
         spark.sparkContext.setLogLevel("ERROR")
+        interrupts.install()
         if interrupts.requested.is_set():
             spark.stop()
             raise KeyboardInterrupt
