@@ -43,6 +43,9 @@ CHECKOV_VERSION := 3.3.30
 KUBERNETES_VALIDATE_VERSION := 1.37.0
 HADOLINT_VERSION := 2.15.1
 CHECK_JSONSCHEMA_VERSION := 0.39.0
+# A real API server for the server-side dry-runs (tests/chart/apiserver); etcd for its storage.
+KUBE_APISERVER_VERSION := v1.34.4
+ETCD_VERSION := v3.6.16
 # skaffold.yaml's apiVersion and the skaffold release (Go module) whose docs carry its JSON schema.
 SKAFFOLD_SCHEMA := v4beta13
 SKAFFOLD_MODULE_VERSION := v2.16.1
@@ -50,14 +53,18 @@ TOOLS_GO := GOPATH=$(TOOLS)/go GOMODCACHE=$(TOOLS)/go/pkg/mod GOCACHE=$(TOOLS)/g
 HELM_BIN := $(TOOLS)/helm-$(HELM_VERSION)/helm
 KUBECONFORM_BIN := $(TOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
 SKAFFOLD_SCHEMA_FILE := $(TOOLS)/schemas/skaffold-$(SKAFFOLD_SCHEMA).json
+KUBE_APISERVER_BIN := $(TOOLS)/kube-apiserver-$(KUBE_APISERVER_VERSION)/kube-apiserver
+ETCD_BIN := $(TOOLS)/etcd-$(ETCD_VERSION)/etcd
 TOOLS_VENV_STAMP := $(TOOLS)/venv/.stamp-checkov$(CHECKOV_VERSION)-kv$(KUBERNETES_VALIDATE_VERSION)-hadolint$(HADOLINT_VERSION)-cjs$(CHECK_JSONSCHEMA_VERSION)
 
 .PHONY: tools refresh-crds
 
-tools: $(HELM_BIN) $(KUBECONFORM_BIN) $(TOOLS_VENV_STAMP) $(SKAFFOLD_SCHEMA_FILE)
+tools: $(HELM_BIN) $(KUBECONFORM_BIN) $(TOOLS_VENV_STAMP) $(SKAFFOLD_SCHEMA_FILE) $(KUBE_APISERVER_BIN) $(ETCD_BIN)
 	mkdir -p $(TOOLS)/bin
 	ln -sfn $(HELM_BIN) $(TOOLS)/bin/helm
 	ln -sfn $(KUBECONFORM_BIN) $(TOOLS)/bin/kubeconform
+	ln -sfn $(KUBE_APISERVER_BIN) $(TOOLS)/bin/kube-apiserver
+	ln -sfn $(ETCD_BIN) $(TOOLS)/bin/etcd
 	for t in checkov hadolint check-jsonschema; do ln -sfn $(TOOLS)/venv/bin/$$t $(TOOLS)/bin/$$t; done
 
 $(HELM_BIN):
@@ -65,6 +72,11 @@ $(HELM_BIN):
 
 $(KUBECONFORM_BIN):
 	$(TOOLS_GO) GOBIN=$(dir $@) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+# Neither can be `go install`ed (replace directives); build.sh explains and builds both, skipping
+# whichever exists already.
+$(KUBE_APISERVER_BIN) $(ETCD_BIN):
+	tests/chart/apiserver/build.sh $(TOOLS) $(KUBE_APISERVER_VERSION) $(ETCD_VERSION)
 
 $(SKAFFOLD_SCHEMA_FILE):
 	mkdir -p $(dir $@)

@@ -26,12 +26,24 @@ if [ ! -x "$apiserver" ]; then
   go mod tidy -e >/dev/null 2>&1 || true
   mkdir -p "$(dirname "$apiserver")"
   go build -o "$apiserver" ./cmd/kube-apiserver
+  cd "$TOOLS" && rm -rf "$work"
 fi
 
+# etcd's server module has replace directives too (../api, ../client, ../pkg): same treatment,
+# each becomes a require of the same etcd release.
 etcd="$TOOLS/etcd-$ETCD_VERSION/etcd"
 if [ ! -x "$etcd" ]; then
-  GOBIN="$(dirname "$etcd")" go install "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-  mv "$(dirname "$etcd")/v3" "$etcd" 2>/dev/null || true
+  src=$(go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  work="$TOOLS/src/etcd-server-$ETCD_VERSION"
+  rm -rf "$work" && mkdir -p "$work" && cp -r "$src"/. "$work" && chmod -R u+w "$work"
+  cd "$work"
+  for module in $(grep -oE '^\s*go.etcd.io/etcd/[a-z0-9/]+/v3 => \.\./' go.mod | awk '{print $1}'); do
+    go mod edit -dropreplace="$module" -require="$module@$ETCD_VERSION"
+  done
+  go mod tidy -e >/dev/null 2>&1 || true
+  mkdir -p "$(dirname "$etcd")"
+  go build -o "$etcd" .
+  cd "$TOOLS" && rm -rf "$work"
 fi
 echo "$apiserver"
 echo "$etcd"
