@@ -88,6 +88,7 @@ _JSON_BAD = "_lf_json_bad"
 _TIME = "_lf_time"
 _STATUS = "_lf_status"
 _BYTES = "_lf_bytes"
+_SOURCE_IP = "_lf_source_ip"
 _TIME_TEXT = "_lf_time_text"
 _PREFIX_SLOT = "_lf_s_"
 _PREFIX_JSON = "_lf_j_"
@@ -324,11 +325,12 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
             parsed_time.alias(_TIME),
             _number(_slot(lf.STATUS), "int").alias(_STATUS),
             _number(_slot(lf.BODY_BYTES), "long").alias(_BYTES),
+            _valid_ip(_slot(lf.REMOTE_ADDR)).alias(_SOURCE_IP),
         )
         parsed_time = F.col(_TIME)
         status = F.col(_STATUS)
         body_bytes = F.col(_BYTES)
-        source_ip = _valid_ip(_slot(lf.REMOTE_ADDR))
+        source_ip = F.col(_SOURCE_IP)
         first_forwarded = F.trim(F.substring_index(_slot(lf.FORWARDED_FOR), ",", 1))
         version = _slot(lf.HTTP_VERSION)
 
@@ -341,7 +343,9 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         dataset = F.when(is_json, F.lit("json")).otherwise(dataset)
 
         extra_entries = [(pa.extra_name(s), _slot(s)) for s in layout.extra_slots]
-        extra_entries.append(("request", _slot(lf.REQUEST_RAW)))
+        # Keys must be unique (duplicate map keys raise): a format may log $request twice.
+        raw_key = "request" if "request" not in dict(extra_entries) else "request_raw"
+        extra_entries.append((raw_key, _slot(lf.REQUEST_RAW)))
         # map_concat of one-entry maps instead of map_filter: lambdas break code generation.
         no_entry = F.create_map().cast("map<string,string>")
         access_extra = F.map_concat(
