@@ -35,6 +35,7 @@ from logiflow.local.servers import (
     elasticsearch_ready,
     free_port,
     kafka_ready,
+    new_cluster_id,
 )
 
 pytestmark = pytest.mark.integration
@@ -379,3 +380,10 @@ def test_download_of_a_missing_artifact_names_it_and_its_url(tmp_path: Path) -> 
         artifacts.download_verified(missing, tmp_path / "x.zip", Console(stderr=True))
     assert missing.coordinates in str(raised.value)
     assert missing.url in str(raised.value)
+
+
+def test_cluster_ids_are_valid_for_the_storage_tool() -> None:
+    # One id in 64 would start with "-" if drawn naively; the storage tool rejects those.
+    ids = [new_cluster_id() for _ in range(2000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)

@@ -337,6 +337,18 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, base64url without padding.
+
+    Like Kafka's own ``Uuid.randomUuid``, never one starting with "-": the storage tool's
+    argument parser would take it for an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaServer(_Server):
     name: ServerName = "kafka"
     display = "Kafka"
@@ -433,11 +445,9 @@ class KafkaServer(_Server):
         return [*server, *common, "kafka.Kafka", str(config)], {}, self.dir
 
     def _format_storage(self, jvm: list[str], config: Path) -> None:
-        if self.cluster_id_file.exists():
-            cluster_id = self.cluster_id_file.read_text(encoding="ascii").strip()
-        else:
-            # Kafka's cluster ids are 16 random bytes, base64url without padding.
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self._cluster_id()
+        if not cluster_id or cluster_id.startswith("-"):
+            cluster_id = new_cluster_id()
             self.cluster_id_file.write_text(cluster_id, encoding="ascii")
         result = subprocess.run(
             [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config),
