@@ -16,17 +16,27 @@ from pyspark.sql import SparkSession
 from logiflow.config import SparkSettings
 
 
+def launched_by_spark_submit() -> bool:
+    """True inside ``spark-submit`` (the SparkApplication), which has already chosen the master."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def create_spark_session(settings: SparkSettings, jars: Iterable[str] = ()) -> SparkSession:
-    if settings.master.startswith("local"):
+    submitted = launched_by_spark_submit()
+    if settings.master.startswith("local") and not submitted:
         # Local mode talks to itself only: keep the driver on loopback instead of whatever
         # address the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers must run the interpreter that has logiflow installed (the venv's),
         # not whatever python3 is first on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder
+    if not submitted:
+        # Under spark-submit the master (k8s://...) and deploy mode come from the submission;
+        # overriding them here would point the driver somewhere else.
+        builder = builder.master(settings.master)
     builder = (
-        SparkSession.builder.master(settings.master)
-        .appName(settings.app_name)
+        builder.appName(settings.app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.ansi.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))

@@ -77,27 +77,16 @@ def state(ctx: typer.Context) -> CliState:
 
 
 def run() -> None:
-    """Console-script entry: our own errors become one line on stderr and a non-zero exit."""
+    """Console-script entry: our own errors become one line on stderr and a non-zero exit.
+
+    Everything else is typer's standalone handling: usage errors print usage and exit 2,
+    Ctrl-C exits 130.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except LogiflowError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as exc:
-        # click's usage errors carry their own exit code and message format.
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 # Command modules register themselves on import; keep this list in the order of --help.
