@@ -215,7 +215,7 @@ class LocalSettings(_Section):
 
     cache_dir: Path = _default_cache_dir()
     state_dir: Path = _default_state_dir()
-    kafka_version: str = "4.1.1"
+    kafka_version: str = "4.3.1"  # the version the chart deploys through Strimzi 1.2.0
     elasticsearch_version: str = "8.19.21"
     kafka_port: int = Field(default=9092, gt=0, lt=65536)
     kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
