@@ -109,6 +109,7 @@ def test_sigkill_and_restart_lose_and_duplicate_nothing(
     assert second.returncode == 0, errors[-3000:]
 
     assert _events(es_client, prefix) == 1200
+    es_client.indices.refresh(index=f"{prefix}-*")
     # One document per Kafka record: ids are the coordinates, so a replay overwrote.
     agg = es_client.search(
         index=names.index_pattern(prefix, names.EVENTS), size=0,

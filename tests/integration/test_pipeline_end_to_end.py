@@ -165,6 +165,8 @@ def test_corpus_reaches_elasticsearch_exactly(
     result = run_etl(config, until_caught_up=True, spark=spark)
 
     prefix = config.elasticsearch.index_prefix
+    # Written moments ago: make every index searchable now rather than at the next refresh.
+    es_client.indices.refresh(index=f"{prefix}-*")
     assert result.totals == {
         "input": len(records),
         "indexed": len(valid) - len(health),
