@@ -49,7 +49,10 @@ ETCD_VERSION := v3.6.16
 # skaffold.yaml's apiVersion and the skaffold release (Go module) whose docs carry its JSON schema.
 SKAFFOLD_SCHEMA := v4beta13
 SKAFFOLD_MODULE_VERSION := v2.16.1
-TOOLS_GO := GOPATH=$(TOOLS)/go GOMODCACHE=$(TOOLS)/go/pkg/mod GOCACHE=$(TOOLS)/go-cache GOFLAGS=-trimpath GOTOOLCHAIN=local
+# Go's module and build caches live in the user cache (like pip's), so a fresh clone on the same
+# machine reuses them instead of recompiling kube-apiserver; the binaries stay in ./.tools.
+export LOGIFLOW_GO_CACHE ?= $(HOME)/.cache/logiflow/go
+TOOLS_GO := GOPATH=$(TOOLS)/go GOMODCACHE=$(LOGIFLOW_GO_CACHE)/mod GOCACHE=$(LOGIFLOW_GO_CACHE)/build GOFLAGS=-trimpath GOTOOLCHAIN=local
 HELM_BIN := $(TOOLS)/helm-$(HELM_VERSION)/helm
 KUBECONFORM_BIN := $(TOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
 SKAFFOLD_SCHEMA_FILE := $(TOOLS)/schemas/skaffold-$(SKAFFOLD_SCHEMA).json

@@ -22,6 +22,7 @@ from logiflow.etl.dead_letters import to_dead_letter_documents
 from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.enrich_endpoint import enrich_endpoint
 from logiflow.etl.enrich_geo import enrich_geo
+from logiflow.etl.enrich_origin import fill_origin_from_key
 from logiflow.etl.enrich_status import enrich_status
 from logiflow.etl.enrich_useragent import CacheStats, enrich_user_agent
 from logiflow.etl.filter_rules import apply_drop_rules
@@ -38,6 +39,7 @@ def enrich(
     """The enrichments alone, on parsed events (the benchmark passes a cache-stats accumulator)."""
     settings = config.enrich
     steps = (
+        fill_origin_from_key(),
         enrich_user_agent(settings.user_agent_cache_size, user_agent_stats),
         enrich_endpoint(settings.endpoint_rules),
         enrich_status(),

@@ -10,7 +10,8 @@ set -euo pipefail
 TOOLS=${1:?usage: build.sh TOOLS_DIR K8S_VERSION ETCD_VERSION}
 K8S_VERSION=${2:?}
 ETCD_VERSION=${3:?}
-export GOPATH="$TOOLS/go" GOMODCACHE="$TOOLS/go/pkg/mod" GOCACHE="$TOOLS/go-cache" GOFLAGS="-trimpath -mod=mod" GOTOOLCHAIN=local GOWORK=off
+GO_CACHE=${LOGIFLOW_GO_CACHE:-$TOOLS/go}
+export GOPATH="$TOOLS/go" GOMODCACHE="$GO_CACHE/mod" GOCACHE="$GO_CACHE/build" GOFLAGS="-trimpath -mod=mod" GOTOOLCHAIN=local GOWORK=off
 
 apiserver="$TOOLS/kube-apiserver-$K8S_VERSION/kube-apiserver"
 if [ ! -x "$apiserver" ]; then

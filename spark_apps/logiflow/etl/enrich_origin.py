@@ -1,0 +1,35 @@
+"""Fills ``service.name`` and ``host.name`` from the Kafka record key when the line has none.
+
+``logiflow ship`` and ``logiflow generate`` key every record ``<host>/<service>``: an access log
+line names neither, yet per-service aggregates and dashboards need both. What the line itself
+says (a JSON ``service`` key, ``$hostname``) wins over the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from logiflow.etl import fields
+
+# host names carry no "/", so the first one separates host from service.
+_KEY_PATTERN = r"^([^/]*)/(.*)$"
+
+
+def _key_part(group: int) -> Column:
+    part = F.regexp_extract(fields.col(fields.KAFKA_KEY), _KEY_PATTERN, group)
+    return F.when(part != F.lit(""), part)
+
+
+def fill_origin_from_key() -> Callable[[DataFrame], DataFrame]:
+    def transform(df: DataFrame) -> DataFrame:
+        return df.withColumns(
+            {
+                fields.HOST_NAME: F.coalesce(fields.col(fields.HOST_NAME), _key_part(1)),
+                fields.SERVICE_NAME: F.coalesce(fields.col(fields.SERVICE_NAME), _key_part(2)),
+            }
+        )
+
+    return transform
