@@ -123,13 +123,18 @@ def ship(config: LogiflowConfig, records: list[Record], workdir: Path) -> None:
 
 
 def ground_truth(records: list[Record]) -> dict[tuple[str, str | None], tuple[int, ...]]:
-    """Per (window start, service): events, requests, 4xx, 5xx, bytes of indexed events."""
+    """Per (window start, service): events, requests, 4xx, 5xx, bytes of indexed events.
+
+    A line without a service of its own takes the one the shipper puts in the record key: the
+    shipped file's name up to its first dot ("access" for access.log).
+    """
     totals: dict[tuple[str, str | None], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for r in records:
         if not r.valid or r.path == "/healthz":
             continue
         assert r.minute is not None and r.status is not None
-        t = totals[(r.minute.strftime("%Y-%m-%dT%H:%M:%S.000Z"), r.service)]
+        service = r.service or r.file.split(".", 1)[0]
+        t = totals[(r.minute.strftime("%Y-%m-%dT%H:%M:%S.000Z"), service)]
         t[0] += 1
         t[1] += 1
         t[2] += 400 <= r.status < 500
