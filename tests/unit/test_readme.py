@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 from typer.testing import CliRunner
 
 from logiflow.cli.main import app
@@ -24,7 +25,7 @@ def _section(title: str) -> str:
     return text[start:end]
 
 
-def test_readme_config_example_is_valid(tmp_path: Path) -> None:
+def test_readme_config_example_is_valid(tmp_path: Path, spark: SparkSession) -> None:
     blocks = re.findall(r"```yaml\n(.*?)```", _section("Configuration"), re.DOTALL)
     assert len(blocks) == 1
     path = tmp_path / "logiflow.yaml"
@@ -34,7 +35,8 @@ def test_readme_config_example_is_valid(tmp_path: Path) -> None:
 
     assert config.filter.drop[0].name == "health-checks"
     assert set(config.parse.custom_formats) == {"timed"}
-    # The custom format compiles and the drop rules build: both fail at start-up when wrong.
+    # The custom format compiles and the drop rules build (rules are Spark columns, hence the
+    # session): both fail at start-up when wrong.
     nginx_text = config.parse.custom_formats["timed"].nginx_log_format
     assert nginx_text is not None
     compile_nginx_log_format("timed", nginx_text)

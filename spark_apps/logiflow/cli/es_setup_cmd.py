@@ -6,11 +6,10 @@ the same command against the ECK cluster.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.console import Console
 
+from logiflow.cli import options
 from logiflow.cli.main import app, state
 from logiflow.io.es_client import connect, describe_hosts
 from logiflow.io.es_setup import setup_elasticsearch
@@ -23,17 +22,12 @@ _STYLE = {"created": "green", "updated": "yellow", "unchanged": "dim", "skipped"
 @app.command("es-setup")
 def es_setup(
     ctx: typer.Context,
-    es_host: Annotated[
-        list[str] | None,
-        typer.Option("--es-host", help="Elasticsearch URL (repeatable); overrides the config."),
-    ] = None,
-    index_prefix: Annotated[
-        str | None, typer.Option("--index-prefix", help="Prefix of every LogiFlow index.")
-    ] = None,
+    es_host: options.EsHosts = None,
+    index_prefix: options.IndexPrefix = None,
 ) -> None:
     """Create LogiFlow's index templates (ECS mappings) and lifecycle policies, idempotently."""
     config = state(ctx).config(
-        elasticsearch={"hosts": es_host or None, "index_prefix": index_prefix}
+        elasticsearch=options.elasticsearch_overrides(es_host, index_prefix)
     )
     settings = config.elasticsearch
     client = connect(settings)

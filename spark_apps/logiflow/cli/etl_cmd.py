@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from logiflow.cli import options
 from logiflow.cli.main import app, state
 
 console = Console()
@@ -24,17 +25,10 @@ def etl(
         bool,
         typer.Option("--until-caught-up", help="Process what is in Kafka now, then exit."),
     ] = False,
-    bootstrap_servers: Annotated[
-        str | None, typer.Option("--bootstrap-servers", help="Kafka bootstrap servers.")
-    ] = None,
-    topic: Annotated[str | None, typer.Option("--topic", help="Kafka topic of the logs.")] = None,
-    es_host: Annotated[
-        list[str] | None,
-        typer.Option("--es-host", help="Elasticsearch URL (repeatable)."),
-    ] = None,
-    index_prefix: Annotated[
-        str | None, typer.Option("--index-prefix", help="Prefix of every LogiFlow index.")
-    ] = None,
+    bootstrap_servers: options.BootstrapServers = None,
+    topic: options.LogsTopic = None,
+    es_host: options.EsHosts = None,
+    index_prefix: options.IndexPrefix = None,
     checkpoint_dir: Annotated[
         str | None, typer.Option("--checkpoint-dir", help="Streaming checkpoints (per query).")
     ] = None,
@@ -57,8 +51,8 @@ def etl(
     if connector_jars not in ("download", "provided"):
         raise typer.BadParameter("must be 'download' or 'provided'", param_hint="--connector-jars")
     config = state(ctx).config(
-        kafka={"bootstrap_servers": bootstrap_servers, "logs_topic": topic},
-        elasticsearch={"hosts": es_host or None, "index_prefix": index_prefix},
+        kafka=options.kafka_overrides(bootstrap_servers, topic),
+        elasticsearch=options.elasticsearch_overrides(es_host, index_prefix),
         spark={"checkpoint_dir": checkpoint_dir},
     )
 

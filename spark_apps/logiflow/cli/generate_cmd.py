@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from logiflow.cli import options as cli_options
 from logiflow.cli.main import app, state
 from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
 from logiflow.cli.ship_cmd import install_stop_handlers
@@ -66,15 +67,11 @@ def generate(
             "(repeatable).",
         ),
     ] = None,
-    topic: Annotated[
-        str | None, typer.Option(help="Kafka topic (default: kafka.logs_topic).")
-    ] = None,
-    bootstrap_servers: Annotated[
-        str | None, typer.Option("--bootstrap-servers", help="Kafka bootstrap servers.")
-    ] = None,
+    topic: cli_options.LogsTopic = None,
+    bootstrap_servers: cli_options.BootstrapServers = None,
 ) -> None:
     """Send realistic synthetic traffic (access and JSON API logs) to Kafka at a steady rate."""
-    config = state(ctx).config(kafka={"bootstrap_servers": bootstrap_servers, "logs_topic": topic})
+    config = state(ctx).config(kafka=cli_options.kafka_overrides(bootstrap_servers, topic))
     if not 0.0 <= malformed <= 1.0:
         raise ConfigError("--malformed is a share between 0 and 1")
     if rate <= 0:

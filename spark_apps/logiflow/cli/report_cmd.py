@@ -17,6 +17,7 @@ import typer
 from rich.console import Console, Group
 from rich.table import Table
 
+from logiflow.cli import options
 from logiflow.cli.main import app, state
 from logiflow.io.es_client import connect, describe_hosts
 from logiflow.report import Report, build_report
@@ -65,17 +66,12 @@ def report(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (stable keys).")] = False,
     top: Annotated[int, typer.Option(help="How many endpoints to list.", min=1)] = 10,
-    es_host: Annotated[
-        list[str] | None,
-        typer.Option("--es-host", help="Elasticsearch URL (repeatable); overrides the config."),
-    ] = None,
-    index_prefix: Annotated[
-        str | None, typer.Option("--index-prefix", help="Prefix of every LogiFlow index.")
-    ] = None,
+    es_host: options.EsHosts = None,
+    index_prefix: options.IndexPrefix = None,
 ) -> None:
     """Show what is in Elasticsearch: events, dead letters, filtered, status classes, endpoints."""
     config = state(ctx).config(
-        elasticsearch={"hosts": es_host or None, "index_prefix": index_prefix}
+        elasticsearch=options.elasticsearch_overrides(es_host, index_prefix)
     )
     settings = config.elasticsearch
     client = connect(settings)

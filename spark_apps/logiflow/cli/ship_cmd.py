@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from logiflow.cli import options
 from logiflow.cli.main import app, state
 from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
 from logiflow.ingest.producer import LogProducer
@@ -70,12 +71,8 @@ def ship(
     host: Annotated[
         str | None, typer.Option(help="Host name in the record key (default: this machine's).")
     ] = None,
-    topic: Annotated[
-        str | None, typer.Option(help="Kafka topic (default: kafka.logs_topic).")
-    ] = None,
-    bootstrap_servers: Annotated[
-        str | None, typer.Option("--bootstrap-servers", help="Kafka bootstrap servers.")
-    ] = None,
+    topic: options.LogsTopic = None,
+    bootstrap_servers: options.BootstrapServers = None,
     state_file: Annotated[
         Path | None,
         typer.Option(help="Where file positions are kept (default: <state_dir>/shipper/)."),
@@ -89,7 +86,7 @@ def ship(
 ) -> None:
     """Send log lines to Kafka, from files (optionally followed) or stdin."""
     config = state(ctx).config(
-        kafka={"bootstrap_servers": bootstrap_servers, "logs_topic": topic},
+        kafka=options.kafka_overrides(bootstrap_servers, topic),
         ship={
             "service": service,
             "host": host,
