@@ -31,7 +31,8 @@ def _strip_line_break(line: Column) -> Column:
 
 def _error(raw: Column, max_line_bytes: int) -> Column:
     return (
-        F.when(raw.isNull() | (F.length(F.trim(raw)) == 0), F.lit("empty line"))
+        # An empty comparison, not length(): length counts the characters of the whole line.
+        F.when(raw.isNull() | (F.trim(raw) == F.lit("")), F.lit("empty line"))
         .when(
             F.octet_length(raw) > max_line_bytes,
             F.lit(f"line exceeds {max_line_bytes} bytes"),

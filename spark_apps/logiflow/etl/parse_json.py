@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from logiflow.etl import log_format as lf
 from logiflow.etl.log_format import SEP
@@ -58,9 +59,34 @@ JSON_SLOT_KEYS: dict[str, tuple[str, ...]] = {
 KNOWN_KEYS: tuple[str, ...] = tuple(k for keys in JSON_SLOT_KEYS.values() for k in keys)
 
 
+# Every field a slot may read: the flat key names, and the first part of each dotted one (the
+# nested object, as JSON text).
+KNOWN_FIELDS: tuple[str, ...] = tuple(
+    dict.fromkeys([*KNOWN_KEYS, *(k.split(".", 1)[0] for k in KNOWN_KEYS if "." in k)])
+)
+_PARSE_SCHEMA = StructType([StructField(name, StringType()) for name in KNOWN_FIELDS])
+# The same fields by position: resolving a field by name is case-insensitive ("clientIp" and
+# "clientip" would be ambiguous) while the JSON parser matches keys case-sensitively.
+KNOWN_SCHEMA = StructType([StructField(f"k{i}", StringType()) for i in range(len(KNOWN_FIELDS))])
+
+
 def parse_json_object(line: Column) -> Column:
     """The line as map<string,string>; null when it is not a JSON object."""
     return F.from_json(line, "map<string,string>")
+
+
+def parse_known_fields(line: Column) -> Column:
+    """The line as a struct of ``KNOWN_FIELDS`` (strings, as the map holds them).
+
+    Slot values are read from this struct, not from the map: a struct field is one positional
+    access, a map lookup compares the key with every key of the line (measured: those
+    comparisons cost more than parsing the line a second time).
+    """
+    return F.from_json(line, _PARSE_SCHEMA).cast(KNOWN_SCHEMA)
+
+
+def _field(known: Column, key: str) -> Column:
+    return known.getField(f"k{KNOWN_FIELDS.index(key)}")
 
 
 def _scalar(value: Column) -> Column:
@@ -68,28 +94,32 @@ def _scalar(value: Column) -> Column:
     return F.when(~value.startswith("{") & ~value.startswith("["), value)
 
 
-def _lookup(obj: Column, key: str) -> Column:
-    flat = F.try_element_at(obj, F.lit(key))
+def _lookup(known: Column, key: str) -> Column:
+    flat = _field(known, key)
     if "." not in key:
         return _scalar(flat)
     head, rest = key.split(".", 1)
-    nested = F.get_json_object(F.try_element_at(obj, F.lit(head)), f"$.{rest}")
+    parent = _field(known, head)
+    # A path below the root needs an object, so no "{" means no value: skip the JSON parser
+    # (measured: on scalar values such as a user-agent string it cost more than the lookup).
+    nested = F.when(parent.contains("{"), F.get_json_object(parent, f"$.{rest}"))
     return _scalar(F.coalesce(flat, nested))
 
 
-def json_slot_values(obj: Column) -> dict[str, Column]:
-    """Slot -> value of the first key present for it."""
-    return {slot: F.coalesce(*(_lookup(obj, k) for k in keys)) for slot, keys in
+def json_slot_values(known: Column) -> dict[str, Column]:
+    """Slot -> value of the first key present for it (``known``: see ``parse_known_fields``)."""
+    return {slot: F.coalesce(*(_lookup(known, k) for k in keys)) for slot, keys in
             JSON_SLOT_KEYS.items()}
 
 
 def json_extra(obj: Column) -> Column:
     """Keys that filled no slot (and all nested objects, as JSON text)."""
-    known = F.array(*(F.lit(k) for k in KNOWN_KEYS))
+    # IN with many literals becomes a hash-set lookup (InSet); array_contains scanned all
+    # ~100 known names for every key, interpreted, as lambdas are.
     return F.map_filter(
         obj,
         lambda k, v: v.isNotNull()
-        & (~F.array_contains(known, k) | v.startswith("{") | v.startswith("[")),
+        & (~k.isin(*KNOWN_KEYS) | v.startswith("{") | v.startswith("[")),
     )
 
 

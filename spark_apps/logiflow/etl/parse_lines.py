@@ -82,6 +82,7 @@ _MATCH = "_lf_match"
 _MATCHED = "_lf_matched"
 _ARR = "_lf_slots"
 _JSON = "_lf_json"
+_JKNOWN = "_lf_json_known"
 _JURL = "_lf_json_url_parts"
 _JEXTRA = "_lf_json_extra"
 _JSON_BAD = "_lf_json_bad"
@@ -238,13 +239,15 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         # whole-stage code generation, so they sit in projections of their own, away from the
         # many cheap lookups (which are null-in, null-out on access-log rows).
         obj = F.col(_JSON)
-        json_values = pj.json_slot_values(obj)
+        json_values = pj.json_slot_values(F.col(_JKNOWN))
         if uses_json:
             df = df.withColumn(_JSON, F.when(is_json, pj.parse_json_object(line)))
             df = df.select(
                 "*",
                 F.when(is_json, pj.json_extra(obj)).alias(_JEXTRA),
                 (is_json & obj.isNull()).alias(_JSON_BAD),
+                # Only where the map parse succeeded, so both agree on what is a JSON object.
+                F.when(obj.isNotNull(), pj.parse_known_fields(line)).alias(_JKNOWN),
             )
         else:
             df = df.select(
@@ -252,10 +255,11 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
                 F.lit(None).cast("map<string,string>").alias(_JSON),
                 F.lit(None).cast("map<string,string>").alias(_JEXTRA),
                 F.lit(False).alias(_JSON_BAD),
+                F.lit(None).cast(pj.KNOWN_SCHEMA).alias(_JKNOWN),
             )
         df = df.select(
             "*", *[v.alias(_PREFIX_JSON + slot) for slot, v in json_values.items()]
-        ).drop(_JSON)
+        ).drop(_JSON, _JKNOWN)
         json_url = F.col(f"`{_PREFIX_JSON}{pj.JSON_URL}`")
         df = df.withColumn(_JURL, F.when(json_url.isNotNull(), pj.split_url(json_url)))
 
