@@ -30,11 +30,8 @@ def es_setup(
         elasticsearch=options.elasticsearch_overrides(es_host, index_prefix)
     )
     settings = config.elasticsearch
-    client = connect(settings)
-    try:
+    with connect(settings) as client:
         steps = setup_elasticsearch(client, settings)
-    finally:
-        client.close()
     console.print(f"Elasticsearch {describe_hosts(settings)}:", highlight=False)
     for step in steps:
         style = _STYLE[step.action]

@@ -74,11 +74,8 @@ def report(
         elasticsearch=options.elasticsearch_overrides(es_host, index_prefix)
     )
     settings = config.elasticsearch
-    client = connect(settings)
-    try:
+    with connect(settings) as client:
         result = build_report(client, settings.index_prefix, top=top)
-    finally:
-        client.close()
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
         return
