@@ -45,13 +45,7 @@ def enrich(
         enrich_status(),
         enrich_geo(settings.geo_enabled),
     )
-
-    def transform(df: DataFrame) -> DataFrame:
-        for step in steps:
-            df = df.transform(step)
-        return df
-
-    return transform
+    return _chain(steps)
 
 
 def process_records(config: LogiflowConfig) -> Transform:
@@ -63,6 +57,11 @@ def process_records(config: LogiflowConfig) -> Transform:
         enrich(config),
         apply_drop_rules(config.filter.drop),
     )
+    return _chain(steps)
+
+
+def _chain(steps: tuple[Transform, ...]) -> Transform:
+    """One transform that applies ``steps`` in order."""
 
     def transform(df: DataFrame) -> DataFrame:
         for step in steps:
