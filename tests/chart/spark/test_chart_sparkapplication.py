@@ -82,3 +82,13 @@ def test_checkpoint_volume(docs: list[Doc]) -> None:
     container = pod(app, "executor")["containers"][0]
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts["checkpoints"] == "/var/lib/logiflow/checkpoints"
+
+
+def test_jvms_compile_the_generated_parse_code(docs: list[Doc]) -> None:
+    # The same flag the local session sets (spark_session.JIT_JAVA_OPTIONS): without it HotSpot
+    # interprets Spark's large generated parse methods.
+    from logiflow.spark_session import JIT_JAVA_OPTIONS
+
+    spec = one(docs, "SparkApplication", f"{NAME}-etl")["spec"]
+    for role in ("driver", "executor"):
+        assert JIT_JAVA_OPTIONS in spec[role]["javaOptions"].split()
