@@ -332,16 +332,19 @@ def run_etl(
     setup_es: bool = True,
     stop: threading.Event | None = None,
     on_batch: Callable[[BatchAccount], None] | None = None,
+    result: EtlResult | None = None,
 ) -> EtlResult:
     """Run the job until caught up (``until_caught_up``), or until ``stop``/SIGTERM/Ctrl-C.
 
     ``spark``: an existing session (tests) that must already have the Kafka connector; otherwise
-    one is built from ``config.spark`` with the jars as ``connector_jars`` says.
+    one is built from ``config.spark`` with the jars as ``connector_jars`` says. ``result``: the
+    totals to fill as batches finish (a live view passes its own and reads it while the job
+    runs); a new one otherwise. It is returned either way.
     """
     prepare(config, setup_es=setup_es)
     session = spark if spark is not None else session_for(config, connector_jars)
     stop = stop or threading.Event()
-    result = EtlResult()
+    result = result if result is not None else EtlResult()
     with _stop_on_signals(stop):
         queries = start_queries(session, config, until_caught_up, result, on_batch)
         result.stopped_by_signal = await_queries(queries, stop)

@@ -36,7 +36,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from confluent_kafka.admin import AdminClient
@@ -57,6 +57,9 @@ from logiflow.io.es_client import connect
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.report import LiveSnapshot, build_report, live_snapshot
 
+if TYPE_CHECKING:
+    from logiflow.job import EtlResult
+
 console = Console(stderr=True)
 
 REFRESH_SECONDS = 2.0
@@ -64,22 +67,11 @@ CATCH_UP_SECONDS = 60.0
 TOPIC_PARTITIONS = 2
 
 
-@dataclass
-class EtlProgress:
-    """Filled by the ETL thread's batch callback; read by the live view."""
+def _new_etl_result() -> EtlResult:
+    # Imported when used: logiflow.job pulls in pyspark, which `logiflow --help` need not load.
+    from logiflow.job import EtlResult
 
-    batches: int = 0
-    input: int = 0
-    indexed: int = 0
-    filtered: int = 0
-    dead_letter: int = 0
-
-    def add(self, account: Any) -> None:
-        self.batches += 1
-        self.input += account.input
-        self.indexed += account.indexed
-        self.filtered += account.filtered
-        self.dead_letter += account.dead_letter
+    return EtlResult()
 
 
 @dataclass
@@ -88,7 +80,8 @@ class EtlThread:
 
     config: LogiflowConfig
     spark: Any
-    progress: EtlProgress = field(default_factory=EtlProgress)
+    # Filled by the job as batches finish; the live view reads it.
+    result: EtlResult = field(default_factory=_new_etl_result)
     stop: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     thread: threading.Thread | None = None
@@ -106,7 +99,7 @@ class EtlThread:
                 spark=self.spark,
                 setup_es=False,
                 stop=self.stop,
-                on_batch=self.progress.add,
+                result=self.result,
             )
         except BaseException as exc:  # reported by the main thread
             self.error = exc
@@ -185,7 +178,7 @@ class LiveView:
         except Exception:  # a slow broker must not kill the view; the figure shows as "?"
             result.end_offsets = None
         result.processed = self.etl.processed_offsets()
-        result.indexed_rate = self.indexed_meter.update(self.etl.progress.indexed)
+        result.indexed_rate = self.indexed_meter.update(self.etl.result.totals["indexed"])
         try:
             result.snapshot = live_snapshot(self.es, self.config.elasticsearch.index_prefix)
         except Exception as exc:
@@ -197,7 +190,7 @@ class LiveView:
             return "?" if value is None else f"{value:,}"
 
         elapsed = time.monotonic() - self.started
-        progress = self.etl.progress
+        totals = self.etl.result
         stats = self.sender.producer.stats
         head = Text.assemble(
             ("LogiFlow ", "bold cyan"),
@@ -231,8 +224,8 @@ class LiveView:
             "error rate (1 min)", f"{minute.error_rate:.1%}" if minute else "?",
         )  # fmt: skip
         flow.add_row(
-            "ETL batches", f"{progress.batches:,}",
-            "filtered", f"{progress.filtered:,}",
+            "ETL batches", f"{totals.batch_count:,}",
+            "filtered", f"{totals.totals['filtered']:,}",
         )  # fmt: skip
         endpoints = Table(title="top endpoints (last minute)", title_justify="left", box=None)
         endpoints.add_column("endpoint", overflow="fold")
