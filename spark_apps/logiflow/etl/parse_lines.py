@@ -118,7 +118,9 @@ def _number(value: Column, kind: str) -> Column:
 
 def _json_timestamp(text: Column, default_timezone: str) -> Column:
     """ISO 8601 with or without offset, CLF, or epoch seconds/ms/us/ns by magnitude."""
-    num = _decimal(text, 38, 6)
+    # Dates and times always have a ":", epoch numbers never: the decimal conversion (costly
+    # on text that is not a number) runs only on text that can be one.
+    num = F.when(~text.contains(":"), _decimal(text, 38, 6))
     magnitude = F.abs(num)
     epoch = (
         F.when(magnitude < 1e11, F.timestamp_seconds(num))

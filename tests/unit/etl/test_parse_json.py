@@ -25,6 +25,12 @@ def test_url_split_column(spark: SparkSession) -> None:
             ("/a/b?c=1", "/a/b", "c=1", None),
             ("https://api.example.com:8443/v1?x", "/v1", "x", "api.example.com"),
             ("/plain", "/plain", None, None),
+            # Plain paths (leading "/", no "?") skip the regex. The one difference: a path with
+            # whitespace is still its own path here, where the regex calls it "not a URL";
+            # parse_lines falls back to the whole value as url.path then, so events agree.
+            ("/a b", "/a b", None, None),
+            ("//cdn.example.com/x", "//cdn.example.com/x", None, None),
+            ("/p#frag", "/p#frag", None, None),
             ("has space", None, None, None),
         ],
         "url string, path string, query string, domain string",
@@ -74,6 +80,9 @@ LINES = {
     "bad_time": {"timestamp": "yesterday at noon"},
     "bad_status": {"status": "two hundred", "ts": 1795557855},
     "user_object": {"ts": 1795557855, "user": {"id": 5}, "status": 200},
+    # An object under the first key name for a field, a scalar under a later one.
+    "object_then_scalar": {"user": {"id": 5}, "username": "bob", "status": {"code": 1},
+                           "status_code": 503, "ts": 1795557855},
 }
 
 
@@ -167,6 +176,15 @@ def test_object_under_scalar_key_is_not_used_but_kept(rows: dict[str, dict[str, 
     row = rows["user_object"]
     assert row[fields.USER_NAME] is None
     assert row[fields.EXTRA] == {"user": '{"id":5}'}
+
+
+def test_a_later_key_name_fills_a_field_the_first_holds_an_object_for(
+    rows: dict[str, dict[str, Any]],
+) -> None:
+    row = rows["object_then_scalar"]
+    assert row[fields.USER_NAME] == "bob"
+    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 503
+    assert row[fields.EXTRA] == {"user": '{"id":5}', "status": '{"code":1}'}
 
 
 def test_leading_whitespace_still_json(rows: dict[str, dict[str, Any]]) -> None:
