@@ -72,16 +72,17 @@ def create_spark_session(settings: SparkSettings, jars: Iterable[str] = ()) -> S
         .config("spark.sql.streaming.stateStore.providerClass",
                 "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider")
     )
-    excluded = [_NO_FILTER_PUSHDOWN, settings.conf.get(_EXCLUDED_RULES, "")]
-    builder = builder.config(_EXCLUDED_RULES, ",".join(rule for rule in excluded if rule))
     jar_list = ",".join(jars)
     if jar_list:
         builder = builder.config("spark.jars", jar_list)
+    # The user's conf, with our additions merged into the keys we also set.
+    conf = dict(settings.conf)
+    excluded = [_NO_FILTER_PUSHDOWN, conf.get(_EXCLUDED_RULES, "")]
+    conf[_EXCLUDED_RULES] = ",".join(rule for rule in excluded if rule)
     for key in _JAVA_OPTIONS_KEYS:
         # Takes effect where this process starts the JVM (local mode, tests, benchmark); under
         # spark-submit the SparkApplication passes the same flag as driver/executor javaOptions.
-        builder = builder.config(key, with_jit_options(settings.conf.get(key, "")))
-    for key, value in settings.conf.items():
-        if key != _EXCLUDED_RULES and key not in _JAVA_OPTIONS_KEYS:
-            builder = builder.config(key, value)
+        conf[key] = with_jit_options(conf.get(key, ""))
+    for key, value in conf.items():
+        builder = builder.config(key, value)
     return builder.getOrCreate()

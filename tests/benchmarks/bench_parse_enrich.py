@@ -154,6 +154,28 @@ def cached_slice(frame: DataFrame, rows: int) -> DataFrame:
     return sliced
 
 
+def time_stages(
+    pipeline: Pipeline, records: DataFrame, warm_rows: int, runs: int, skip: tuple[str, ...] = ()
+) -> dict[str, tuple[float, float]]:
+    """Best (wall s, CPU s) of ``runs`` per stage (except those in ``skip``), warmed up first.
+
+    Warm-up runs every plan once on a cached slice: it starts the Python workers, loads
+    ua-parser and the geo database, and lets the JIT compile. A streaming job runs the same
+    generated code batch after batch, so the figures are for compiled code (C2 takes seconds
+    on the large parse methods).
+    """
+    warm = cached_slice(records, warm_rows)
+    for label, frame in pipeline.stages(warm):
+        if label not in skip:
+            timed(frame)
+    warm.unpersist()
+    return {
+        label: min(timed(frame) for _ in range(runs))
+        for label, frame in pipeline.stages(records)
+        if label not in skip
+    }
+
+
 def _print_row(label: str, lines: int, wall: float, cpu: float, cores: int) -> None:
     print(f"{label:48s} {wall:7.2f} {lines / wall:10,.0f} {lines / wall / cores:9,.0f} "
           f"{cpu:7.2f} {lines / cpu:11,.0f}")
@@ -192,16 +214,7 @@ def main() -> None:
 
         stats = cache_stats_accumulator(spark)
         pipeline = Pipeline(config, stats)
-        # Warm-up on a cached slice: starts the Python workers, loads ua-parser and the geo
-        # database, lets the JIT compile.
-        warm = cached_slice(records, 50_000)
-        # Every plan once: a streaming job runs the same generated code batch after batch, so
-        # the figures are for JIT-compiled code (C2 takes seconds on the large parse methods).
-        for _, frame in pipeline.stages(warm):
-            timed(frame)
-        results: dict[str, tuple[float, float]] = {}
-        for label, frame in pipeline.stages(records):
-            results[label] = min(timed(frame) for _ in range(args.runs))
+        results = time_stages(pipeline, records, 50_000, args.runs)
         counts = {
             row["o"]: row["count"]
             for row in pipeline.everything(records)
@@ -216,17 +229,10 @@ def main() -> None:
                              ("access-log lines", records.where(~is_json))):
             subset = subset.cache()
             lines = subset.count()
-            warm_subset = cached_slice(subset, 20_000)
-            for _, frame in pipeline.stages(warm_subset):
-                timed(frame)
-            warm_subset.unpersist()
-            per_format[name] = (lines, {
-                label: min(timed(frame) for _ in range(args.runs))
-                for label, frame in pipeline.stages(subset)
-                if label != USER_AGENT_STAGE
-            })
+            per_format[name] = (
+                lines, time_stages(pipeline, subset, 20_000, args.runs, skip=(USER_AGENT_STAGE,))
+            )
             subset.unpersist()
-        warm.unpersist()
         records.unpersist()
     load_after = os.getloadavg()
     spark.stop()

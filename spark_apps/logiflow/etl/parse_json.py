@@ -151,9 +151,11 @@ _URL_REPLACEMENT = SEP + SEP.join(f"${i}" for i in range(1, 5))
 def split_url(url: Column) -> Column:
     """["", original, domain, path, query] of a URL or path; just [url] when it is not one.
 
-    A plain path (leading "/", no "?") is the common case in API logs and is its own path:
-    no regex for it, with the same result the regex gives. Callers materialise this array
-    before reading it (see ``url_part``).
+    A plain path (leading "/", no "?") is the common case in API logs and is its own path,
+    without the regex. The regex gives the same for every such path it accepts; one with
+    whitespace, which it rejects, is still a path here (``parse_lines`` uses the whole value
+    as ``url.path`` in that case anyway). Callers materialise this array before reading it
+    (see ``url_part``).
     """
     plain_path = url.startswith("/") & ~url.contains("?")
     return F.when(plain_path, F.array(F.lit(""), url, F.lit(""), url, F.lit(""))).otherwise(
