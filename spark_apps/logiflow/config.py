@@ -53,7 +53,9 @@ class _Section(BaseModel):
 class KafkaSettings(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"
     logs_topic: str = "logiflow-logs"
-    dead_letter_topic: str = "logiflow-deadletter"
+    # Lines that did not parse are written here as well as to Elasticsearch, for replay.
+    # Empty or null: Elasticsearch only.
+    dead_letter_topic: str | None = "logiflow-deadletter"
     # Spark appends its own suffix per query; the prefix makes our consumers easy to find.
     consumer_group_prefix: str = "logiflow-etl"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -70,6 +72,12 @@ class KafkaSettings(_Section):
     max_offsets_per_trigger: int = Field(default=200_000, gt=0)
     # Data deleted by retention before we read it must fail the query loudly.
     fail_on_data_loss: bool = True
+
+    @field_validator("dead_letter_topic")
+    @classmethod
+    def _empty_topic_is_none(cls, value: str | None) -> str | None:
+        # An empty environment variable is how a deployment switches the topic off.
+        return value or None
 
 
 class ElasticsearchSettings(_Section):

@@ -4,8 +4,9 @@ Run it with ``logiflow etl [--until-caught-up]`` on one machine, or through ``et
 SparkApplication's main file) on Kubernetes. It runs two streaming queries on one Kafka topic:
 
 - ``events``: each micro-batch is processed once (``persist``), then its indexed events go to
-  ``<prefix>-events-*``, its dead letters to ``<prefix>-deadletter-*`` (Elasticsearch is the
-  dead-letter store; they are searchable there next to the events), and one accounting document
+  ``<prefix>-events-*``, its dead letters to ``<prefix>-deadletter-*`` (searchable there next to
+  the events) and, unless switched off, to the Kafka topic ``kafka.dead_letter_topic`` (raw
+  bytes plus reason headers, for replay), and one accounting document
   (input = indexed + filtered + dead letters) to ``<prefix>-batches``.
 - ``aggregates``: the windowed aggregates in **update** mode (chosen by ``etl.aggregate_windows``:
   each emitted row carries its window's full totals), written by deterministic id into
@@ -39,12 +40,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.config import LogiflowConfig
-from logiflow.errors import LogiflowError
+from logiflow.errors import ConfigError, LogiflowError
 from logiflow.etl import fields
 from logiflow.etl.pipeline import (
     aggregate,
     outcome_counts,
     process_records,
+    select_dead_letter_records,
     select_dead_letters,
     select_events,
 )
@@ -59,6 +61,7 @@ from logiflow.io.sink_elasticsearch import (
     event_index,
     write_documents,
 )
+from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import check_kafka, read_kafka
 from logiflow.spark_session import create_spark_session
 
@@ -117,6 +120,7 @@ def events_batch_writer(
 ) -> Callable[[DataFrame, int], None]:
     es = config.elasticsearch
     prefix = es.index_prefix
+    dead_letter_topic = config.kafka.dead_letter_topic
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         # Processed once; the selections and counts below all read the cached rows.
@@ -129,6 +133,9 @@ def events_batch_writer(
                 events = write_documents(select_events(batch), event_index(prefix), es)
             if counts[fields.OUTCOME_DEAD_LETTER]:
                 dead = write_documents(select_dead_letters(batch), dead_letter_index(prefix), es)
+                if dead_letter_topic:
+                    records = select_dead_letter_records(batch)
+                    write_records(records, config.kafka, dead_letter_topic)
             rejected = events.rejected if events else 0
             account = BatchAccount(
                 batch_id=batch_id,
@@ -297,19 +304,26 @@ def await_queries(
                 q.stop()
 
 
-def prepare(config: LogiflowConfig, setup_es: bool = True) -> bool:
+def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
     """Fail fast with one clear line when Kafka or Elasticsearch is not there.
 
-    Returns whether the logs topic exists already.
+    The logs topic may appear later (the source waits for it), but a missing dead-letter topic
+    would only show when the first bad line arrives, as a batch stuck waiting for metadata.
     """
-    topic_exists = check_kafka(config.kafka)
+    topics = check_kafka(config.kafka)
     client = connect(config.elasticsearch)
     try:
+        dead_letter_topic = config.kafka.dead_letter_topic
+        if dead_letter_topic and dead_letter_topic not in topics:
+            raise ConfigError(
+                f"kafka.dead_letter_topic: topic {dead_letter_topic!r} does not exist on Kafka at "
+                f"{config.kafka.bootstrap_servers}; create it (the Helm chart and "
+                "`logiflow local up` do) or set it empty to keep dead letters in Elasticsearch only"
+            )
         if setup_es:
             setup_elasticsearch(client, config.elasticsearch)
     finally:
         client.close()
-    return topic_exists
 
 
 def session_for(config: LogiflowConfig, connector_jars: ConnectorJars) -> SparkSession:

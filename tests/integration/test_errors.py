@@ -3,6 +3,7 @@ one-line error and a non-zero exit (the real CLI, as a subprocess)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,13 @@ from logiflow.local.servers import free_port
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 
 
-def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([LOGIFLOW, *args], capture_output=True, text=True, timeout=timeout)
+def _run(
+    *args: str, timeout: float = 180, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LOGIFLOW, *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -49,6 +55,22 @@ def test_unreachable_elasticsearch(pipeline_config: LogiflowConfig, tmp_path: Pa
     setup = _run("es-setup", "--es-host", url)
     assert setup.returncode == 3
     assert _one_line(setup).startswith(f"error: Elasticsearch is unreachable at {url}")
+
+
+def test_missing_dead_letter_topic(pipeline_config: LogiflowConfig, tmp_path: Path) -> None:
+    # Found at start-up, not when the first bad line waits a minute for the topic's metadata.
+    result = _run(
+        "etl", "--until-caught-up",
+        "--bootstrap-servers", pipeline_config.kafka.bootstrap_servers,
+        "--topic", pipeline_config.kafka.logs_topic,
+        "--es-host", pipeline_config.elasticsearch.hosts[0],
+        "--checkpoint-dir", str(tmp_path / "ck"),
+        env={"LOGIFLOW_KAFKA__DEAD_LETTER_TOPIC": "no-such-dead-letter-topic"},
+    )
+    assert result.returncode == 2
+    line = _one_line(result)
+    assert line.startswith("error: kafka.dead_letter_topic")
+    assert "'no-such-dead-letter-topic' does not exist" in line
 
 
 def test_bad_config(tmp_path: Path) -> None:

@@ -20,9 +20,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
+from kafka_records import read_topic
 from pyspark.sql import SparkSession
 
 from logiflow.config import DropRule, FilterSettings, LogiflowConfig
+from logiflow.etl.dead_letters import (
+    HEADER_ERROR_MESSAGE,
+    HEADER_SOURCE_OFFSET,
+    HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
+)
 from logiflow.io import index_names as names
 from logiflow.job import run_etl
 
@@ -189,6 +196,21 @@ def test_corpus_reaches_elasticsearch_exactly(
         r.line for r in malformed
     )
     assert all(h["_source"].get("error.message") for h in letters)
+
+    # The same dead letters in the Kafka topic, raw bytes and where they came from.
+    kafka_letters = read_topic(config.kafka.bootstrap_servers, config.kafka.dead_letter_topic)
+    assert sorted(r.value for r in kafka_letters) == sorted(r.line.encode() for r in malformed)
+    es_coordinates = sorted(
+        (h["_source"]["kafka.partition"], h["_source"]["kafka.offset"]) for h in letters
+    )
+    assert sorted(
+        (int(r.headers[HEADER_SOURCE_PARTITION]), int(r.headers[HEADER_SOURCE_OFFSET]))
+        for r in kafka_letters
+    ) == es_coordinates
+    assert {r.headers[HEADER_SOURCE_TOPIC].decode() for r in kafka_letters} == {
+        config.kafka.logs_topic
+    }
+    assert all(r.headers[HEADER_ERROR_MESSAGE] for r in kafka_letters)
 
     # The accounting documents reconcile with the same numbers.
     batches = es_client.search(index=names.batches_index(prefix), size=100)["hits"]["hits"]

@@ -67,5 +67,12 @@ def test_run_for_a_while_shows_flow_and_leaves_nothing_behind(tmp_path: Path) ->
         summary["events_indexed"] + summary["dead_letters"] + summary["filtered"]
         == summary["generated_lines"]
     )
+    # This run's own accounts (a fresh state dir, so they equal the totals above).
+    assert summary["this_run"] == {
+        "input": summary["generated_lines"],
+        "indexed": summary["events_indexed"],
+        "filtered": summary["filtered"],
+        "dead_letter": summary["dead_letters"],
+    }
     assert "running:" in result.stderr  # the plain-text live view without a terminal
     assert processes_with(marker.encode()) == []

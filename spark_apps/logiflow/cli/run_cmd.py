@@ -463,10 +463,16 @@ def _flow(
     summary = report.as_json()
     summary["generated_lines"] = producer.stats.acked
     summary["caught_up"] = caught_up
+    # The indices outlive a run (the state dir is kept), so this run's own accounts are
+    # reported apart from what Elasticsearch holds in total.
+    this_run = dict(etl.result.totals)
+    summary["this_run"] = this_run
     console.print(
-        f"generated {producer.stats.acked:,} lines; Elasticsearch holds "
-        f"{report.events_indexed:,} events and {report.dead_letters:,} dead letters "
-        f"(error rate {report.traffic.error_rate:.1%}); see `logiflow report` for more",
+        f"this run: generated {producer.stats.acked:,} lines; the ETL read {this_run['input']:,}"
+        f" (indexed {this_run['indexed']:,}, filtered {this_run['filtered']:,}, dead letters "
+        f"{this_run['dead_letter']:,}). Elasticsearch now holds {report.events_indexed:,} events "
+        f"and {report.dead_letters:,} dead letters in all (error rate "
+        f"{report.traffic.error_rate:.1%}); see `logiflow report` for more",
         highlight=False,
         soft_wrap=True,
     )

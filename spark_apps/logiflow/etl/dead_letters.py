@@ -7,11 +7,16 @@ so nothing the sender wrote is lost), the reason
 we could not parse has no trustworthy time of its own) and ``event.kind`` = ``pipeline_error``
 (ECS's value for exactly this). The id is the event id derived from the Kafka coordinates, so a
 replay overwrites instead of duplicating.
+
+The same rows also become Kafka records for the dead-letter topic (``to_dead_letter_records``), the
+way Kafka Connect's dead-letter queues look: the value is the line's bytes as the sender wrote
+them (trailing line breaks aside), so a fixed parser can replay the topic into the logs topic;
+the key is the original key; headers carry the reason and the source coordinates.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.etl import fields
@@ -40,4 +45,38 @@ def to_dead_letter_documents(df: DataFrame) -> DataFrame:
     columns += [fields.col(name).alias(name) for name in optional if name in df.columns]
     return df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_DEAD_LETTER)).select(
         *columns
+    )
+
+
+# Header names of dead-letter records in Kafka (values are UTF-8 text).
+HEADER_ERROR_MESSAGE = "logiflow.error.message"
+HEADER_SOURCE_TOPIC = "logiflow.source.topic"
+HEADER_SOURCE_PARTITION = "logiflow.source.partition"
+HEADER_SOURCE_OFFSET = "logiflow.source.offset"
+
+
+def _header(name: str, value: Column) -> Column:
+    return F.struct(F.lit(name).alias("key"), F.encode(value, "UTF-8").alias("value"))
+
+
+def to_dead_letter_records(df: DataFrame) -> DataFrame:
+    """Dead-lettered rows as Kafka records: ``key``, ``value`` (binary), ``headers``."""
+    # The exact bytes when they were not valid UTF-8, else the (identical) decoded line.
+    value = F.coalesce(
+        F.unbase64(fields.col(fields.EVENT_ORIGINAL_BASE64)),
+        F.encode(fields.col(fields.EVENT_ORIGINAL), "UTF-8"),
+    )
+    headers = F.array(
+        _header(
+            HEADER_ERROR_MESSAGE,
+            F.coalesce(fields.col(fields.ERROR_MESSAGE), F.lit("unknown reason")),
+        ),
+        _header(HEADER_SOURCE_TOPIC, fields.col(fields.KAFKA_TOPIC)),
+        _header(HEADER_SOURCE_PARTITION, fields.col(fields.KAFKA_PARTITION).cast("string")),
+        _header(HEADER_SOURCE_OFFSET, fields.col(fields.KAFKA_OFFSET).cast("string")),
+    )
+    return df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_DEAD_LETTER)).select(
+        F.encode(fields.col(fields.KAFKA_KEY), "UTF-8").alias("key"),
+        value.alias("value"),
+        headers.alias("headers"),
     )

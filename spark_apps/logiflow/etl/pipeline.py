@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from logiflow.config import LogiflowConfig
 from logiflow.etl import fields
 from logiflow.etl.aggregate_windows import aggregate_windows
-from logiflow.etl.dead_letters import to_dead_letter_documents
+from logiflow.etl.dead_letters import to_dead_letter_documents, to_dead_letter_records
 from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.enrich_endpoint import enrich_endpoint
 from logiflow.etl.enrich_geo import enrich_geo
@@ -86,6 +86,11 @@ def select_events(df: DataFrame) -> DataFrame:
 def select_dead_letters(df: DataFrame) -> DataFrame:
     """Dead-letter documents (see ``dead_letters``), ``_logiflow_id`` included."""
     return to_dead_letter_documents(df)
+
+
+def select_dead_letter_records(df: DataFrame) -> DataFrame:
+    """Dead letters as Kafka records for the dead-letter topic (see ``dead_letters``)."""
+    return to_dead_letter_records(df)
 
 
 def outcome_counts(df: DataFrame) -> dict[str, int]:

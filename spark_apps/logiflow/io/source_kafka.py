@@ -145,8 +145,8 @@ def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
     return config
 
 
-def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS) -> bool:
-    """Raise ``ServiceUnreachableError`` unless the brokers answer; True if the topic exists."""
+def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS) -> set[str]:
+    """Raise ``ServiceUnreachableError`` unless the brokers answer; return the topic names."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
@@ -167,4 +167,4 @@ def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS)
             f"no broker answered within {timeout:g}s ({detail}); is it running? "
             "(logiflow local up starts one)",
         ) from exc
-    return settings.logs_topic in metadata.topics
+    return set(metadata.topics)

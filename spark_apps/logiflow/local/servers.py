@@ -808,8 +808,7 @@ def create_topics(
 
 def ensure_pipeline_topics(config: LogiflowConfig, partitions: int = 2) -> list[str]:
     """The logs and dead-letter topics of ``config``, created if missing."""
-    return create_topics(
-        config.kafka.bootstrap_servers,
-        [config.kafka.logs_topic, config.kafka.dead_letter_topic],
-        partitions=partitions,
-    )
+    topics = [config.kafka.logs_topic]
+    if config.kafka.dead_letter_topic:
+        topics.append(config.kafka.dead_letter_topic)
+    return create_topics(config.kafka.bootstrap_servers, topics, partitions=partitions)

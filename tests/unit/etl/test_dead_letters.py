@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
+from logiflow.config import LogiflowConfig
 from logiflow.etl import fields
-from logiflow.etl.dead_letters import EVENT_KIND, to_dead_letter_documents
+from logiflow.etl.dead_letters import (
+    EVENT_KIND,
+    HEADER_ERROR_MESSAGE,
+    HEADER_SOURCE_OFFSET,
+    HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
+    to_dead_letter_documents,
+    to_dead_letter_records,
+)
+from logiflow.etl.pipeline import process_records
+
+KafkaFrame = Callable[..., DataFrame]
 
 TS = dt.datetime(2026, 11, 24, 12, 0, 0)
 
@@ -42,3 +55,32 @@ def test_only_dead_letters_become_documents(spark: SparkSession) -> None:
     # Sorted here: chispa's ignore_row_order sorts by bare (dotted) names, which Spark splits.
     actual = to_dead_letter_documents(df).orderBy(fields.col(fields.DOC_ID))
     assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_dead_letter_records_carry_the_exact_bytes_reason_and_source(
+    kafka_frame: KafkaFrame,
+) -> None:
+    lines = [
+        b"\xff\xfe not utf-8 at all",  # not UTF-8: the original bytes, not the repaired text
+        b"a line no parser knows\n",  # the trailing line break is not part of the line
+        b'127.0.0.1 - - [24/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5"',
+    ]
+    frame = kafka_frame(lines, topic="edge-logs", key=b"web-1/nginx", partition=3, first_offset=40)
+    processed = frame.transform(process_records(LogiflowConfig()))
+
+    records = to_dead_letter_records(processed).orderBy("value").collect()
+
+    assert [bytes(r["value"]) for r in records] == [b"a line no parser knows", lines[0]]
+    assert {bytes(r["key"]) for r in records} == {b"web-1/nginx"}
+    headers = [{h["key"]: bytes(h["value"]).decode() for h in r["headers"]} for r in records]
+    assert [h[HEADER_SOURCE_OFFSET] for h in headers] == ["41", "40"]
+    for h in headers:
+        assert h[HEADER_SOURCE_TOPIC] == "edge-logs"
+        assert h[HEADER_SOURCE_PARTITION] == "3"
+        assert h[HEADER_ERROR_MESSAGE]  # the parser's reason, whatever its words
+
+
+def test_dead_letter_records_without_key(kafka_frame: KafkaFrame) -> None:
+    processed = kafka_frame([b"garbage"]).transform(process_records(LogiflowConfig()))
+    [record] = to_dead_letter_records(processed).collect()
+    assert record["key"] is None and bytes(record["value"]) == b"garbage"

@@ -1,0 +1,42 @@
+"""Kafka sink for dead letters: the lines that did not parse, back into Kafka for replay.
+
+Elasticsearch holds the dead letters for people (searchable, next to the events); the
+dead-letter topic holds them for programs: fix the format in the config, then replay the topic
+into the logs topic. Records are shaped by ``etl.dead_letters.to_dead_letter_records`` and
+written with Spark's own Kafka writer (the connector the source already loads), with the same
+connection and security settings as the source.
+
+Delivery is at least once: a micro-batch that fails after this write is replayed and writes its
+dead letters again. The ``logiflow.source.*`` headers identify the original record, so a
+consumer that needs each line once keeps the first record per source coordinates.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+
+from logiflow.config import KafkaSettings
+from logiflow.errors import DeliveryError
+from logiflow.io.source_kafka import kafka_client_properties
+
+
+def kafka_sink_options(settings: KafkaSettings, topic: str) -> dict[str, str]:
+    """Options for ``DataFrame.write.format("kafka")`` into ``topic``."""
+    options = {f"kafka.{key}": value for key, value in kafka_client_properties(settings).items()}
+    # Every in-sync replica acknowledges before the batch counts as written.
+    options["kafka.acks"] = "all"
+    options["topic"] = topic
+    return options
+
+
+def write_records(records: DataFrame, settings: KafkaSettings, topic: str) -> None:
+    """Write ``records`` (key, value, headers) to ``topic``; ``DeliveryError`` if Kafka refuses."""
+    try:
+        records.write.format("kafka").options(**kafka_sink_options(settings, topic)).save()
+    except Exception as exc:
+        # Spark wraps the producer's error in a long Java trace; its first line names the cause.
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DeliveryError(
+            f"Kafka at {settings.bootstrap_servers} did not take the dead letters for topic "
+            f"{topic!r}: {cause}"
+        ) from exc
