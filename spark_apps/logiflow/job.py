@@ -315,10 +315,13 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
     try:
         dead_letter_topic = config.kafka.dead_letter_topic
         if dead_letter_topic and dead_letter_topic not in topics:
+            user = config.kafka.sasl_username
             raise ConfigError(
-                f"kafka.dead_letter_topic: topic {dead_letter_topic!r} does not exist on Kafka at "
-                f"{config.kafka.bootstrap_servers}; create it (the Helm chart and "
-                "`logiflow local up` do) or set it empty to keep dead letters in Elasticsearch only"
+                f"kafka.dead_letter_topic: topic {dead_letter_topic!r} is not visible on Kafka at "
+                f"{config.kafka.bootstrap_servers}"
+                + (f" to user {user!r} (no Describe ACL?)" if user else "")
+                + "; create it (the Helm chart and `logiflow local up` do) or set it empty to "
+                "keep dead letters in Elasticsearch only"
             )
         if setup_es:
             setup_elasticsearch(client, config.elasticsearch)

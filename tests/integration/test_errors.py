@@ -70,7 +70,7 @@ def test_missing_dead_letter_topic(pipeline_config: LogiflowConfig, tmp_path: Pa
     assert result.returncode == 2
     line = _one_line(result)
     assert line.startswith("error: kafka.dead_letter_topic")
-    assert "'no-such-dead-letter-topic' does not exist" in line
+    assert "'no-such-dead-letter-topic' is not visible" in line
 
 
 def test_bad_config(tmp_path: Path) -> None:

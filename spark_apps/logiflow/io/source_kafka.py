@@ -147,12 +147,12 @@ def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
 
 def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS) -> set[str]:
     """Raise ``ServiceUnreachableError`` unless the brokers answer; return the topic names."""
-    from confluent_kafka import KafkaException
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient
 
-    errors: list[str] = []
+    errors: list[KafkaError] = []
     config = librdkafka_config(settings)
-    config["error_cb"] = lambda err: errors.append(str(err))
+    config["error_cb"] = errors.append
     config["socket.connection.setup.timeout.ms"] = int(timeout * 1000)
     # The reason arrives through error_cb; librdkafka's own log would repeat it every 50 ms.
     config["log_level"] = 0
@@ -160,8 +160,21 @@ def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS)
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as exc:
+        admin.poll(0)  # error_cb runs only when callbacks are served
+        refused = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
+        if refused:
+            # Reachable, but the broker said no: a configuration problem, not an outage.
+            raise ConfigError(
+                f"Kafka at {settings.bootstrap_servers} rejected the credentials of user "
+                f"{settings.sasl_username!r} ({refused[-1].str()}); check kafka.sasl_username, "
+                "kafka.sasl_password and kafka.sasl_mechanism"
+            ) from exc
+        # "1/1 brokers are down" follows the reason (connection refused, TLS handshake failed).
+        reasons = [e for e in errors if e.code() != KafkaError._ALL_BROKERS_DOWN] or errors
         error = exc.args[0] if exc.args else exc
-        detail = errors[-1] if errors else (error.str() if hasattr(error, "str") else str(error))
+        detail = (
+            reasons[-1].str() if reasons else (error.str() if hasattr(error, "str") else str(error))
+        )
         raise ServiceUnreachableError(
             "Kafka", settings.bootstrap_servers,
             f"no broker answered within {timeout:g}s ({detail}); is it running? "

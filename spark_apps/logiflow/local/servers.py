@@ -353,6 +353,21 @@ class KafkaServer(_Server):
     name: ServerName = "kafka"
     display = "Kafka"
 
+    def __init__(
+        self,
+        settings: LocalSettings,
+        console: Console,
+        *,
+        extra_properties: dict[str, str] | None = None,
+        scram_users: dict[str, str] | None = None,
+    ) -> None:
+        """``extra_properties`` are added to (or replace) server.properties; ``scram_users``
+        (name -> password) get SCRAM-SHA-512 credentials when the storage is formatted. Both
+        serve a broker secured like the chart's (TLS + SCRAM + ACLs) next to the plain one."""
+        super().__init__(settings, console)
+        self.extra_properties = dict(extra_properties or {})
+        self.scram_users = dict(scram_users or {})
+
     @property
     def address(self) -> str:
         return f"{LOOPBACK}:{self.settings.kafka_port}"
@@ -400,6 +415,7 @@ class KafkaServer(_Server):
             # Consumers in tests and `logiflow run` should not wait 3 s for a rebalance.
             "group.initial.rebalance.delay.ms": "0",
             "log.retention.hours": "168",
+            **self.extra_properties,
         }
         config = self.dir / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in properties.items()), encoding="utf-8")
@@ -449,9 +465,14 @@ class KafkaServer(_Server):
         if not cluster_id or cluster_id.startswith("-"):
             cluster_id = new_cluster_id()
             self.cluster_id_file.write_text(cluster_id, encoding="ascii")
+        scram = [
+            arg
+            for user, password in self.scram_users.items()
+            for arg in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]")
+        ]
         result = subprocess.run(
             [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config),
-             "--ignore-formatted"],
+             "--ignore-formatted", *scram],
             capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         if result.returncode != 0:
