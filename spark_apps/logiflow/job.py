@@ -40,7 +40,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.config import LogiflowConfig
-from logiflow.errors import ConfigError, LogiflowError
+from logiflow.errors import ConfigError, DeliveryError, LogiflowError
 from logiflow.etl import fields
 from logiflow.etl.pipeline import (
     aggregate,
@@ -261,7 +261,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 _OUR_ERROR_RE = re.compile(
-    r"(SinkUnavailableError|ServiceUnreachableError|ConfigError): (?P<message>[^\n]+)"
+    r"(SinkUnavailableError|DeliveryError|ServiceUnreachableError|ConfigError): "
+    r"(?P<message>[^\n]+)"
 )
 
 
@@ -274,6 +275,8 @@ def query_failure(query: StreamingQuery) -> LogiflowError | None:
     match = _OUR_ERROR_RE.search(text)
     if match and match.group(1) == "SinkUnavailableError":
         return SinkUnavailableError(match.group("message").strip())
+    if match and match.group(1) == "DeliveryError":
+        return DeliveryError(match.group("message").strip())
     if match:
         return EtlFailedError(match.group("message").strip())
     first = next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")

@@ -13,6 +13,7 @@ consumer that needs each line once keeps the first record per source coordinates
 
 from __future__ import annotations
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame
 
 from logiflow.config import KafkaSettings
@@ -33,10 +34,22 @@ def write_records(records: DataFrame, settings: KafkaSettings, topic: str) -> No
     """Write ``records`` (key, value, headers) to ``topic``; ``DeliveryError`` if Kafka refuses."""
     try:
         records.write.format("kafka").options(**kafka_sink_options(settings, topic)).save()
+    except AnalysisException:
+        raise  # a bug in the records' shape, not Kafka's answer
     except Exception as exc:
-        # Spark wraps the producer's error in a long Java trace; its first line names the cause.
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DeliveryError(
             f"Kafka at {settings.bootstrap_servers} did not take the dead letters for topic "
-            f"{topic!r}: {cause}"
+            f"{topic!r}: {root_cause(exc)}"
         ) from exc
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost "Caused by" of a Java error Spark passed on (e.g. the producer's timeout).
+
+    Its first line is only "An error occurred while calling o69.save".
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        return causes[-1]
+    return lines[0] if lines else type(exc).__name__

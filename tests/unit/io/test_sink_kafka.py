@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from logiflow.config import KafkaSettings, LogiflowConfig, load_config
-from logiflow.io.sink_kafka import kafka_sink_options
+from logiflow.io.sink_kafka import kafka_sink_options, root_cause
 
 
 def test_sink_writes_to_the_topic_with_full_acknowledgement() -> None:
@@ -32,3 +32,20 @@ def test_empty_dead_letter_topic_switches_the_topic_off(monkeypatch: pytest.Monk
     assert LogiflowConfig().kafka.dead_letter_topic == "logiflow-deadletter"
     monkeypatch.setenv("LOGIFLOW_KAFKA__DEAD_LETTER_TOPIC", "")
     assert load_config().kafka.dead_letter_topic is None
+
+
+def test_root_cause_is_the_innermost_java_cause() -> None:
+    trace = (
+        "An error occurred while calling o69.save.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: ...\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages\n"
+        "Caused by: org.apache.kafka.common.KafkaException: send failed\n"
+        "Caused by: org.apache.kafka.common.errors.TimeoutException: Topic dlq not present in "
+        "metadata after 60000 ms.\n"
+        "\t... 23 more\n"
+    )
+    assert root_cause(RuntimeError(trace)) == (
+        "org.apache.kafka.common.errors.TimeoutException: Topic dlq not present in metadata "
+        "after 60000 ms."
+    )
+    assert root_cause(RuntimeError("plain message\nsecond line")) == "plain message"
