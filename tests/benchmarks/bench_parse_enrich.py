@@ -321,6 +321,11 @@ def main() -> None:
     verdict = "met" if per_core >= TARGET_PER_CORE else "not met"
     print(f"target: {TARGET_PER_CORE:,} lines/s per core for all stages -> {verdict} "
           f"({per_core:,.0f})")
+    parse_cpu, user_agent_cpu = results["decode + parse"][1], results[USER_AGENT_STAGE][1]
+    if user_agent_cpu > parse_cpu:
+        print(f"user agent alone (the two stages' difference): "
+              f"{total / (user_agent_cpu - parse_cpu):,.0f} lines/CPU-s, "
+              f"{(user_agent_cpu - parse_cpu) / total * 1e6:.2f} µs per line")
     value = stats.value
     print(f"user-agent cache: {value.rows:,} lookups, {value.distinct_in_batches:,} distinct "
           f"per batch, {value.parsed:,} parsed -> hit rate {value.hit_rate:.4%} "
