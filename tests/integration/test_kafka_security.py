@@ -147,3 +147,17 @@ def test_wrong_user_or_password_is_refused_clearly(
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert secured.secure_bootstrap in line and ETL_USER in line and "credentials" in line
+
+    # The same for the shipper (librdkafka's producer), before it sends anything.
+    log = tmp_path / "access.log"
+    log.write_text(ACCESS.format(i=1, m=0, s=1) + "\n", encoding="utf-8")
+    env = credentials(secured, SHIPPER_USER, password="not-the-password")
+    result = subprocess.run(
+        [LOGIFLOW, "--config", str(config_file), "ship", str(log),
+         "--state-file", str(tmp_path / "positions.json")],
+        capture_output=True, text=True, timeout=180, env={**os.environ, **env},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: Kafka at {secured.secure_bootstrap} rejected the credentials")
+    assert SHIPPER_USER in line

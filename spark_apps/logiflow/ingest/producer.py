@@ -20,7 +20,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer, Topic
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from logiflow.config import KafkaSettings, ShipSettings
-from logiflow.errors import ConfigError, DeliveryError, ServiceUnreachableError
+from logiflow.errors import ConfigError, DeliveryError
+from logiflow.io.kafka_diagnosis import KafkaErrorLog, metadata_failure
 
 # librdkafka logs every refused connection; our own messages say it once, clearly.
 _QUIET = logging.getLogger("logiflow.kafka.librdkafka")
@@ -77,19 +78,12 @@ def producer_config(kafka: KafkaSettings, ship: ShipSettings) -> dict[str, Any]:
     return conf
 
 
-def _unreachable(kafka: KafkaSettings, detail: str) -> ServiceUnreachableError:
-    return ServiceUnreachableError(
-        "Kafka",
-        kafka.bootstrap_servers,
-        f"{detail}; is it running? (logiflow local up starts one)",
-    )
-
-
 def check_topics(
     client: Producer | AdminClient,
     kafka: KafkaSettings,
     topics: Iterable[str],
     timeout: float,
+    log: KafkaErrorLog | None = None,
 ) -> dict[str, int]:
     """Partition counts of ``topics``; fails fast and clearly if Kafka or a topic is missing.
 
@@ -99,9 +93,8 @@ def check_topics(
     try:
         metadata = client.list_topics(timeout=timeout)
     except KafkaException as exc:
-        error = exc.args[0] if exc.args else None
-        detail = error.str() if isinstance(error, KafkaError) else str(exc)
-        raise _unreachable(kafka, f"no answer within {timeout:g}s ({detail})") from exc
+        client.poll(0)  # serves error_cb, where librdkafka puts the reason
+        raise metadata_failure(kafka, log or KafkaErrorLog(), exc, timeout) from exc
     counts = {}
     for topic in topics:
         found = metadata.topics.get(topic)
@@ -147,15 +140,16 @@ class LogProducer:
     topic: str
     stats: DeliveryStats = field(default_factory=DeliveryStats)
     _producer: Producer | None = None
-    _last_error: str | None = None
+    _errors: KafkaErrorLog = field(default_factory=KafkaErrorLog)
 
     def connect(self) -> int:
         """Create the producer and check Kafka answers and the topic exists; its partitions."""
         conf = producer_config(self.kafka, self.ship)
-        conf["error_cb"] = self._on_error
+        conf["error_cb"] = self._errors.record
         self._producer = Producer(conf)
         counts = check_topics(
-            self._producer, self.kafka, [self.topic], self.ship.connect_timeout_seconds
+            self._producer, self.kafka, [self.topic], self.ship.connect_timeout_seconds,
+            self._errors,
         )
         return counts[self.topic]
 
@@ -164,9 +158,6 @@ class LogProducer:
         if self._producer is None:
             raise RuntimeError("connect() first")
         return self._producer
-
-    def _on_error(self, error: KafkaError) -> None:
-        self._last_error = error.str()
 
     def send(
         self,
@@ -219,7 +210,7 @@ class LogProducer:
             raise DeliveryError(
                 f"{len(producer)} records still unacknowledged by Kafka at "
                 f"{self.kafka.bootstrap_servers} after {limit:g}s"
-                + (f" (last error: {self._last_error})" if self._last_error else "")
+                + (f" (last error: {self._errors.last})" if self._errors.last else "")
             )
 
     def raise_for_failures(self) -> None:

@@ -9,7 +9,7 @@ cluster CA) and mTLS with a PEM client certificate and key.
 
 Spark's source does not fail fast on an unreachable broker (it retries offset lookups for
 minutes), so ``check_kafka`` asks the broker for metadata with confluent-kafka first and turns
-silence into ``ServiceUnreachableError``.
+silence into ``ServiceUnreachableError`` (rejected credentials into ``ConfigError``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import KafkaSettings
-from logiflow.errors import ConfigError, ServiceUnreachableError
+from logiflow.errors import ConfigError
+from logiflow.io.kafka_diagnosis import KafkaErrorLog, metadata_failure
 
 CHECK_TIMEOUT_SECONDS = 8.0
 
@@ -146,13 +147,14 @@ def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
 
 
 def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS) -> set[str]:
-    """Raise ``ServiceUnreachableError`` unless the brokers answer; return the topic names."""
-    from confluent_kafka import KafkaError, KafkaException
+    """The topic names Kafka shows; ``ServiceUnreachableError`` if no broker answers,
+    ``ConfigError`` if the broker rejects the credentials."""
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
-    errors: list[KafkaError] = []
+    log = KafkaErrorLog()
     config = librdkafka_config(settings)
-    config["error_cb"] = errors.append
+    config["error_cb"] = log.record
     config["socket.connection.setup.timeout.ms"] = int(timeout * 1000)
     # The reason arrives through error_cb; librdkafka's own log would repeat it every 50 ms.
     config["log_level"] = 0
@@ -161,23 +163,5 @@ def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS)
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as exc:
         admin.poll(0)  # error_cb runs only when callbacks are served
-        refused = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
-        if refused:
-            # Reachable, but the broker said no: a configuration problem, not an outage.
-            raise ConfigError(
-                f"Kafka at {settings.bootstrap_servers} rejected the credentials of user "
-                f"{settings.sasl_username!r} ({refused[-1].str()}); check kafka.sasl_username, "
-                "kafka.sasl_password and kafka.sasl_mechanism"
-            ) from exc
-        # "1/1 brokers are down" follows the reason (connection refused, TLS handshake failed).
-        reasons = [e for e in errors if e.code() != KafkaError._ALL_BROKERS_DOWN] or errors
-        error = exc.args[0] if exc.args else exc
-        detail = (
-            reasons[-1].str() if reasons else (error.str() if hasattr(error, "str") else str(error))
-        )
-        raise ServiceUnreachableError(
-            "Kafka", settings.bootstrap_servers,
-            f"no broker answered within {timeout:g}s ({detail}); is it running? "
-            "(logiflow local up starts one)",
-        ) from exc
+        raise metadata_failure(settings, log, exc, timeout) from exc
     return set(metadata.topics)

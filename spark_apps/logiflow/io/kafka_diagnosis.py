@@ -1,0 +1,59 @@
+"""Why a librdkafka client (the shipper's producer, the ETL's start-up check) got no metadata.
+
+librdkafka reports the reason through the client's ``error_cb`` (connection refused, TLS
+handshake failed, SASL authentication failed), not in the exception ``list_topics`` raises,
+which only says "Broker transport failure". ``KafkaErrorLog`` collects the callbacks;
+``metadata_failure`` turns them into the error the user reads: rejected credentials are a
+configuration problem (``ConfigError``), anything else means Kafka is unreachable.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from confluent_kafka import KafkaError, KafkaException
+
+from logiflow.config import KafkaSettings
+from logiflow.errors import ConfigError, LogiflowError, ServiceUnreachableError
+
+
+class KafkaErrorLog:
+    """The latest errors a client reported; pass ``record`` as its ``error_cb``."""
+
+    def __init__(self, size: int = 50) -> None:
+        self.errors: deque[KafkaError] = deque(maxlen=size)
+
+    def record(self, error: KafkaError) -> None:
+        self.errors.append(error)
+
+    @property
+    def last(self) -> str | None:
+        return self.errors[-1].str() if self.errors else None
+
+
+def metadata_failure(
+    settings: KafkaSettings, log: KafkaErrorLog, exc: KafkaException, timeout: float
+) -> LogiflowError:
+    """The error to raise when a metadata request failed; serve the client's callbacks first."""
+    refused = [e for e in log.errors if e.code() == KafkaError._AUTHENTICATION]
+    if refused:
+        return ConfigError(
+            f"Kafka at {settings.bootstrap_servers} rejected the credentials of user "
+            f"{settings.sasl_username!r} ({refused[-1].str()}); check kafka.sasl_username, "
+            "kafka.sasl_password and kafka.sasl_mechanism"
+        )
+    # "1/1 brokers are down" follows the reason (connection refused, TLS handshake failed).
+    reasons = [e for e in log.errors if e.code() != KafkaError._ALL_BROKERS_DOWN] or list(
+        log.errors
+    )
+    error = exc.args[0] if exc.args else None
+    if reasons:
+        detail = reasons[-1].str()
+    else:
+        detail = error.str() if isinstance(error, KafkaError) else str(exc)
+    return ServiceUnreachableError(
+        "Kafka",
+        settings.bootstrap_servers,
+        f"no broker answered within {timeout:g}s ({detail}); is it running? "
+        "(logiflow local up starts one)",
+    )
