@@ -6,7 +6,8 @@ SparkApplication's main file) on Kubernetes. It runs two streaming queries on on
 - ``events``: each micro-batch is processed once (``persist``), then its indexed events go to
   ``<prefix>-events-*``, its dead letters to ``<prefix>-deadletter-*`` (searchable there next to
   the events) and, unless switched off, to the Kafka topic ``kafka.dead_letter_topic`` (raw
-  bytes plus reason headers, for replay), and one accounting document
+  bytes plus reason headers, for replay; events Elasticsearch refused go to both stores too),
+  and one accounting document
   (input = indexed + filtered + dead letters) to ``<prefix>-batches``.
 - ``aggregates``: the windowed aggregates in **update** mode (chosen by ``etl.aggregate_windows``:
   each emitted row carries its window's full totals), written by deterministic id into
@@ -133,9 +134,18 @@ def events_batch_writer(
                 events = write_documents(select_events(batch), event_index(prefix), es)
             if counts[fields.OUTCOME_DEAD_LETTER]:
                 dead = write_documents(select_dead_letters(batch), dead_letter_index(prefix), es)
-                if dead_letter_topic:
-                    records = select_dead_letter_records(batch)
-                    write_records(records, config.kafka, dead_letter_topic)
+            rejections = events.rejections if events else ()
+            if dead_letter_topic and (counts[fields.OUTCOME_DEAD_LETTER] or rejections):
+                rejected_ids = (
+                    batch.sparkSession.createDataFrame(
+                        [(r.doc_id, r.reason) for r in rejections],
+                        f"`{fields.DOC_ID}` string, `{fields.ERROR_MESSAGE}` string",
+                    )
+                    if rejections
+                    else None
+                )
+                records = select_dead_letter_records(batch, rejected_ids)
+                write_records(records, config.kafka, dead_letter_topic)
             rejected = events.rejected if events else 0
             account = BatchAccount(
                 batch_id=batch_id,

@@ -241,3 +241,37 @@ def test_corpus_reaches_elasticsearch_exactly(
         for h in aggregates
     }
     assert got == ground_truth(records)
+
+
+def test_events_elasticsearch_refuses_reach_both_dead_letter_stores(
+    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch,
+    tmp_path: Path,
+) -> None:
+    """A mapping conflict (here: an events index made with url.path as a number) rejects the
+    events; they are not lost but dead letters, in Elasticsearch and in the topic, with
+    Elasticsearch's reason."""
+    config = pipeline_config
+    prefix = config.elasticsearch.index_prefix
+    es_client.indices.create(
+        index=f"{prefix}-events-2026.11.24",
+        mappings={"properties": {"url": {"properties": {"path": {"type": "long"}}}}},
+    )
+    day = START.strftime("%d/%b/%Y")
+    records = [
+        Record(f'10.0.0.{i} - - [{day}:10:00:0{i} +0000] "GET /cart/{i} HTTP/1.1" 200 5 "-" '
+               f'"curl/8.5"', True)
+        for i in range(3)
+    ] + [Record("not a log line", False)]  # fmt: skip
+    ship(config, records, tmp_path)
+
+    result = run_etl(config, until_caught_up=True, spark=spark)
+
+    assert result.totals == {"input": 4, "indexed": 0, "filtered": 0, "dead_letter": 4}
+    es_client.indices.refresh(index=f"{prefix}-*")
+    assert _count(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == 4
+    letters = read_topic(config.kafka.bootstrap_servers, config.kafka.dead_letter_topic or "")
+    assert sorted(r.value.decode() for r in letters) == sorted(r.line for r in records)
+    reasons = {r.value.decode(): r.headers[HEADER_ERROR_MESSAGE].decode() for r in letters}
+    for record in records[:3]:
+        assert reasons[record.line].startswith("rejected by Elasticsearch (400)")
+        assert "url.path" in reasons[record.line]

@@ -64,6 +64,11 @@ def test_rejected_documents_become_dead_letters_and_replay_does_not_duplicate(
 
     assert (first.written, first.rejected) == (2, 1)
     assert (second.written, second.rejected) == (2, 1)
+    # Which one and why, for the job's dead-letter topic.
+    [rejection] = first.rejections
+    assert rejection.doc_id == f"{pipeline_config.kafka.logs_topic}-1-0"
+    assert rejection.reason.startswith("rejected by Elasticsearch (400)")
+    assert "not-an-ip" in rejection.reason
     events = names.index_pattern(prefix, names.EVENTS)
     dead = names.index_pattern(prefix, names.DEAD_LETTER)
     assert _count(es_client, events) == 2

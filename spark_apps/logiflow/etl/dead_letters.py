@@ -11,7 +11,9 @@ replay overwrites instead of duplicating.
 The same rows also become Kafka records for the dead-letter topic (``to_dead_letter_records``), the
 way Kafka Connect's dead-letter queues look: the value is the line's bytes as the sender wrote
 them (trailing line breaks aside), so a fixed parser can replay the topic into the logs topic;
-the key is the original key; headers carry the reason and the source coordinates.
+the key is the original key; headers carry the reason and the source coordinates. Events that
+Elasticsearch refused become dead letters late, after the write (``mark_rejected``), and join
+them there.
 """
 
 from __future__ import annotations
@@ -80,3 +82,23 @@ def to_dead_letter_records(df: DataFrame) -> DataFrame:
         value.alias("value"),
         headers.alias("headers"),
     )
+
+
+_REJECTED_ID = "_logiflow_rejected_id"
+_REJECTED_REASON = "_logiflow_rejected_reason"
+
+
+def mark_rejected(df: DataFrame, rejected: DataFrame) -> DataFrame:
+    """The rows of ``df`` whose ``_logiflow_id`` is in ``rejected`` (columns ``_logiflow_id``,
+    ``error.message``), turned into dead letters with that reason."""
+    reasons = rejected.select(
+        fields.col(fields.DOC_ID).alias(_REJECTED_ID),
+        fields.col(fields.ERROR_MESSAGE).alias(_REJECTED_REASON),
+    )
+    joined = df.join(F.broadcast(reasons), fields.col(fields.DOC_ID) == F.col(_REJECTED_ID))
+    return joined.withColumns(
+        {
+            fields.ERROR_MESSAGE: F.col(_REJECTED_REASON),
+            fields.OUTCOME: F.lit(fields.OUTCOME_DEAD_LETTER),
+        }
+    ).drop(_REJECTED_ID, _REJECTED_REASON)

@@ -18,7 +18,11 @@ from pyspark.sql import functions as F
 from logiflow.config import LogiflowConfig
 from logiflow.etl import fields
 from logiflow.etl.aggregate_windows import aggregate_windows
-from logiflow.etl.dead_letters import to_dead_letter_documents, to_dead_letter_records
+from logiflow.etl.dead_letters import (
+    mark_rejected,
+    to_dead_letter_documents,
+    to_dead_letter_records,
+)
 from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.enrich_endpoint import enrich_endpoint
 from logiflow.etl.enrich_geo import enrich_geo
@@ -88,9 +92,13 @@ def select_dead_letters(df: DataFrame) -> DataFrame:
     return to_dead_letter_documents(df)
 
 
-def select_dead_letter_records(df: DataFrame) -> DataFrame:
-    """Dead letters as Kafka records for the dead-letter topic (see ``dead_letters``)."""
-    return to_dead_letter_records(df)
+def select_dead_letter_records(df: DataFrame, rejected: DataFrame | None = None) -> DataFrame:
+    """Dead letters as Kafka records for the dead-letter topic (see ``dead_letters``), plus
+    the events Elasticsearch refused, when ``rejected`` lists them (id, reason)."""
+    records = to_dead_letter_records(df)
+    if rejected is not None:
+        records = records.unionByName(to_dead_letter_records(mark_rejected(df, rejected)))
+    return records
 
 
 def outcome_counts(df: DataFrame) -> dict[str, int]:

@@ -47,10 +47,25 @@ _ID, _INDEX, _SOURCE = "_id", "_index", "_source"
 _JSON_OPTIONS = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "ignoreNullFields": "true"}
 
 
+_WRITER_SCHEMA = pa.schema(
+    [("written", pa.int64()), ("rejected", pa.int64()), ("rejected_id", pa.string()),
+     ("reason", pa.string())]
+)  # fmt: skip
+_WRITER_SCHEMA_DDL = "written long, rejected long, rejected_id string, reason string"
+
+
 class SinkUnavailableError(LogiflowError):
     """Elasticsearch could not take a batch within the retry budget; the batch is failed."""
 
     exit_code = 3
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A document Elasticsearch refused for good: its ``_id`` and the dead letter's reason."""
+
+    doc_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,8 @@ class WriteCounts:
 
     written: int = 0
     rejected: int = 0
+    # Which ones, so the job can also send their lines to the dead-letter topic.
+    rejections: tuple[Rejection, ...] = ()
 
 
 # --- index names as Spark columns -------------------------------------------------------------
@@ -118,13 +135,18 @@ def write_documents(
     Raises ``SinkUnavailableError`` (through Spark) when Elasticsearch stays unavailable.
     """
     writer = partition_writer(settings)
-    counts = (
-        to_bulk_frame(df, index)
-        .mapInArrow(writer, "written long, rejected long")
-        .agg(F.sum("written").alias("written"), F.sum("rejected").alias("rejected"))
-        .collect()[0]
+    # One count row per partition, plus one row per rejected document (rare: the pipeline's
+    # own documents fit the installed mappings; a conflicting index is what rejects them).
+    rows = to_bulk_frame(df, index).mapInArrow(writer, _WRITER_SCHEMA_DDL).collect()
+    return WriteCounts(
+        written=sum(row["written"] for row in rows),
+        rejected=sum(row["rejected"] for row in rows),
+        rejections=tuple(
+            Rejection(row["rejected_id"], row["reason"])
+            for row in rows
+            if row["rejected_id"] is not None
+        ),
     )
-    return WriteCounts(written=counts["written"] or 0, rejected=counts["rejected"] or 0)
 
 
 # --- executor side -----------------------------------------------------------------------------
@@ -138,6 +160,14 @@ def partition_writer(
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         client = create_es_client(settings)
         written = rejected = 0
+        rejections: list[Rejection] = []
+
+        def flush(chunk: list[dict[str, Any]]) -> None:
+            nonlocal written, rejected
+            counts = write_chunk(client, chunk, settings)
+            written, rejected = written + counts.written, rejected + counts.rejected
+            rejections.extend(counts.rejections)
+
         try:
             chunk: list[dict[str, Any]] = []
             for batch in batches:
@@ -149,17 +179,20 @@ def partition_writer(
                         {"_op_type": "index", _ID: doc_id, _INDEX: index, _SOURCE: source}
                     )
                     if len(chunk) >= settings.bulk_chunk_size:
-                        counts = write_chunk(client, chunk, settings)
-                        written, rejected = written + counts.written, rejected + counts.rejected
+                        flush(chunk)
                         chunk = []
             if chunk:
-                counts = write_chunk(client, chunk, settings)
-                written, rejected = written + counts.written, rejected + counts.rejected
+                flush(chunk)
         finally:
             client.close()
         yield pa.RecordBatch.from_pydict(
-            {"written": [written], "rejected": [rejected]},
-            schema=pa.schema([("written", pa.int64()), ("rejected", pa.int64())]),
+            {
+                "written": [written] + [0] * len(rejections),
+                "rejected": [rejected] + [0] * len(rejections),
+                "rejected_id": [None] + [r.doc_id for r in rejections],
+                "reason": [None] + [r.reason for r in rejections],
+            },
+            schema=_WRITER_SCHEMA,
         )
 
     return write
@@ -184,7 +217,13 @@ def write_chunk(
             f"{first.get('_index')}: {_error_text(first)}; check the dead-letter index template "
             "(logiflow es-setup)"
         )
-    return WriteCounts(written=len(actions) - len(failures), rejected=len(failures))
+    rejections = tuple(
+        Rejection(letter[_ID], json.loads(letter[_SOURCE])[fields.ERROR_MESSAGE])
+        for letter in dead_letters
+    )
+    return WriteCounts(
+        written=len(actions) - len(failures), rejected=len(failures), rejections=rejections
+    )
 
 
 def bulk_with_retries(

@@ -1,4 +1,5 @@
-"""Kafka sink for dead letters: the lines that did not parse, back into Kafka for replay.
+"""Kafka sink for dead letters: lines that did not parse or that Elasticsearch refused, back
+into Kafka for replay.
 
 Elasticsearch holds the dead letters for people (searchable, next to the events); the
 dead-letter topic holds them for programs: fix the format in the config, then replay the topic

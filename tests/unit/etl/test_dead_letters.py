@@ -16,10 +16,11 @@ from logiflow.etl.dead_letters import (
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
+    mark_rejected,
     to_dead_letter_documents,
     to_dead_letter_records,
 )
-from logiflow.etl.pipeline import process_records
+from logiflow.etl.pipeline import process_records, select_dead_letter_records
 
 KafkaFrame = Callable[..., DataFrame]
 
@@ -84,3 +85,31 @@ def test_dead_letter_records_without_key(kafka_frame: KafkaFrame) -> None:
     processed = kafka_frame([b"garbage"]).transform(process_records(LogiflowConfig()))
     [record] = to_dead_letter_records(processed).collect()
     assert record["key"] is None and bytes(record["value"]) == b"garbage"
+
+
+def test_refused_events_join_the_dead_letter_records(
+    spark: SparkSession, kafka_frame: KafkaFrame
+) -> None:
+    lines = [
+        b'10.0.0.1 - - [24/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8.5"',
+        b'10.0.0.2 - - [24/Nov/2026:10:00:01 +0000] "GET /b HTTP/1.1" 200 5 "-" "curl/8.5"',
+        b"garbage",
+    ]
+    processed = kafka_frame(lines, topic="logs").transform(process_records(LogiflowConfig()))
+    refused = spark.createDataFrame(
+        [("logs-0-1", "rejected by Elasticsearch (400): mapper_parsing_exception")],
+        f"`{fields.DOC_ID}` string, `{fields.ERROR_MESSAGE}` string",
+    )
+
+    marked = mark_rejected(processed, refused).collect()
+    assert [r[fields.DOC_ID] for r in marked] == ["logs-0-1"]
+    assert marked[0][fields.OUTCOME] == fields.OUTCOME_DEAD_LETTER
+    assert marked[0][fields.ERROR_MESSAGE].startswith("rejected by Elasticsearch")
+    assert marked[0][fields.URL_PATH] == "/b"  # the rest of the event is untouched
+
+    records = select_dead_letter_records(processed, refused).collect()
+    by_value = {bytes(r["value"]): r for r in records}
+    assert set(by_value) == {lines[1], b"garbage"}
+    headers = {h["key"]: bytes(h["value"]).decode() for h in by_value[lines[1]]["headers"]}
+    assert headers[HEADER_ERROR_MESSAGE].startswith("rejected by Elasticsearch (400)")
+    assert headers[HEADER_SOURCE_OFFSET] == "1"
