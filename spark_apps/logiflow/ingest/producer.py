@@ -162,7 +162,7 @@ class LogProducer:
     def send(
         self,
         value: bytes,
-        key: bytes,
+        key: bytes | None,
         headers: Headers = (),
         on_ack: Callable[[], None] | None = None,
     ) -> None:

@@ -1,0 +1,190 @@
+"""Replay the dead-letter topic into the logs topic, once the cause is fixed.
+
+The ETL writes every line it could not parse (and every event Elasticsearch refused) to
+``kafka.dead_letter_topic`` with its exact bytes, its key and headers naming the reason and the
+source record (``etl.dead_letters``). After a fix (a ``log_format`` added to the config, a
+mapping corrected), ``replay_dead_letters`` sends those lines through the pipeline again:
+
+- It reads from where the last replay of the same consumer group stopped (the beginning the
+  first time) up to the end the topic had when it started. Lines that fail again are dead
+  letters again, after that end, so a replay never chases its own output.
+- The dead-letter topic is written at least once; a source record seen twice (same
+  ``logiflow.source.*`` headers) is sent once.
+- Offsets are committed only after Kafka acknowledged every replayed line; an interrupted
+  replay sends the rest next time (the ETL indexes by the new records' coordinates, so a line
+  sent twice by an interrupted replay is indexed twice: rare, and counted in the result).
+- ``dry_run`` reads and counts by reason, and sends and commits nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
+
+from logiflow.config import KafkaSettings, ShipSettings
+from logiflow.errors import ConfigError
+from logiflow.etl.dead_letters import (
+    HEADER_ERROR_MESSAGE,
+    HEADER_SOURCE_OFFSET,
+    HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
+)
+from logiflow.ingest.producer import LogProducer
+from logiflow.io.kafka_diagnosis import KafkaErrorLog, metadata_failure
+from logiflow.io.source_kafka import librdkafka_config
+
+DEFAULT_GROUP = "logiflow-replay"
+# How long to wait for the group's coordinator: a broker creates the offsets topic on a group's
+# first request and answers NOT_COORDINATOR until it has loaded it.
+COORDINATOR_WAIT_SECONDS = 60.0
+_REASON_WIDTH = 100
+T = TypeVar("T")
+
+
+# librdkafka does not flag these as retriable, but they pass once the coordinator is ready.
+_COORDINATOR_ERRORS = (
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+)
+
+
+def _retriable(exc: BaseException) -> bool:
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    if not isinstance(error, KafkaError):
+        return False
+    return error.retriable() or error.code() in _COORDINATOR_ERRORS
+
+
+def _with_retries(call: Callable[[], T], timeout: float) -> T:
+    """``call``, retried for up to ``timeout`` seconds while Kafka answers a retriable error."""
+    retrying = retry(
+        retry=retry_if_exception(_retriable),
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential(multiplier=0.1, max=2.0),
+        reraise=True,
+    )
+    return retrying(call)()
+
+
+@dataclass
+class ReplayResult:
+    read: int = 0
+    sent: int = 0
+    duplicates: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def _headers(message: Message) -> dict[str, str]:
+    raw = message.headers() or []
+    return {key: (value or b"").decode("utf-8", errors="replace") for key, value in raw}
+
+
+def replay_dead_letters(
+    kafka: KafkaSettings,
+    ship: ShipSettings,
+    *,
+    group: str = DEFAULT_GROUP,
+    dry_run: bool = False,
+    timeout: float = 10.0,
+) -> ReplayResult:
+    """Send the dead letters not yet replayed by ``group`` back to ``kafka.logs_topic``."""
+    topic = kafka.dead_letter_topic
+    if not topic:
+        raise ConfigError("kafka.dead_letter_topic is not set: there is no topic to replay")
+    log = KafkaErrorLog()
+    consumer = Consumer(
+        {
+            **librdkafka_config(kafka),
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "error_cb": log.record,
+            "log_level": 0,
+        }
+    )
+    producer = None if dry_run else LogProducer(kafka, ship, kafka.logs_topic)
+    try:
+        try:
+            metadata = consumer.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            consumer.poll(0)
+            raise metadata_failure(kafka, log, exc, timeout) from exc
+        if topic not in metadata.topics or metadata.topics[topic].error is not None:
+            raise ConfigError(
+                f"kafka.dead_letter_topic: topic {topic!r} does not exist at "
+                f"{kafka.bootstrap_servers}"
+            )
+        if producer is not None:
+            producer.connect()
+        partitions = [TopicPartition(topic, p) for p in sorted(metadata.topics[topic].partitions)]
+        committed = _with_retries(
+            lambda: consumer.committed(partitions, timeout=timeout), COORDINATOR_WAIT_SECONDS
+        )
+        plan: list[TopicPartition] = []  # where to start, per partition
+        ends: dict[int, int] = {}  # the end each partition had when we started
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+            start = low if tp.offset == OFFSET_INVALID or tp.offset < low else tp.offset
+            if start < high:
+                plan.append(TopicPartition(topic, tp.partition, start))
+                ends[tp.partition] = high
+        result = ReplayResult()
+        seen: set[tuple[str, str, str]] = set()
+        if plan:
+            consumer.assign(plan)
+            remaining = dict(ends)
+            while remaining:
+                message = consumer.poll(timeout)
+                if message is None:
+                    raise ConfigError(
+                        f"no dead letter arrived from {topic!r} within {timeout:g}s, though the "
+                        "topic had unread records; is the consumer allowed to read it?"
+                    )
+                if message.error() is not None:
+                    raise ConfigError(f"reading {topic!r} failed: {message.error().str()}")
+                partition, offset = message.partition(), message.offset()
+                if partition not in remaining or offset >= remaining[partition]:
+                    continue
+                if offset + 1 >= remaining[partition]:
+                    del remaining[partition]
+                result.read += 1
+                headers = _headers(message)
+                source = (
+                    headers.get(HEADER_SOURCE_TOPIC, ""),
+                    headers.get(HEADER_SOURCE_PARTITION, ""),
+                    headers.get(HEADER_SOURCE_OFFSET, f"{partition}@{offset}"),
+                )
+                if source in seen:
+                    result.duplicates += 1
+                    continue
+                seen.add(source)
+                result.reasons[headers.get(HEADER_ERROR_MESSAGE, "")[:_REASON_WIDTH]] += 1
+                if producer is not None:
+                    producer.send(message.value() or b"", message.key())
+                    result.sent += 1
+        if producer is not None:
+            producer.finish()
+            if ends:
+                offsets = [TopicPartition(topic, p, end) for p, end in ends.items()]
+                _with_retries(
+                    lambda: consumer.commit(offsets=offsets, asynchronous=False),
+                    COORDINATOR_WAIT_SECONDS,
+                )
+        return result
+    finally:
+        if producer is not None:
+            producer.close()
+        consumer.close()
