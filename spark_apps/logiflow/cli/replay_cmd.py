@@ -44,11 +44,10 @@ def replay(
         for reason, count in result.reasons.most_common():
             table.add_row(reason or "(none given)", f"{count:,}")
         console.print(table)
-    unique = sum(result.reasons.values())
     action = "would send" if dry_run else "sent"
     console.print(
         f"read {result.read:,} dead letters from {config.kafka.dead_letter_topic!r}; "
-        f"{action} {unique:,} to {config.kafka.logs_topic!r}; "
+        f"{action} {result.unique:,} to {config.kafka.logs_topic!r}; "
         f"{result.duplicates:,} duplicates skipped",
         highlight=False,
     )

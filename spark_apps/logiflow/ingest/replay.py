@@ -19,7 +19,7 @@ mapping corrected), ``replay_dead_letters`` sends those lines through the pipeli
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -81,8 +81,11 @@ def _with_retries(call: Callable[[], T], timeout: float) -> T:
 
 @dataclass
 class ReplayResult:
+    """Dead letters read, distinct source lines among them (sent, unless a dry run), and the
+    duplicates skipped; the distinct ones counted by reason."""
+
     read: int = 0
-    sent: int = 0
+    unique: int = 0
     duplicates: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
 
@@ -90,6 +93,46 @@ class ReplayResult:
 def _headers(message: Message) -> dict[str, str]:
     raw = message.headers() or []
     return {key: (value or b"").decode("utf-8", errors="replace") for key, value in raw}
+
+
+def _unreplayed(
+    consumer: Consumer, topic: str, partitions: list[int], timeout: float
+) -> dict[int, tuple[int, int]]:
+    """Per partition with unread records: (first offset to read, the end it has now)."""
+    asked = [TopicPartition(topic, p) for p in partitions]
+    committed = _with_retries(
+        lambda: consumer.committed(asked, timeout=timeout), COORDINATOR_WAIT_SECONDS
+    )
+    ranges = {}
+    for tp in committed:
+        low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+        start = low if tp.offset == OFFSET_INVALID or tp.offset < low else tp.offset
+        if start < high:
+            ranges[tp.partition] = (start, high)
+    return ranges
+
+
+def _read(
+    consumer: Consumer, topic: str, ranges: dict[int, tuple[int, int]], timeout: float
+) -> Iterator[Message]:
+    """Every record in ``ranges``, and nothing written after they were taken."""
+    consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in ranges.items()])
+    remaining = {p: end for p, (_, end) in ranges.items()}
+    while remaining:
+        message = consumer.poll(timeout)
+        if message is None:
+            raise ConfigError(
+                f"no dead letter arrived from {topic!r} within {timeout:g}s, though the topic "
+                "had unread records; is this user allowed to read it?"
+            )
+        if message.error() is not None:
+            raise ConfigError(f"reading {topic!r} failed: {message.error().str()}")
+        partition, offset = message.partition(), message.offset()
+        if partition not in remaining or offset >= remaining[partition]:
+            continue
+        if offset + 1 >= remaining[partition]:
+            del remaining[partition]
+        yield message
 
 
 def replay_dead_letters(
@@ -122,63 +165,37 @@ def replay_dead_letters(
         except KafkaException as exc:
             consumer.poll(0)
             raise metadata_failure(kafka, log, exc, timeout) from exc
-        if topic not in metadata.topics or metadata.topics[topic].error is not None:
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None:
             raise ConfigError(
                 f"kafka.dead_letter_topic: topic {topic!r} does not exist at "
                 f"{kafka.bootstrap_servers}"
             )
         if producer is not None:
             producer.connect()
-        partitions = [TopicPartition(topic, p) for p in sorted(metadata.topics[topic].partitions)]
-        committed = _with_retries(
-            lambda: consumer.committed(partitions, timeout=timeout), COORDINATOR_WAIT_SECONDS
-        )
-        plan: list[TopicPartition] = []  # where to start, per partition
-        ends: dict[int, int] = {}  # the end each partition had when we started
-        for tp in committed:
-            low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
-            start = low if tp.offset == OFFSET_INVALID or tp.offset < low else tp.offset
-            if start < high:
-                plan.append(TopicPartition(topic, tp.partition, start))
-                ends[tp.partition] = high
+        ranges = _unreplayed(consumer, topic, sorted(found.partitions), timeout)
         result = ReplayResult()
         seen: set[tuple[str, str, str]] = set()
-        if plan:
-            consumer.assign(plan)
-            remaining = dict(ends)
-            while remaining:
-                message = consumer.poll(timeout)
-                if message is None:
-                    raise ConfigError(
-                        f"no dead letter arrived from {topic!r} within {timeout:g}s, though the "
-                        "topic had unread records; is the consumer allowed to read it?"
-                    )
-                if message.error() is not None:
-                    raise ConfigError(f"reading {topic!r} failed: {message.error().str()}")
-                partition, offset = message.partition(), message.offset()
-                if partition not in remaining or offset >= remaining[partition]:
-                    continue
-                if offset + 1 >= remaining[partition]:
-                    del remaining[partition]
-                result.read += 1
-                headers = _headers(message)
-                source = (
-                    headers.get(HEADER_SOURCE_TOPIC, ""),
-                    headers.get(HEADER_SOURCE_PARTITION, ""),
-                    headers.get(HEADER_SOURCE_OFFSET, f"{partition}@{offset}"),
-                )
-                if source in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add(source)
-                result.reasons[headers.get(HEADER_ERROR_MESSAGE, "")[:_REASON_WIDTH]] += 1
-                if producer is not None:
-                    producer.send(message.value() or b"", message.key())
-                    result.sent += 1
+        for message in _read(consumer, topic, ranges, timeout) if ranges else ():
+            result.read += 1
+            headers = _headers(message)
+            source = (
+                headers.get(HEADER_SOURCE_TOPIC, ""),
+                headers.get(HEADER_SOURCE_PARTITION, ""),
+                headers.get(HEADER_SOURCE_OFFSET, f"{message.partition()}@{message.offset()}"),
+            )
+            if source in seen:
+                result.duplicates += 1
+                continue
+            seen.add(source)
+            result.unique += 1
+            result.reasons[headers.get(HEADER_ERROR_MESSAGE, "")[:_REASON_WIDTH]] += 1
+            if producer is not None:
+                producer.send(message.value() or b"", message.key())
         if producer is not None:
             producer.finish()
-            if ends:
-                offsets = [TopicPartition(topic, p, end) for p, end in ends.items()]
+            if ranges:
+                offsets = [TopicPartition(topic, p, end) for p, (_, end) in ranges.items()]
                 _with_retries(
                     lambda: consumer.commit(offsets=offsets, asynchronous=False),
                     COORDINATOR_WAIT_SECONDS,
