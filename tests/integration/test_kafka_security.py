@@ -20,12 +20,18 @@ from typing import Any
 
 import pytest
 import yaml
+from confluent_kafka import Producer
 from kafka_records import read_topic
 from pyspark.sql import SparkSession
 from secured_kafka import SecuredKafka, apply_acls, start_secured_kafka
 
 from logiflow.config import LogiflowConfig, load_config
 from logiflow.errors import ConfigError
+from logiflow.etl.dead_letters import (
+    HEADER_SOURCE_OFFSET,
+    HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
+)
 from logiflow.job import run_etl
 from logiflow.local.servers import LocalStack, create_topics
 
@@ -34,7 +40,7 @@ from chart_render import Doc, find, one, render
 
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 NAME = "lf-logiflow"
-ETL_USER, SHIPPER_USER = f"{NAME}-etl", f"{NAME}-shipper"
+ETL_USER, SHIPPER_USER, REPLAY_USER = f"{NAME}-etl", f"{NAME}-shipper", f"{NAME}-replay"
 
 ACCESS = (
     '10.1.{i}.7 - - [24/Nov/2026:10:0{m}:1{s} +0000] "GET /orders/{i} HTTP/1.1" 200 {i}12 "-" '
@@ -53,7 +59,7 @@ def secured(
     chart: list[Doc], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SecuredKafka]:
     users = find(chart, "KafkaUser")
-    assert {u["metadata"]["name"] for u in users} == {ETL_USER, SHIPPER_USER}
+    assert {u["metadata"]["name"] for u in users} == {ETL_USER, SHIPPER_USER, REPLAY_USER}
     broker = start_secured_kafka(
         tmp_path_factory.mktemp("secured-kafka"), [u["metadata"]["name"] for u in users]
     )
@@ -161,3 +167,36 @@ def test_wrong_user_or_password_is_refused_clearly(
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith(f"error: Kafka at {secured.secure_bootstrap} rejected the credentials")
     assert SHIPPER_USER in line
+
+
+def test_replay_works_with_its_own_user_only(
+    chart: list[Doc], secured: SecuredKafka, local_stack: LocalStack, unique_name: str,
+    tmp_path: Path,
+) -> None:
+    config_file = chart_config_file(chart, secured, local_stack, unique_name, tmp_path)
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))["kafka"]
+    # Dead letters as the ETL writes them (set up over the admin listener).
+    marker = f"replay me {unique_name}".encode()
+    producer = Producer({"bootstrap.servers": secured.plain_bootstrap})
+    producer.produce(config["dead_letter_topic"], value=marker, headers=[
+        (HEADER_SOURCE_TOPIC, b"logiflow-logs"), (HEADER_SOURCE_PARTITION, b"0"),
+        (HEADER_SOURCE_OFFSET, unique_name.encode()),
+    ])  # fmt: skip
+    assert producer.flush(30) == 0
+
+    def replay(user: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [LOGIFLOW, "--config", str(config_file), "replay-dead-letters"],
+            capture_output=True, text=True, timeout=180,
+            env={**os.environ, **credentials(secured, user)},
+        )  # fmt: skip
+
+    # The shipper may write logs but not read dead letters.
+    refused = replay(SHIPPER_USER)
+    assert refused.returncode == 2
+    assert f"not visible on Kafka at {secured.secure_bootstrap} to user" in refused.stderr
+
+    result = replay(REPLAY_USER)
+    assert result.returncode == 0, result.stderr
+    logs = read_topic(secured.plain_bootstrap, config["logs_topic"])
+    assert [r.value for r in logs].count(marker) == 1

@@ -74,6 +74,9 @@ app.kubernetes.io/part-of: logiflow
 {{/* KafkaUser names; the User Operator writes each password to a Secret of the same name (key: password). */}}
 {{- define "logiflow.kafka.etlUser" -}}{{ include "logiflow.componentName" (list . .Values.kafka.users.etl) }}{{- end -}}
 {{- define "logiflow.kafka.shipperUser" -}}{{ include "logiflow.componentName" (list . .Values.kafka.users.shipper) }}{{- end -}}
+{{- define "logiflow.kafka.replayUser" -}}{{ include "logiflow.componentName" (list . .Values.kafka.users.replay) }}{{- end -}}
+{{/* The consumer group `logiflow replay-dead-letters` keeps its progress in (its default --group). */}}
+{{- define "logiflow.kafka.replayGroup" -}}logiflow-replay{{- end -}}
 
 {{/* KafkaTopic resource names are the topic names themselves (spec.topicName not needed). */}}
 {{- define "logiflow.kafka.logsTopic" -}}{{ .Values.kafka.topics.logs.name }}{{- end -}}

@@ -167,9 +167,11 @@ def replay_dead_letters(
             raise metadata_failure(kafka, log, exc, timeout) from exc
         found = metadata.topics.get(topic)
         if found is None or found.error is not None:
+            user = kafka.sasl_username
             raise ConfigError(
-                f"kafka.dead_letter_topic: topic {topic!r} does not exist at "
+                f"kafka.dead_letter_topic: topic {topic!r} is not visible on Kafka at "
                 f"{kafka.bootstrap_servers}"
+                + (f" to user {user!r} (no Describe ACL?)" if user else "")
             )
         if producer is not None:
             producer.connect()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from chart_render import Doc, find, one, render
 
+from logiflow.ingest.replay import DEFAULT_GROUP
+
 CLUSTER = "lf-logiflow"
 
 
@@ -73,4 +75,18 @@ def test_etl_reads_logs_in_its_group_prefix_and_writes_dead_letters(docs: list[D
         ("topic", "logiflow-deadletter", "literal", "Describe"),
         ("group", "logiflow-etl", "prefix", "Read"),
         ("group", "logiflow-etl", "prefix", "Describe"),
+    }
+
+
+def test_replay_reads_dead_letters_in_its_own_group_and_writes_logs(docs: list[Doc]) -> None:
+    replay = one(docs, "KafkaUser", f"{CLUSTER}-replay")
+    assert replay["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert acls(replay) == {
+        ("topic", "logiflow-deadletter", "literal", "Read"),
+        ("topic", "logiflow-deadletter", "literal", "Describe"),
+        ("topic", "logiflow-logs", "literal", "Write"),
+        ("topic", "logiflow-logs", "literal", "Describe"),
+        # replay-dead-letters' default --group; the prefix admits variants of it.
+        ("group", DEFAULT_GROUP, "prefix", "Read"),
+        ("group", DEFAULT_GROUP, "prefix", "Describe"),
     }
