@@ -46,6 +46,19 @@ def test_checkov_finds_nothing_unexplained(profile: str, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr[-2000:]
 
 
+def test_checkov_passes_the_optional_replay_job(tmp_path: Path) -> None:
+    """Off in every profile, so scanned on its own (with the policies that select its pod)."""
+    docs = render("--set", "deadLetterReplay.enabled=true")
+    [job] = [d for d in docs if d["kind"] == "Job" and "replay" in d["metadata"]["name"]]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump_all([job, *policies]))
+    report, result = checkov(tmp_path)
+    failed = [(c["check_id"], c["check_name"]) for c in report["results"]["failed_checks"]]
+    assert not failed, "\n".join(map(str, failed))
+    assert report["summary"]["passed"] > 20, report["summary"]
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_checkov_flags_a_privileged_escalation(tmp_path: Path) -> None:
     """The scan can fail: the es-setup Job with escalation allowed is reported."""
     job = next(d for d in render() if d["kind"] == "Job")

@@ -107,6 +107,17 @@ def test_every_object_matches_its_pinned_schema(
     assert len(extra) >= 4
 
 
+def test_optional_replay_job_matches_its_schema(
+    kubeconform: Any, schema_dirs: tuple[Path, Path]
+) -> None:
+    """The replay Job is off in every profile, so it is rendered and checked on its own."""
+    jobs = [d for d in render("--set", "deadLetterReplay.enabled=true") if d["kind"] == "Job"]
+    assert len(jobs) == 2  # es-setup and the replay
+    report = validate(kubeconform, schema_dirs, jobs)
+    assert report["returncode"] == 0, json.dumps(report["resources"], indent=2)
+    assert report["summary"]["valid"] == 2
+
+
 @pytest.mark.parametrize(
     ("kind", "mutate", "message"),
     [

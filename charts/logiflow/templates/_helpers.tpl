@@ -55,6 +55,7 @@ app.kubernetes.io/part-of: logiflow
 {{- define "logiflow.spark.labels" -}}{{ include "logiflow.labels" (list . "spark") }}{{- end -}}
 {{- define "logiflow.setup.labels" -}}{{ include "logiflow.labels" (list . "es-setup") }}{{- end -}}
 {{- define "logiflow.shipper.labels" -}}{{ include "logiflow.labels" (list . "shipper") }}{{- end -}}
+{{- define "logiflow.replay.labels" -}}{{ include "logiflow.labels" (list . "replay") }}{{- end -}}
 {{- define "logiflow.test.labels" -}}{{ include "logiflow.labels" (list . "test") }}{{- end -}}
 {{- define "logiflow.config.labels" -}}{{ include "logiflow.labels" (list . "config") }}{{- end -}}
 
@@ -138,7 +139,7 @@ the etl user; the ETL/test use the writer in Elasticsearch, the hook the setup u
 {{- define "logiflow.credentialEnv" -}}
 {{- $root := index . 0 -}}
 {{- $who := index . 1 -}}
-{{- $kafkaUser := get (dict "etl" (include "logiflow.kafka.etlUser" $root) "shipper" (include "logiflow.kafka.shipperUser" $root) "test" (include "logiflow.kafka.shipperUser" $root)) $who -}}
+{{- $kafkaUser := get (dict "etl" (include "logiflow.kafka.etlUser" $root) "shipper" (include "logiflow.kafka.shipperUser" $root) "test" (include "logiflow.kafka.shipperUser" $root) "replay" (include "logiflow.kafka.replayUser" $root)) $who -}}
 {{- $esSecret := get (dict "etl" (include "logiflow.elasticsearch.etlSecret" $root) "setup" (include "logiflow.elasticsearch.setupSecret" $root) "test" (include "logiflow.elasticsearch.etlSecret" $root)) $who -}}
 - name: LOGIFLOW_CONFIG
   value: {{ include "logiflow.paths.config" $root }}
