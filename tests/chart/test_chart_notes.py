@@ -45,3 +45,9 @@ def test_disabled_components_have_no_check(tmp_path: Path) -> None:
     assert "kb-http" not in text and "helm test" not in text
     numbers = [int(n) for n in re.findall(r"^(\d+)\. ", text, re.M)]
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_replay_job_is_named_when_enabled(tmp_path: Path) -> None:
+    assert "replay" not in notes(tmp_path / "off")
+    text = notes(tmp_path / "on", "--set", "deadLetterReplay.enabled=true")
+    assert "logs -f job/lf-logiflow-replay-1" in text
