@@ -41,7 +41,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.config import LogiflowConfig
-from logiflow.errors import ConfigError, DeliveryError, LogiflowError
+from logiflow.errors import DeliveryError, LogiflowError
 from logiflow.etl import fields
 from logiflow.etl.pipeline import (
     aggregate,
@@ -54,6 +54,7 @@ from logiflow.etl.pipeline import (
 from logiflow.io import index_names as names
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_setup import setup_elasticsearch
+from logiflow.io.kafka_diagnosis import invisible_topic
 from logiflow.io.sink_elasticsearch import (
     SinkUnavailableError,
     aggregate_index,
@@ -328,13 +329,10 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
     try:
         dead_letter_topic = config.kafka.dead_letter_topic
         if dead_letter_topic and dead_letter_topic not in topics:
-            user = config.kafka.sasl_username
-            raise ConfigError(
-                f"kafka.dead_letter_topic: topic {dead_letter_topic!r} is not visible on Kafka at "
-                f"{config.kafka.bootstrap_servers}"
-                + (f" to user {user!r} (no Describe ACL?)" if user else "")
-                + "; create it (the Helm chart and `logiflow local up` do) or set it empty to "
-                "keep dead letters in Elasticsearch only"
+            raise invisible_topic(
+                config.kafka, "kafka.dead_letter_topic", dead_letter_topic,
+                "create it (the Helm chart and `logiflow local up` do) or set it empty to keep "
+                "dead letters in Elasticsearch only",
             )
         if setup_es:
             setup_elasticsearch(client, config.elasticsearch)

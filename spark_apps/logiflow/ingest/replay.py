@@ -42,7 +42,7 @@ from logiflow.etl.dead_letters import (
     HEADER_SOURCE_TOPIC,
 )
 from logiflow.ingest.producer import LogProducer
-from logiflow.io.kafka_diagnosis import KafkaErrorLog, metadata_failure
+from logiflow.io.kafka_diagnosis import KafkaErrorLog, invisible_topic, metadata_failure
 from logiflow.io.source_kafka import librdkafka_config
 
 DEFAULT_GROUP = "logiflow-replay"
@@ -167,12 +167,7 @@ def replay_dead_letters(
             raise metadata_failure(kafka, log, exc, timeout) from exc
         found = metadata.topics.get(topic)
         if found is None or found.error is not None:
-            user = kafka.sasl_username
-            raise ConfigError(
-                f"kafka.dead_letter_topic: topic {topic!r} is not visible on Kafka at "
-                f"{kafka.bootstrap_servers}"
-                + (f" to user {user!r} (no Describe ACL?)" if user else "")
-            )
+            raise invisible_topic(kafka, "kafka.dead_letter_topic", topic)
         if producer is not None:
             producer.connect()
         ranges = _unreplayed(consumer, topic, sorted(found.partitions), timeout)

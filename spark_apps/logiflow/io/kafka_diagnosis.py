@@ -5,6 +5,7 @@ handshake failed, SASL authentication failed), not in the exception ``list_topic
 which only says "Broker transport failure". ``KafkaErrorLog`` collects the callbacks;
 ``metadata_failure`` turns them into the error the user reads: rejected credentials are a
 configuration problem (``ConfigError``), anything else means Kafka is unreachable.
+``invisible_topic`` is the error for a configured topic the metadata does not show.
 """
 
 from __future__ import annotations
@@ -56,4 +57,15 @@ def metadata_failure(
         settings.bootstrap_servers,
         f"no broker answered within {timeout:g}s ({detail}); is it running? "
         "(logiflow local up starts one)",
+    )
+
+
+def invisible_topic(settings: KafkaSettings, key: str, topic: str, hint: str = "") -> ConfigError:
+    """A configured topic missing from the metadata: absent, or hidden from this user by ACLs
+    (Kafka lists only the topics a user may describe)."""
+    user = settings.sasl_username
+    return ConfigError(
+        f"{key}: topic {topic!r} is not visible on Kafka at {settings.bootstrap_servers}"
+        + (f" to user {user!r} (no Describe ACL?)" if user else "")
+        + (f"; {hint}" if hint else "")
     )
