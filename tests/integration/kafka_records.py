@@ -1,10 +1,12 @@
-"""Reading a topic back in tests: every record from the beginning up to the current end."""
+"""Topics in tests: reading one back (every record from the beginning up to the current end)
+and writing records straight into one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,16 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Record
 
 def values(records: list[Record]) -> list[str]:
     return [r.value.decode() for r in records]
+
+
+Headers = list[tuple[str, bytes]]
+
+
+def write_topic(
+    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes, Headers | None]]
+) -> None:
+    """Produce ``records`` (key, value, headers) to ``topic`` and wait until all are acked."""
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for key, value, headers in records:
+        producer.produce(topic, key=key, value=value, headers=headers)
+    assert producer.flush(30) == 0

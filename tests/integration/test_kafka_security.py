@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from confluent_kafka import Producer
-from kafka_records import read_topic
+from kafka_records import read_topic, write_topic
 from pyspark.sql import SparkSession
 from secured_kafka import SecuredKafka, apply_acls, start_secured_kafka
 
@@ -97,15 +96,24 @@ def credentials(broker: SecuredKafka, user: str, password: str | None = None) ->
     }
 
 
-def ship(config_file: Path, env: dict[str, str], lines: list[str], directory: Path) -> None:
-    log = directory / "access.log"
-    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = subprocess.run(
-        [LOGIFLOW, "--config", str(config_file), "ship", str(log),
-         "--state-file", str(directory / "positions.json")],
+def logiflow(
+    config_file: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI with the chart's config file and a user's credentials, as a pod runs it."""
+    return subprocess.run(
+        [LOGIFLOW, "--config", str(config_file), *args],
         capture_output=True, text=True, timeout=180, env={**os.environ, **env},
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+
+
+def ship(
+    config_file: Path, env: dict[str, str], lines: list[str], directory: Path
+) -> subprocess.CompletedProcess[str]:
+    log = directory / "access.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return logiflow(
+        config_file, env, "ship", str(log), "--state-file", str(directory / "positions.json")
+    )
 
 
 def config_as(
@@ -122,7 +130,8 @@ def test_shipper_and_etl_work_with_their_own_users(
 ) -> None:
     config_file = chart_config_file(chart, secured, local_stack, unique_name, tmp_path)
     lines = [ACCESS.format(i=i, m=i % 3, s=i % 10) for i in range(30)] + MALFORMED
-    ship(config_file, credentials(secured, SHIPPER_USER), lines, tmp_path)
+    shipped = ship(config_file, credentials(secured, SHIPPER_USER), lines, tmp_path)
+    assert shipped.returncode == 0, shipped.stderr
 
     config = config_as(config_file, credentials(secured, ETL_USER), monkeypatch)
     result = run_etl(config, until_caught_up=True, spark=spark)
@@ -146,23 +155,14 @@ def test_wrong_user_or_password_is_refused_clearly(
 
     # A wrong password through the CLI: one line naming Kafka, the address and the user.
     env = credentials(secured, ETL_USER, password="not-the-password")
-    result = subprocess.run(
-        [LOGIFLOW, "--config", str(config_file), "etl", "--until-caught-up"],
-        capture_output=True, text=True, timeout=180, env={**os.environ, **env},
-    )  # fmt: skip
+    result = logiflow(config_file, env, "etl", "--until-caught-up")
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert secured.secure_bootstrap in line and ETL_USER in line and "credentials" in line
 
     # The same for the shipper (librdkafka's producer), before it sends anything.
-    log = tmp_path / "access.log"
-    log.write_text(ACCESS.format(i=1, m=0, s=1) + "\n", encoding="utf-8")
     env = credentials(secured, SHIPPER_USER, password="not-the-password")
-    result = subprocess.run(
-        [LOGIFLOW, "--config", str(config_file), "ship", str(log),
-         "--state-file", str(tmp_path / "positions.json")],
-        capture_output=True, text=True, timeout=180, env={**os.environ, **env},
-    )  # fmt: skip
+    result = ship(config_file, env, [ACCESS.format(i=1, m=0, s=1)], tmp_path)
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith(f"error: Kafka at {secured.secure_bootstrap} rejected the credentials")
@@ -177,19 +177,13 @@ def test_replay_works_with_its_own_user_only(
     config = yaml.safe_load(config_file.read_text(encoding="utf-8"))["kafka"]
     # Dead letters as the ETL writes them (set up over the admin listener).
     marker = f"replay me {unique_name}".encode()
-    producer = Producer({"bootstrap.servers": secured.plain_bootstrap})
-    producer.produce(config["dead_letter_topic"], value=marker, headers=[
+    write_topic(secured.plain_bootstrap, config["dead_letter_topic"], [(None, marker, [
         (HEADER_SOURCE_TOPIC, b"logiflow-logs"), (HEADER_SOURCE_PARTITION, b"0"),
         (HEADER_SOURCE_OFFSET, unique_name.encode()),
-    ])  # fmt: skip
-    assert producer.flush(30) == 0
+    ])])  # fmt: skip
 
     def replay(user: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [LOGIFLOW, "--config", str(config_file), "replay-dead-letters"],
-            capture_output=True, text=True, timeout=180,
-            env={**os.environ, **credentials(secured, user)},
-        )  # fmt: skip
+        return logiflow(config_file, credentials(secured, user), "replay-dead-letters")
 
     # The shipper may write logs but not read dead letters.
     refused = replay(SHIPPER_USER)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
+from es_documents import count_documents
 from kafka_records import read_topic
 from pyspark.sql import SparkSession
 
@@ -150,13 +151,6 @@ def ground_truth(records: list[Record]) -> dict[tuple[str, str | None], tuple[in
     return {key: tuple(value) for key, value in totals.items()}
 
 
-def _count(es: Elasticsearch, pattern: str, query: dict | None = None) -> int:
-    es.indices.refresh(index=pattern, allow_no_indices=True, ignore_unavailable=True)
-    return es.count(index=pattern, query=query or {"match_all": {}}, allow_no_indices=True)[
-        "count"
-    ]
-
-
 def test_corpus_reaches_elasticsearch_exactly(
     spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch,
     tmp_path: Path,
@@ -185,10 +179,11 @@ def test_corpus_reaches_elasticsearch_exactly(
         "filtered": len(health),
         "dead_letter": len(malformed),
     }
-    assert _count(es_client, names.index_pattern(prefix, names.EVENTS)) == len(valid) - len(
-        health
+    events = names.index_pattern(prefix, names.EVENTS)
+    assert count_documents(es_client, events) == len(valid) - len(health)
+    assert count_documents(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == len(
+        malformed
     )
-    assert _count(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == len(malformed)
     letters = es_client.search(
         index=names.index_pattern(prefix, names.DEAD_LETTER), size=100
     )["hits"]["hits"]
@@ -268,7 +263,7 @@ def test_events_elasticsearch_refuses_reach_both_dead_letter_stores(
 
     assert result.totals == {"input": 4, "indexed": 0, "filtered": 0, "dead_letter": 4}
     es_client.indices.refresh(index=f"{prefix}-*")
-    assert _count(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == 4
+    assert count_documents(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == 4
     letters = read_topic(config.kafka.bootstrap_servers, config.kafka.dead_letter_topic or "")
     assert sorted(r.value.decode() for r in letters) == sorted(r.line for r in records)
     reasons = {r.value.decode(): r.headers[HEADER_ERROR_MESSAGE].decode() for r in letters}

@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
-from kafka_records import read_topic
+from es_documents import count_documents
+from kafka_records import read_topic, write_topic
 from pyspark.sql import SparkSession
 
 from logiflow.config import CustomFormat, LogiflowConfig, ParseSettings
@@ -59,24 +59,13 @@ def replay_cli(config: LogiflowConfig, *args: str) -> subprocess.CompletedProces
     return result
 
 
-def produce(config: LogiflowConfig, topic: str, records: list[tuple]) -> None:
-    producer = Producer({"bootstrap.servers": config.kafka.bootstrap_servers})
-    for key, value, headers in records:
-        producer.produce(topic, key=key, value=value, headers=headers)
-    assert producer.flush(30) == 0
-
-
-def _count(es: Elasticsearch, pattern: str) -> int:
-    es.indices.refresh(index=pattern, allow_no_indices=True, ignore_unavailable=True)
-    return es.count(index=pattern, allow_no_indices=True, ignore_unavailable=True)["count"]
-
-
 def test_fix_the_format_then_replay_and_the_lines_are_indexed(
     spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch
 ) -> None:
     config = pipeline_config
     lines = [COMBINED_LINE, *TIMED_LINES]
-    produce(config, config.kafka.logs_topic, [(b"web-1/shop", x.encode(), None) for x in lines])
+    records = [(b"web-1/shop", line.encode(), None) for line in lines]
+    write_topic(config.kafka.bootstrap_servers, config.kafka.logs_topic, records)
     first = run_etl(config, until_caught_up=True, spark=spark)
     assert first.totals == {"input": 3, "indexed": 1, "filtered": 0, "dead_letter": 2}
 
@@ -97,7 +86,7 @@ def test_fix_the_format_then_replay_and_the_lines_are_indexed(
     second = run_etl(fixed, until_caught_up=True, spark=spark)
     assert second.totals == {"input": 2, "indexed": 2, "filtered": 0, "dead_letter": 0}
     prefix = config.elasticsearch.index_prefix
-    assert _count(es_client, names.index_pattern(prefix, names.EVENTS)) == 3
+    assert count_documents(es_client, names.index_pattern(prefix, names.EVENTS)) == 3
     hits = es_client.search(
         index=names.index_pattern(prefix, names.EVENTS), query={"term": {"url.path": "/cart/9"}}
     )["hits"]["hits"]
@@ -119,7 +108,7 @@ def test_replay_sends_each_source_line_once_and_remembers_progress(
         ])  # fmt: skip
 
     raw = b"\xff\xfe not utf-8 \x00 at all"
-    produce(config, dead_topic, [
+    write_topic(config.kafka.bootstrap_servers, dead_topic, [
         letter(1, raw, b"edge/nginx"),
         letter(2, b"second line", None),
         letter(1, raw, b"edge/nginx"),  # the ETL wrote this one twice (a replayed batch)
@@ -134,7 +123,7 @@ def test_replay_sends_each_source_line_once_and_remembers_progress(
     assert "read 0 dead letters" in again.stdout
     assert len(read_topic(config.kafka.bootstrap_servers, config.kafka.logs_topic)) == 2
 
-    produce(config, dead_topic, [letter(3, b"third line", None)])
+    write_topic(config.kafka.bootstrap_servers, dead_topic, [letter(3, b"third line", None)])
     later = replay_cli(config)
     assert "read 1 dead letters" in later.stdout
     logs = read_topic(config.kafka.bootstrap_servers, config.kafka.logs_topic)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 from elasticsearch import Elasticsearch
+from es_documents import count_documents
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
@@ -46,11 +47,6 @@ def _events(spark: SparkSession, topic: str) -> DataFrame:
     return spark.createDataFrame(rows, SCHEMA).repartition(3)
 
 
-def _count(es: Elasticsearch, index: str) -> int:
-    es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
-    return es.count(index=index, ignore_unavailable=True, allow_no_indices=True)["count"]
-
-
 def test_rejected_documents_become_dead_letters_and_replay_does_not_duplicate(
     spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch
 ) -> None:
@@ -71,11 +67,11 @@ def test_rejected_documents_become_dead_letters_and_replay_does_not_duplicate(
     assert "not-an-ip" in rejection.reason
     events = names.index_pattern(prefix, names.EVENTS)
     dead = names.index_pattern(prefix, names.DEAD_LETTER)
-    assert _count(es_client, events) == 2
-    assert _count(es_client, dead) == 1
+    assert count_documents(es_client, events) == 2
+    assert count_documents(es_client, dead) == 1
     # Daily indices by @timestamp in UTC.
-    assert _count(es_client, f"{prefix}-events-2026.11.23") == 1
-    assert _count(es_client, f"{prefix}-events-2026.11.24") == 1
+    assert count_documents(es_client, f"{prefix}-events-2026.11.23") == 1
+    assert count_documents(es_client, f"{prefix}-events-2026.11.24") == 1
     letter = es_client.search(index=dead)["hits"]["hits"][0]
     assert letter["_id"] == f"{pipeline_config.kafka.logs_topic}-1-0"
     assert letter["_index"] == f"{prefix}-deadletter-2026.11.24"
