@@ -218,8 +218,7 @@ def write_chunk(
             "(logiflow es-setup)"
         )
     rejections = tuple(
-        Rejection(letter[_ID], json.loads(letter[_SOURCE])[fields.ERROR_MESSAGE])
-        for letter in dead_letters
+        Rejection(item[_ID], rejection_reason(by_id[item[_ID]], item)) for item in failures
     )
     return WriteCounts(
         written=len(actions) - len(failures), rejected=len(failures), rejections=rejections
@@ -293,6 +292,14 @@ def backoff_seconds(attempt: int, settings: ElasticsearchSettings) -> float:
     return min(settings.max_backoff_seconds, settings.initial_backoff_seconds * 2 ** (attempt - 1))
 
 
+def rejection_reason(action: dict[str, Any], item: dict[str, Any]) -> str:
+    """Why Elasticsearch refused the document of ``action`` (its bulk item ``item``)."""
+    return (
+        f"rejected by Elasticsearch ({item.get('status')}) for index "
+        f"{action[_INDEX]}: {_error_text(item)}"
+    )
+
+
 def rejected_dead_letter(
     action: dict[str, Any], item: dict[str, Any], prefix: str
 ) -> dict[str, Any]:
@@ -306,10 +313,7 @@ def rejected_dead_letter(
         fields.TIMESTAMP: kafka_time,
         dead_letters.EVENT_KIND: dead_letters.EVENT_KIND_PIPELINE_ERROR,
         ERROR_TYPE: ERROR_TYPE_REJECTED,
-        fields.ERROR_MESSAGE: (
-            f"rejected by Elasticsearch ({item.get('status')}) for index "
-            f"{action[_INDEX]}: {_error_text(item)}"
-        ),
+        fields.ERROR_MESSAGE: rejection_reason(action, item),
         # Events keep their line; an aggregate or other document keeps its own JSON.
         fields.EVENT_ORIGINAL: source.get(fields.EVENT_ORIGINAL, action[_SOURCE]),
     }
