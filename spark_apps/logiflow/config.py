@@ -29,9 +29,7 @@ CONFIG_ENV_VAR = "LOGIFLOW_CONFIG"
 
 # Spark interval strings ("1 minute", "30 seconds"); checked here so a typo fails at start-up,
 # not when the streaming query is first planned.
-_INTERVAL_RE = re.compile(
-    r"^\s*\d+\s+(millisecond|second|minute|hour|day)s?\s*$", re.IGNORECASE
-)
+_INTERVAL_RE = re.compile(r"^\s*\d+\s+(millisecond|second|minute|hour|day)s?\s*$", re.IGNORECASE)
 
 
 def _default_cache_dir() -> Path:

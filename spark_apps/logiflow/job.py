@@ -330,7 +330,9 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
         dead_letter_topic = config.kafka.dead_letter_topic
         if dead_letter_topic and dead_letter_topic not in topics:
             raise invisible_topic(
-                config.kafka, "kafka.dead_letter_topic", dead_letter_topic,
+                config.kafka,
+                "kafka.dead_letter_topic",
+                dead_letter_topic,
                 "create it (the Helm chart and `logiflow local up` do) or set it empty to keep "
                 "dead letters in Elasticsearch only",
             )
@@ -412,5 +414,3 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     print(f"logiflow etl: {result.totals}")
     return 0
-
-

@@ -69,8 +69,10 @@ def create_spark_session(settings: SparkSettings, jars: Iterable[str] = ()) -> S
         .config("spark.sql.ansi.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.streaming.stateStore.providerClass",
-                "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider")
+        .config(
+            "spark.sql.streaming.stateStore.providerClass",
+            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+        )
     )
     jar_list = ",".join(jars)
     if jar_list:

@@ -137,9 +137,9 @@ class Pipeline:
         self.stats = stats
 
     def parsed(self, records: DataFrame) -> DataFrame:
-        return records.transform(
-            decode_kafka_records(self.config.parse.max_line_bytes)
-        ).transform(parse_lines(self.config.parse))
+        return records.transform(decode_kafka_records(self.config.parse.max_line_bytes)).transform(
+            parse_lines(self.config.parse)
+        )
 
     def everything(self, records: DataFrame) -> DataFrame:
         return (
@@ -231,8 +231,10 @@ def time_stages(
 
 
 def _print_row(label: str, lines: int, wall: float, cpu: float, cores: int) -> None:
-    print(f"{label:48s} {wall:7.2f} {lines / wall:10,.0f} {lines / wall / cores:9,.0f} "
-          f"{cpu:7.2f} {lines / cpu:11,.0f}")
+    print(
+        f"{label:48s} {wall:7.2f} {lines / wall:10,.0f} {lines / wall / cores:9,.0f} "
+        f"{cpu:7.2f} {lines / cpu:11,.0f}"
+    )
 
 
 def main() -> None:
@@ -249,8 +251,11 @@ def main() -> None:
         master=f"local[{args.cores}]",
         app_name="logiflow-bench",
         shuffle_partitions=args.cores,
-        conf={"spark.ui.enabled": "false", "spark.driver.memory": "3g",
-              "spark.ui.showConsoleProgress": "false"},
+        conf={
+            "spark.ui.enabled": "false",
+            "spark.driver.memory": "3g",
+            "spark.ui.showConsoleProgress": "false",
+        },
     )
     spark = create_spark_session(settings)
     spark.sparkContext.setLogLevel("ERROR")
@@ -284,12 +289,15 @@ def main() -> None:
         # Per format: the same stages over the JSON lines and the other (access-log) lines.
         per_format: dict[str, tuple[int, dict[str, tuple[float, float]]]] = {}
         is_json = F.ltrim(F.col("value").cast("string")).startswith("{")
-        for name, subset in (("JSON lines", records.where(is_json)),
-                             ("access-log lines", records.where(~is_json))):
+        for name, subset in (
+            ("JSON lines", records.where(is_json)),
+            ("access-log lines", records.where(~is_json)),
+        ):
             subset = subset.cache()
             lines = subset.count()
             per_format[name] = (
-                lines, time_stages(pipeline, subset, 20_000, args.runs, skip=(USER_AGENT_STAGE,))
+                lines,
+                time_stages(pipeline, subset, 20_000, args.runs, skip=(USER_AGENT_STAGE,)),
             )
             if name == "access-log lines":
                 reference = straightforward_reference(subset)
@@ -301,13 +309,19 @@ def main() -> None:
     spark.stop()
 
     print()
-    print(f"corpus: {total:,} lines ({generated:,} distinct generated + {sample:,} sample-corpus "
-          f"lines, repeated); outcomes {counts}")
-    print(f"cores: {args.cores} (local[{args.cores}]); best of {args.runs} runs; "
-          f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} "
-          f"(on {os.cpu_count()} CPUs)")
-    print(f"{'stage':48s} {'wall s':>7s} {'lines/s':>10s} {'/core':>9s} {'CPU s':>7s} "
-          f"{'lines/CPU-s':>11s}")
+    print(
+        f"corpus: {total:,} lines ({generated:,} distinct generated + {sample:,} sample-corpus "
+        f"lines, repeated); outcomes {counts}"
+    )
+    print(
+        f"cores: {args.cores} (local[{args.cores}]); best of {args.runs} runs; "
+        f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} "
+        f"(on {os.cpu_count()} CPUs)"
+    )
+    print(
+        f"{'stage':48s} {'wall s':>7s} {'lines/s':>10s} {'/core':>9s} {'CPU s':>7s} "
+        f"{'lines/CPU-s':>11s}"
+    )
     for label, (wall, cpu) in results.items():
         _print_row(label, total, wall, cpu, args.cores)
     _print_row("aggregates query (parses again; no user agent)", total, *aggregates_query,
@@ -319,17 +333,23 @@ def main() -> None:
     wall, _ = results[ALL_STAGES]
     per_core = total / wall / args.cores
     verdict = "met" if per_core >= TARGET_PER_CORE else "not met"
-    print(f"target: {TARGET_PER_CORE:,} lines/s per core for all stages -> {verdict} "
-          f"({per_core:,.0f})")
+    print(
+        f"target: {TARGET_PER_CORE:,} lines/s per core for all stages -> {verdict} "
+        f"({per_core:,.0f})"
+    )
     parse_cpu, user_agent_cpu = results["decode + parse"][1], results[USER_AGENT_STAGE][1]
     if user_agent_cpu > parse_cpu:
-        print(f"user agent alone (the two stages' difference): "
-              f"{total / (user_agent_cpu - parse_cpu):,.0f} lines/CPU-s, "
-              f"{(user_agent_cpu - parse_cpu) / total * 1e6:.2f} µs per line")
+        print(
+            f"user agent alone (the two stages' difference): "
+            f"{total / (user_agent_cpu - parse_cpu):,.0f} lines/CPU-s, "
+            f"{(user_agent_cpu - parse_cpu) / total * 1e6:.2f} µs per line"
+        )
     value = stats.value
-    print(f"user-agent cache: {value.rows:,} lookups, {value.distinct_in_batches:,} distinct "
-          f"per batch, {value.parsed:,} parsed -> hit rate {value.hit_rate:.4%} "
-          f"(in-batch dedupe + per-worker LRU, over all runs from a cold start)")
+    print(
+        f"user-agent cache: {value.rows:,} lookups, {value.distinct_in_batches:,} distinct "
+        f"per batch, {value.parsed:,} parsed -> hit rate {value.hit_rate:.4%} "
+        f"(in-batch dedupe + per-worker LRU, over all runs from a cold start)"
+    )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,14 @@ def helm(*args: str) -> subprocess.CompletedProcess[str]:
 @functools.cache
 def _render(args: tuple[str, ...]) -> str:
     result = helm(
-        "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
-        "--kube-version", KUBERNETES_VERSION, *args,
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        KUBERNETES_VERSION,
+        *args,
     )
     if result.returncode != 0:
         raise AssertionError(f"helm template {' '.join(args)} failed:\n{result.stderr}")
@@ -82,8 +88,14 @@ def render(*args: str) -> list[Doc]:
 def render_fails(*args: str) -> str:
     """stderr of a `helm template` that must fail."""
     result = helm(
-        "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
-        "--kube-version", KUBERNETES_VERSION, *args,
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        KUBERNETES_VERSION,
+        *args,
     )
     assert result.returncode != 0, f"helm template {' '.join(args)} unexpectedly succeeded"
     return result.stderr
@@ -91,8 +103,7 @@ def render_fails(*args: str) -> str:
 
 def find(docs: list[Doc], kind: str, name: str | None = None) -> list[Doc]:
     return [
-        d for d in docs
-        if d.get("kind") == kind and (name is None or d["metadata"]["name"] == name)
+        d for d in docs if d.get("kind") == kind and (name is None or d["metadata"]["name"] == name)
     ]
 
 

@@ -40,7 +40,7 @@ def _inline(node: Any, defs: dict[str, Any], stack: tuple[str, ...]) -> Any:
         ref = node.get("$ref")
         prefix = next((p for p in _DEFS_REFS if isinstance(ref, str) and ref.startswith(p)), None)
         if prefix is not None:
-            name = ref[len(prefix):]
+            name = ref[len(prefix) :]
             if name in stack:
                 # Only self-referencing API types (JSONSchemaProps) recurse; none of them is
                 # rendered by the chart, so the cycle is cut open rather than expanded forever.

@@ -35,8 +35,9 @@ def docs(profile: str) -> list[Doc]:
 @pytest.fixture(scope="session")
 def crd_root() -> Path:
     if not CRD_ROOT.is_dir():
-        pytest.fail(f"operator CRDs not found at {CRD_ROOT} (shared/crds beside the repo)",
-                    pytrace=False)
+        pytest.fail(
+            f"operator CRDs not found at {CRD_ROOT} (shared/crds beside the repo)", pytrace=False
+        )
     return CRD_ROOT
 
 

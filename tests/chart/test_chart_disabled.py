@@ -16,13 +16,26 @@ OFF_ETL = ["spark.enabled=false", "tests.enabled=false"]
         (["esSetup.enabled=false"], {"Job"}, {"es-setup"}),
         (["tests.enabled=false"], {"Pod"}, {"test"}),
         (["networkPolicy.enabled=false"], {"NetworkPolicy"}, {"network"}),
-        (OFF_ETL, {"SparkApplication", "Role", "RoleBinding", "ServiceAccount",
-                   "PersistentVolumeClaim"}, {"spark", "test"}),
-        ([*OFF_ETL, "kafka.enabled=false"],
-         {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}, {"kafka"}),
-        ([*OFF_ETL, "esSetup.enabled=false", "kibana.enabled=false",
-          "elasticsearch.enabled=false"], {"Elasticsearch", "Kibana", "Job"},
-         {"elasticsearch", "kibana", "es-setup"}),
+        (
+            OFF_ETL,
+            {"SparkApplication", "Role", "RoleBinding", "ServiceAccount", "PersistentVolumeClaim"},
+            {"spark", "test"},
+        ),
+        (
+            [*OFF_ETL, "kafka.enabled=false"],
+            {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"},
+            {"kafka"},
+        ),
+        (
+            [
+                *OFF_ETL,
+                "esSetup.enabled=false",
+                "kibana.enabled=false",
+                "elasticsearch.enabled=false",
+            ],
+            {"Elasticsearch", "Kibana", "Job"},
+            {"elasticsearch", "kibana", "es-setup"},
+        ),
     ],
 )
 def test_disabled_component_renders_nothing(
@@ -37,7 +50,18 @@ def test_disabled_component_renders_nothing(
 
 
 def test_everything_off_renders_only_the_config() -> None:
-    docs = render("--set", ",".join([
-        *OFF_ETL, "kafka.enabled=false", "elasticsearch.enabled=false", "kibana.enabled=false",
-        "esSetup.enabled=false", "shipper.enabled=false", "networkPolicy.enabled=false"]))
+    docs = render(
+        "--set",
+        ",".join(
+            [
+                *OFF_ETL,
+                "kafka.enabled=false",
+                "elasticsearch.enabled=false",
+                "kibana.enabled=false",
+                "esSetup.enabled=false",
+                "shipper.enabled=false",
+                "networkPolicy.enabled=false",
+            ]
+        ),
+    )
     assert [d["kind"] for d in docs] == ["ConfigMap"]

@@ -38,8 +38,11 @@ def test_pinned_non_root_and_sources_exist(dockerfile: Path) -> None:
 
 def test_etl_image_matches_spark_and_entry_point() -> None:
     text = (REPO / "images" / "spark-etl" / "Dockerfile").read_text()
-    pyspark = next(d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-                   ["dependencies"] if d.startswith("pyspark"))
+    pyspark = next(
+        d
+        for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+        if d.startswith("pyspark")
+    )
     spark_version = pyspark.split("==")[1]
     assert f"apache/spark:{spark_version}-scala2.13-java17" in text
     values = yaml.safe_load((CHART / "values.yaml").read_text())

@@ -18,8 +18,10 @@ def versions() -> dict[str, str]:
 def test_versions_match_shared_crds_and_chart(crd_root: Path) -> None:
     pinned = versions()
     assert {p.name for p in crd_root.iterdir()} == {
-        f"strimzi-{pinned['STRIMZI_VERSION']}", f"eck-{pinned['ECK_VERSION']}",
-        f"spark-operator-{pinned['SPARK_OPERATOR_VERSION']}"}
+        f"strimzi-{pinned['STRIMZI_VERSION']}",
+        f"eck-{pinned['ECK_VERSION']}",
+        f"spark-operator-{pinned['SPARK_OPERATOR_VERSION']}",
+    }
     annotations = yaml.safe_load((CHART / "Chart.yaml").read_text())["annotations"]
     assert annotations["logiflow.io/strimzi-version"] == pinned["STRIMZI_VERSION"]
     assert annotations["logiflow.io/eck-version"] == pinned["ECK_VERSION"]

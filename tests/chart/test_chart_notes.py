@@ -17,14 +17,25 @@ def notes(tmp_path: Path, *args: str) -> str:
     shutil.copytree(CHART, chart)
     source = chart / "templates" / "NOTES.txt"
     (chart / "templates" / "_notes.tpl").write_text(
-        '{{- define "notes.body" -}}\n' + source.read_text() + "\n{{- end -}}\n")
+        '{{- define "notes.body" -}}\n' + source.read_text() + "\n{{- end -}}\n"
+    )
     source.unlink()
     (chart / "templates" / "notes.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n"
-        'data:\n  notes: {{ include "notes.body" . | toJson }}\n')
-    result = helm("template", RELEASE, str(chart), "--namespace", NAMESPACE,
-                  "--kube-version", KUBERNETES_VERSION, "--show-only", "templates/notes.yaml",
-                  *args)
+        'data:\n  notes: {{ include "notes.body" . | toJson }}\n'
+    )
+    result = helm(
+        "template",
+        RELEASE,
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        KUBERNETES_VERSION,
+        "--show-only",
+        "templates/notes.yaml",
+        *args,
+    )
     assert result.returncode == 0, result.stderr
     return str(yaml.safe_load(result.stdout)["data"]["notes"])
 

@@ -27,9 +27,20 @@ def test_every_skip_is_explained() -> None:
 
 def checkov(directory: Path) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
     result = run(
-        [tool("checkov"), "--directory", directory, "--framework", "kubernetes",
-         "--skip-download", "--quiet", "--compact", "--output", "json",
-         "--skip-check", ",".join(SKIPS)],
+        [
+            tool("checkov"),
+            "--directory",
+            directory,
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--output",
+            "json",
+            "--skip-check",
+            ",".join(SKIPS),
+        ],
     )
     return json.loads(result.stdout), result
 
@@ -38,8 +49,9 @@ def test_checkov_finds_nothing_unexplained(profile: str, tmp_path: Path) -> None
     (tmp_path / "chart.yaml").write_text(render_text(*PROFILES[profile]))
     report, result = checkov(tmp_path)
     summary = report["summary"]
-    failed = [(c["check_id"], c["resource"], c["check_name"])
-              for c in report["results"]["failed_checks"]]
+    failed = [
+        (c["check_id"], c["resource"], c["check_name"]) for c in report["results"]["failed_checks"]
+    ]
     assert not failed, "\n".join(map(str, failed))
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 100, summary
@@ -63,7 +75,8 @@ def test_checkov_flags_a_privileged_escalation(tmp_path: Path) -> None:
     """The scan can fail: the es-setup Job with escalation allowed is reported."""
     job = next(d for d in render() if d["kind"] == "Job")
     job["spec"]["template"]["spec"]["containers"][0]["securityContext"].update(
-        allowPrivilegeEscalation=True, privileged=True)
+        allowPrivilegeEscalation=True, privileged=True
+    )
     (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
     report, _ = checkov(tmp_path)
     failed = {c["check_id"] for c in report["results"]["failed_checks"]}

@@ -23,8 +23,12 @@ from chart_schemas import (
     write_crd_schemas,
 )
 
-CUSTOM_GROUPS = ("kafka.strimzi.io", "elasticsearch.k8s.elastic.co", "kibana.k8s.elastic.co",
-                 "sparkoperator.k8s.io")
+CUSTOM_GROUPS = (
+    "kafka.strimzi.io",
+    "elasticsearch.k8s.elastic.co",
+    "kibana.k8s.elastic.co",
+    "sparkoperator.k8s.io",
+)
 
 
 def is_custom(doc: Doc) -> bool:
@@ -36,16 +40,26 @@ def embedded_pod_templates(doc: Doc) -> list[Doc]:
     found: list[tuple[str, dict[str, Any]]] = []
     spec = doc.get("spec", {})
     if doc["kind"] == "Elasticsearch":
-        found += [(f"nodeset-{n['name']}", n["podTemplate"]) for n in spec["nodeSets"]
-                  if "podTemplate" in n]
+        found += [
+            (f"nodeset-{n['name']}", n["podTemplate"])
+            for n in spec["nodeSets"]
+            if "podTemplate" in n
+        ]
     if doc["kind"] == "Kibana" and "podTemplate" in spec:
         found.append(("kibana", spec["podTemplate"]))
     if doc["kind"] == "SparkApplication":
-        found += [(role, spec[role]["template"]) for role in ("driver", "executor")
-                  if "template" in spec.get(role, {})]
+        found += [
+            (role, spec[role]["template"])
+            for role in ("driver", "executor")
+            if "template" in spec.get(role, {})
+        ]
     return [
-        {"apiVersion": "v1", "kind": "PodTemplate",
-         "metadata": {"name": f"{doc['metadata']['name']}-{what}"}, "template": template}
+        {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": f"{doc['metadata']['name']}-{what}"},
+            "template": template,
+        }
         for what, template in found
     ]
 
@@ -56,12 +70,20 @@ def all_profile_docs() -> dict[str, list[Doc]]:
 
 @pytest.fixture(scope="session")
 def schema_dirs(work_dir: Path, crd_root: Path) -> tuple[Path, Path]:
-    located = run([tools_python(), "-c",
-                   "import kubernetes_validate, pathlib; "
-                   "print(pathlib.Path(kubernetes_validate.__file__).parent)"])
+    located = run(
+        [
+            tools_python(),
+            "-c",
+            "import kubernetes_validate, pathlib; "
+            "print(pathlib.Path(kubernetes_validate.__file__).parent)",
+        ]
+    )
     assert located.returncode == 0, located.stderr
-    source = (Path(located.stdout.strip()) / "kubernetes-json-schema"
-              / f"v{KUBERNETES_VERSION}-local-strict")
+    source = (
+        Path(located.stdout.strip())
+        / "kubernetes-json-schema"
+        / f"v{KUBERNETES_VERSION}-local-strict"
+    )
     assert source.is_dir(), f"kubernetes-validate has no schemas for {KUBERNETES_VERSION}"
     files = {core_schema_file("PodTemplate", "v1")}
     for docs in all_profile_docs().values():
@@ -78,10 +100,16 @@ def schema_dirs(work_dir: Path, crd_root: Path) -> tuple[Path, Path]:
 def validate(kubeconform: Any, schema_dirs: tuple[Path, Path], docs: list[Doc]) -> dict[str, Any]:
     core_dir, crd_dir = schema_dirs
     result = kubeconform(
-        "-strict", "-summary", "-output", "json",
-        "-kubernetes-version", KUBERNETES_VERSION,
-        "-schema-location", f"{core_dir}/{CORE_TEMPLATE}",
-        "-schema-location", f"{crd_dir}/{CRD_TEMPLATE}",
+        "-strict",
+        "-summary",
+        "-output",
+        "json",
+        "-kubernetes-version",
+        KUBERNETES_VERSION,
+        "-schema-location",
+        f"{core_dir}/{CORE_TEMPLATE}",
+        "-schema-location",
+        f"{crd_dir}/{CRD_TEMPLATE}",
         "-",
         stdin=yaml.safe_dump_all(docs),
     )
@@ -102,8 +130,15 @@ def test_every_object_matches_its_pinned_schema(
     assert report["returncode"] == 0
     # All four operator APIs really went through the CRD schemas.
     kinds = {d["kind"] for d in docs if is_custom(d)}
-    assert {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Elasticsearch", "Kibana",
-            "SparkApplication"} <= kinds
+    assert {
+        "Kafka",
+        "KafkaNodePool",
+        "KafkaTopic",
+        "KafkaUser",
+        "Elasticsearch",
+        "Kibana",
+        "SparkApplication",
+    } <= kinds
     assert len(extra) >= 4
 
 
@@ -126,8 +161,11 @@ def test_optional_replay_job_matches_its_schema(
         ("SparkApplication", lambda d: d["spec"]["driver"].update(memroy="1g"), "memroy"),
         ("Elasticsearch", lambda d: d["spec"].update(nodeSet=[]), "nodeSet"),
         ("Kibana", lambda d: d["spec"]["elasticsearchRef"].update(nam="x"), "nam"),
-        ("Job", lambda d: d["spec"]["template"]["spec"].update(restartPolice="Never"),
-         "restartPolice"),
+        (
+            "Job",
+            lambda d: d["spec"]["template"]["spec"].update(restartPolice="Never"),
+            "restartPolice",
+        ),
         ("NetworkPolicy", lambda d: d["spec"].update(podSelecter={}), "podSelecter"),
     ],
 )

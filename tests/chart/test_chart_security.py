@@ -18,8 +18,10 @@ def own_pod_specs(docs: list[Doc]) -> list[tuple[str, dict[str, Any]]]:
         elif d["kind"] in ("Job", "Deployment"):
             specs.append((name, d["spec"]["template"]["spec"]))
         elif d["kind"] == "SparkApplication":
-            specs += [(f"{name}/{role}", d["spec"][role]["template"]["spec"])
-                      for role in ("driver", "executor")]
+            specs += [
+                (f"{name}/{role}", d["spec"][role]["template"]["spec"])
+                for role in ("driver", "executor")
+            ]
     return specs
 
 
@@ -55,8 +57,9 @@ def test_no_secret_values_only_references(docs: list[Doc]) -> None:
 
 def test_elastic_superuser_never_used() -> None:
     assert "es-elastic-user" not in render_text()
-    users = [d for d in render()
-             if d["kind"] == "Secret" and d["type"] == "kubernetes.io/basic-auth"]
+    users = [
+        d for d in render() if d["kind"] == "Secret" and d["type"] == "kubernetes.io/basic-auth"
+    ]
     names = {base64.b64decode(d["data"]["username"]).decode() for d in users}
     assert names == {"logiflow-etl", "logiflow-setup"}
     assert "elastic" not in names

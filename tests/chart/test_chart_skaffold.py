@@ -37,18 +37,26 @@ def test_schema_check_can_fail(tmp_path: Path) -> None:
 
 
 def releases(profile: str | None) -> list[dict[str, Any]]:
-    deploy = CONFIG["deploy"] if profile is None else next(
-        p for p in CONFIG["profiles"] if p["name"] == profile)["deploy"]
+    deploy = (
+        CONFIG["deploy"]
+        if profile is None
+        else next(p for p in CONFIG["profiles"] if p["name"] == profile)["deploy"]
+    )
     return deploy["helm"]["releases"]
 
 
 def test_profiles_build_both_images_and_deploy_the_chart() -> None:
     assert {p["name"] for p in CONFIG["profiles"]} == {"kind", "staging"}
     images = {a["image"]: a["docker"]["dockerfile"] for a in CONFIG["build"]["artifacts"]}
-    assert images == {"logiflow/spark-etl": "images/spark-etl/Dockerfile",
-                      "logiflow/shipper": "images/shipper/Dockerfile"}
-    for profile, values in ((None, None), ("kind", "values-kind.yaml"),
-                            ("staging", "values-staging.yaml")):
+    assert images == {
+        "logiflow/spark-etl": "images/spark-etl/Dockerfile",
+        "logiflow/shipper": "images/shipper/Dockerfile",
+    }
+    for profile, values in (
+        (None, None),
+        ("kind", "values-kind.yaml"),
+        ("staging", "values-staging.yaml"),
+    ):
         (release,) = releases(profile)
         assert REPO / release["chartPath"] == CHART
         templates = release["setValueTemplates"]
@@ -65,8 +73,17 @@ def test_kind_installs_operators_first_and_forwards_kibana() -> None:
     assert script.exists() and script.stat().st_mode & 0o111
     (forward,) = kind["portForward"]
     (release,) = kind["deploy"]["helm"]["releases"]
-    rendered = helm("template", release["name"], str(CHART), "--namespace", release["namespace"],
-                    "--kube-version", "1.34.0", "-f", str(CHART / "values-kind.yaml"))
+    rendered = helm(
+        "template",
+        release["name"],
+        str(CHART),
+        "--namespace",
+        release["namespace"],
+        "--kube-version",
+        "1.34.0",
+        "-f",
+        str(CHART / "values-kind.yaml"),
+    )
     assert rendered.returncode == 0, rendered.stderr
     kibana = next(d for d in yaml.safe_load_all(rendered.stdout) if d and d["kind"] == "Kibana")
     # ECK names Kibana's HTTP Service <kibana>-kb-http.

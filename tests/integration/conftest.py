@@ -84,9 +84,7 @@ def kafka_topic(local_stack: LocalStack, unique_name: str) -> str:
 
 
 @pytest.fixture
-def pipeline_config(
-    local_stack: LocalStack, unique_name: str, tmp_path: Path
-) -> LogiflowConfig:
+def pipeline_config(local_stack: LocalStack, unique_name: str, tmp_path: Path) -> LogiflowConfig:
     config = local_stack.config
     kafka = config.kafka.model_copy(
         update={"logs_topic": f"{unique_name}-logs", "dead_letter_topic": f"{unique_name}-dlq"}
@@ -95,9 +93,7 @@ def pipeline_config(
     return config.model_copy(
         update={
             "kafka": kafka,
-            "elasticsearch": config.elasticsearch.model_copy(
-                update={"index_prefix": unique_name}
-            ),
+            "elasticsearch": config.elasticsearch.model_copy(update={"index_prefix": unique_name}),
             "spark": config.spark.model_copy(
                 update={"checkpoint_dir": str(tmp_path / "checkpoints")}
             ),

@@ -57,9 +57,15 @@ def write_certificates(directory: Path) -> tuple[Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -177,8 +183,12 @@ def acl_bindings(kafka_user: dict[str, Any]) -> list[AclBinding]:
         for operation in acl["operations"]:
             bindings.append(
                 AclBinding(
-                    _RESOURCE_TYPES[resource["type"]], name, pattern, principal,
-                    acl.get("host", "*"), AclOperation[operation.upper()],
+                    _RESOURCE_TYPES[resource["type"]],
+                    name,
+                    pattern,
+                    principal,
+                    acl.get("host", "*"),
+                    AclOperation[operation.upper()],
                     AclPermissionType[acl.get("type", "allow").upper()],
                 )
             )

@@ -18,7 +18,10 @@ def _run(
     *args: str, timeout: float = 180, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [LOGIFLOW, *args], capture_output=True, text=True, timeout=timeout,
+        [LOGIFLOW, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -32,9 +35,14 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
 def test_unreachable_kafka(pipeline_config: LogiflowConfig, tmp_path: Path) -> None:
     address = f"127.0.0.1:{free_port()}"
     result = _run(
-        "etl", "--until-caught-up", "--bootstrap-servers", address,
-        "--es-host", pipeline_config.elasticsearch.hosts[0],
-        "--checkpoint-dir", str(tmp_path / "ck"),
+        "etl",
+        "--until-caught-up",
+        "--bootstrap-servers",
+        address,
+        "--es-host",
+        pipeline_config.elasticsearch.hosts[0],
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
     )
     assert result.returncode == 3
     line = _one_line(result)
@@ -44,10 +52,16 @@ def test_unreachable_kafka(pipeline_config: LogiflowConfig, tmp_path: Path) -> N
 def test_unreachable_elasticsearch(pipeline_config: LogiflowConfig, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = _run(
-        "etl", "--until-caught-up",
-        "--bootstrap-servers", pipeline_config.kafka.bootstrap_servers,
-        "--topic", pipeline_config.kafka.logs_topic,
-        "--es-host", url, "--checkpoint-dir", str(tmp_path / "ck"),
+        "etl",
+        "--until-caught-up",
+        "--bootstrap-servers",
+        pipeline_config.kafka.bootstrap_servers,
+        "--topic",
+        pipeline_config.kafka.logs_topic,
+        "--es-host",
+        url,
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
     )
     assert result.returncode == 3
     assert _one_line(result).startswith(f"error: Elasticsearch is unreachable at {url}")
@@ -60,11 +74,16 @@ def test_unreachable_elasticsearch(pipeline_config: LogiflowConfig, tmp_path: Pa
 def test_missing_dead_letter_topic(pipeline_config: LogiflowConfig, tmp_path: Path) -> None:
     # Found at start-up, not when the first bad line waits a minute for the topic's metadata.
     result = _run(
-        "etl", "--until-caught-up",
-        "--bootstrap-servers", pipeline_config.kafka.bootstrap_servers,
-        "--topic", pipeline_config.kafka.logs_topic,
-        "--es-host", pipeline_config.elasticsearch.hosts[0],
-        "--checkpoint-dir", str(tmp_path / "ck"),
+        "etl",
+        "--until-caught-up",
+        "--bootstrap-servers",
+        pipeline_config.kafka.bootstrap_servers,
+        "--topic",
+        pipeline_config.kafka.logs_topic,
+        "--es-host",
+        pipeline_config.elasticsearch.hosts[0],
+        "--checkpoint-dir",
+        str(tmp_path / "ck"),
         env={"LOGIFLOW_KAFKA__DEAD_LETTER_TOPIC": "no-such-dead-letter-topic"},
     )
     assert result.returncode == 2

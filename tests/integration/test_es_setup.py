@@ -37,7 +37,9 @@ def test_setup_creates_then_leaves_everything_unchanged(
     else:
         # The minimal local distribution: policies are skipped, and the report says why.
         assert {s.name for s in skipped} == {
-            f"{prefix}-events", f"{prefix}-deadletter", f"{prefix}-aggregates"
+            f"{prefix}-events",
+            f"{prefix}-deadletter",
+            f"{prefix}-aggregates",
         }
         assert all("no ILM" in s.detail for s in skipped)
 
@@ -77,8 +79,12 @@ def test_templates_give_events_their_ecs_types(
 def test_cli_reports_what_it_did(pipeline_config: LogiflowConfig) -> None:
     settings = pipeline_config.elasticsearch
     args = [
-        str(Path(sys.executable).with_name("logiflow")), "es-setup",
-        "--es-host", settings.hosts[0], "--index-prefix", settings.index_prefix,
+        str(Path(sys.executable).with_name("logiflow")),
+        "es-setup",
+        "--es-host",
+        settings.hosts[0],
+        "--index-prefix",
+        settings.index_prefix,
     ]
     first = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr

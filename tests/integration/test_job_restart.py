@@ -28,24 +28,25 @@ LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 def _line(n: int) -> str:
     minute, second = divmod(n % 3600, 60)
     return (
-        f'203.0.113.{n % 250} - - [24/Nov/2026:11:{minute:02d}:{second:02d} +0000] '
+        f"203.0.113.{n % 250} - - [24/Nov/2026:11:{minute:02d}:{second:02d} +0000] "
         f'"GET /items/{n} HTTP/1.1" 200 {n} "-" "curl/8.5.0"'
     )
 
 
 def _produce(config: LogiflowConfig, numbers: range) -> None:
     producer = Producer(
-        {"bootstrap.servers": config.kafka.bootstrap_servers, "acks": "all",
-         "enable.idempotence": True}
+        {
+            "bootstrap.servers": config.kafka.bootstrap_servers,
+            "acks": "all",
+            "enable.idempotence": True,
+        }
     )
     for n in numbers:
         producer.produce(config.kafka.logs_topic, _line(n).encode(), key=b"h/web")
     assert producer.flush(30) == 0
 
 
-def _write_config(
-    config: LogiflowConfig, path: Path, max_offsets: int, **spark: str
-) -> Path:
+def _write_config(config: LogiflowConfig, path: Path, max_offsets: int, **spark: str) -> Path:
     data = config.model_dump(mode="json", exclude={"local"})
     data["kafka"]["max_offsets_per_trigger"] = max_offsets
     data["spark"].update(spark)
@@ -68,15 +69,18 @@ def test_sigkill_and_restart_lose_and_duplicate_nothing(
     prefix = pipeline_config.elasticsearch.index_prefix
     # Small batches for the first run, so it is killed with some batches committed and more to
     # come; the second run may read the rest at once (the offsets come from the checkpoint).
-    config_file = _write_config(pipeline_config, tmp_path / "config.yaml", 150,
-                                trigger_interval="1 second")
+    config_file = _write_config(
+        pipeline_config, tmp_path / "config.yaml", 150, trigger_interval="1 second"
+    )
     catch_up_file = _write_config(pipeline_config, tmp_path / "catch-up.yaml", 100_000)
     _produce(pipeline_config, range(0, 900))
 
     log = (tmp_path / "first-run.log").open("w")
     job = subprocess.Popen(
         [LOGIFLOW, "--config", str(config_file), "etl"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 420
@@ -98,7 +102,10 @@ def test_sigkill_and_restart_lose_and_duplicate_nothing(
     _produce(pipeline_config, range(900, 1200))  # arrives while the job is down
     second = subprocess.Popen(
         [LOGIFLOW, "--config", str(catch_up_file), "etl", "--until-caught-up"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         _, errors = second.communicate(timeout=600)
@@ -112,7 +119,8 @@ def test_sigkill_and_restart_lose_and_duplicate_nothing(
     es_client.indices.refresh(index=f"{prefix}-*")
     # One document per Kafka record: ids are the coordinates, so a replay overwrote.
     agg = es_client.search(
-        index=names.index_pattern(prefix, names.EVENTS), size=0,
+        index=names.index_pattern(prefix, names.EVENTS),
+        size=0,
         aggs={"paths": {"cardinality": {"field": "url.path", "precision_threshold": 4000}}},
     )
     assert agg["aggregations"]["paths"]["value"] == 1200

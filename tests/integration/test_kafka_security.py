@@ -45,7 +45,7 @@ ACCESS = (
     '10.1.{i}.7 - - [24/Nov/2026:10:0{m}:1{s} +0000] "GET /orders/{i} HTTP/1.1" 200 {i}12 "-" '
     '"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"'
 )
-MALFORMED = ["not a log line at all", "{\"half\": "]
+MALFORMED = ["not a log line at all", '{"half": ']
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,7 @@ def chart() -> list[Doc]:
 
 
 @pytest.fixture(scope="module")
-def secured(
-    chart: list[Doc], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SecuredKafka]:
+def secured(chart: list[Doc], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
     users = find(chart, "KafkaUser")
     assert {u["metadata"]["name"] for u in users} == {ETL_USER, SHIPPER_USER, REPLAY_USER}
     broker = start_secured_kafka(
@@ -125,8 +123,13 @@ def config_as(
 
 
 def test_shipper_and_etl_work_with_their_own_users(
-    chart: list[Doc], secured: SecuredKafka, local_stack: LocalStack, spark: SparkSession,
-    unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    chart: list[Doc],
+    secured: SecuredKafka,
+    local_stack: LocalStack,
+    spark: SparkSession,
+    unique_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config_file = chart_config_file(chart, secured, local_stack, unique_name, tmp_path)
     lines = [ACCESS.format(i=i, m=i % 3, s=i % 10) for i in range(30)] + MALFORMED
@@ -143,8 +146,13 @@ def test_shipper_and_etl_work_with_their_own_users(
 
 
 def test_wrong_user_or_password_is_refused_clearly(
-    chart: list[Doc], secured: SecuredKafka, local_stack: LocalStack, spark: SparkSession,
-    unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    chart: list[Doc],
+    secured: SecuredKafka,
+    local_stack: LocalStack,
+    spark: SparkSession,
+    unique_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config_file = chart_config_file(chart, secured, local_stack, unique_name, tmp_path)
 
@@ -170,7 +178,10 @@ def test_wrong_user_or_password_is_refused_clearly(
 
 
 def test_replay_works_with_its_own_user_only(
-    chart: list[Doc], secured: SecuredKafka, local_stack: LocalStack, unique_name: str,
+    chart: list[Doc],
+    secured: SecuredKafka,
+    local_stack: LocalStack,
+    unique_name: str,
     tmp_path: Path,
 ) -> None:
     config_file = chart_config_file(chart, secured, local_stack, unique_name, tmp_path)

@@ -159,9 +159,12 @@ def test_elasticsearch_indexes_and_searches(es_client: Elasticsearch, unique_nam
 
 
 def test_cli_status_json_reports_the_stack(local_stack: LocalStack) -> None:
-    env = {**os.environ, "LOGIFLOW_LOCAL__STATE_DIR": str(local_stack.servers.settings.state_dir),
-           "LOGIFLOW_LOCAL__KAFKA_PORT": str(local_stack.config.local.kafka_port),
-           "LOGIFLOW_LOCAL__ELASTICSEARCH_PORT": str(local_stack.config.local.elasticsearch_port)}
+    env = {
+        **os.environ,
+        "LOGIFLOW_LOCAL__STATE_DIR": str(local_stack.servers.settings.state_dir),
+        "LOGIFLOW_LOCAL__KAFKA_PORT": str(local_stack.config.local.kafka_port),
+        "LOGIFLOW_LOCAL__ELASTICSEARCH_PORT": str(local_stack.config.local.elasticsearch_port),
+    }
     result = subprocess.run(
         [*LOGIFLOW, "local", "status", "--json"], env=env, capture_output=True, text=True,
         timeout=60, check=False,

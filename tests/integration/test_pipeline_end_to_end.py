@@ -39,7 +39,7 @@ PATHS = ("/", "/users/42", "/api/orders", "/static/app.js", "/healthz", "/search
 SERVICES = ("checkout", "search")
 MALFORMED = (
     "this is not a log line",
-    "{\"truncated json\": ",
+    '{"truncated json": ',
     "<<<binary junk>>> \x01\x02",
     "GET / HTTP/1.1 200",
 )
@@ -82,8 +82,16 @@ def build_corpus(seed: int = 7, count: int = 240) -> list[Record]:
             shown = "-" if i % 8 == 1 else str(size)
             line = f'{ip} - alice [{_clf_time(ts)}] "POST {path} HTTP/1.0" {status} {shown}'
             records.append(
-                Record(line, True, "access.log", minute, None, path, status,
-                       None if shown == "-" else size)
+                Record(
+                    line,
+                    True,
+                    "access.log",
+                    minute,
+                    None,
+                    path,
+                    status,
+                    None if shown == "-" else size,
+                )
             )
         else:  # JSON API log
             service = SERVICES[i % 2]
@@ -119,13 +127,21 @@ def ship(config: LogiflowConfig, records: list[Record], workdir: Path) -> None:
         paths.append(str(path))
     result = subprocess.run(
         [
-            str(Path(sys.executable).with_name("logiflow")), "ship", *paths,
-            "--bootstrap-servers", config.kafka.bootstrap_servers,
-            "--topic", config.kafka.logs_topic,
-            "--state-file", str(workdir / "positions.json"),
-            "--reject-file", str(workdir / "rejected.log"),
+            str(Path(sys.executable).with_name("logiflow")),
+            "ship",
+            *paths,
+            "--bootstrap-servers",
+            config.kafka.bootstrap_servers,
+            "--topic",
+            config.kafka.logs_topic,
+            "--state-file",
+            str(workdir / "positions.json"),
+            "--reject-file",
+            str(workdir / "rejected.log"),
         ],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr
 
@@ -152,7 +168,9 @@ def ground_truth(records: list[Record]) -> dict[tuple[str, str | None], tuple[in
 
 
 def test_corpus_reaches_elasticsearch_exactly(
-    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch,
+    spark: SparkSession,
+    pipeline_config: LogiflowConfig,
+    es_client: Elasticsearch,
     tmp_path: Path,
 ) -> None:
     config = pipeline_config.model_copy(
@@ -184,9 +202,9 @@ def test_corpus_reaches_elasticsearch_exactly(
     assert count_documents(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == len(
         malformed
     )
-    letters = es_client.search(
-        index=names.index_pattern(prefix, names.DEAD_LETTER), size=100
-    )["hits"]["hits"]
+    letters = es_client.search(index=names.index_pattern(prefix, names.DEAD_LETTER), size=100)[
+        "hits"
+    ]["hits"]
     assert sorted(h["_source"]["event.original"] for h in letters) == sorted(
         r.line for r in malformed
     )
@@ -198,10 +216,13 @@ def test_corpus_reaches_elasticsearch_exactly(
     es_coordinates = sorted(
         (h["_source"]["kafka.partition"], h["_source"]["kafka.offset"]) for h in letters
     )
-    assert sorted(
-        (int(r.headers[HEADER_SOURCE_PARTITION]), int(r.headers[HEADER_SOURCE_OFFSET]))
-        for r in kafka_letters
-    ) == es_coordinates
+    assert (
+        sorted(
+            (int(r.headers[HEADER_SOURCE_PARTITION]), int(r.headers[HEADER_SOURCE_OFFSET]))
+            for r in kafka_letters
+        )
+        == es_coordinates
+    )
     assert {r.headers[HEADER_SOURCE_TOPIC].decode() for r in kafka_letters} == {
         config.kafka.logs_topic
     }
@@ -211,8 +232,12 @@ def test_corpus_reaches_elasticsearch_exactly(
     batches = es_client.search(index=names.batches_index(prefix), size=100)["hits"]["hits"]
     sums = defaultdict(int)
     for hit in batches:
-        for key in (names.COUNT_INPUT, names.COUNT_INDEXED, names.COUNT_FILTERED,
-                    names.COUNT_DEAD_LETTER):
+        for key in (
+            names.COUNT_INPUT,
+            names.COUNT_INDEXED,
+            names.COUNT_FILTERED,
+            names.COUNT_DEAD_LETTER,
+        ):
             sums[key] += hit["_source"][key]
     assert sums[names.COUNT_INPUT] == len(records)
     assert sums[names.COUNT_INDEXED] == len(valid) - len(health)
@@ -239,7 +264,9 @@ def test_corpus_reaches_elasticsearch_exactly(
 
 
 def test_events_elasticsearch_refuses_reach_both_dead_letter_stores(
-    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch,
+    spark: SparkSession,
+    pipeline_config: LogiflowConfig,
+    es_client: Elasticsearch,
     tmp_path: Path,
 ) -> None:
     """A mapping conflict (here: an events index made with url.path as a number) rejects the

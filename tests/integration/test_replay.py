@@ -30,8 +30,8 @@ from logiflow.job import run_etl
 
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 TIMED = (
-    "log_format timed '$remote_addr $host [$time_iso8601] \"$request\" $status "
-    "$body_bytes_sent rt=$request_time \"$http_user_agent\"';"
+    'log_format timed \'$remote_addr $host [$time_iso8601] "$request" $status '
+    '$body_bytes_sent rt=$request_time "$http_user_agent"\';'
 )
 TIMED_LINES = [
     '10.0.0.9 shop.example [2026-11-24T10:00:05+00:00] "GET /cart/9 HTTP/1.1" 200 512 '
@@ -39,9 +39,7 @@ TIMED_LINES = [
     '10.0.0.8 shop.example [2026-11-24T10:00:06+00:00] "POST /cart HTTP/1.1" 201 64 '
     'rt=0.120 "curl/8.5"',
 ]
-COMBINED_LINE = (
-    '10.0.0.7 - - [24/Nov/2026:10:00:04 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5"'
-)
+COMBINED_LINE = '10.0.0.7 - - [24/Nov/2026:10:00:04 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5"'
 
 
 def replay_cli(config: LogiflowConfig, *args: str) -> subprocess.CompletedProcess[str]:

@@ -226,9 +226,7 @@ def test_records_refused_by_the_broker_fail_the_command_and_keep_the_position(
 
 def cli_env(config: LogiflowConfig, tmp_path: Path) -> dict[str, str]:
     """Environment pointing the CLI at the same servers, topic and state as ``config``."""
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("LOGIFLOW_")
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOGIFLOW_")}
     env.update(
         {
             "LOGIFLOW_KAFKA__BOOTSTRAP_SERVERS": config.kafka.bootstrap_servers,

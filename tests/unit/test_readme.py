@@ -45,8 +45,16 @@ def test_readme_config_example_is_valid(tmp_path: Path, spark: SparkSession) -> 
 
 def test_readme_commands_exist() -> None:
     listed = set(re.findall(r"`logiflow ([a-z-]+)", README.read_text(encoding="utf-8")))
-    assert {"run", "local", "etl", "ship", "generate", "report", "es-setup",
-            "replay-dead-letters"} <= listed
+    assert {
+        "run",
+        "local",
+        "etl",
+        "ship",
+        "generate",
+        "report",
+        "es-setup",
+        "replay-dead-letters",
+    } <= listed
     runner = CliRunner()
     for command in sorted(listed):
         result = runner.invoke(app, [command, "--help"])

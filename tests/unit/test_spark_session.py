@@ -12,8 +12,9 @@ def test_driver_jvm_runs_with_the_jit_flag(spark: SparkSession) -> None:
     # when the JVM started.
     jvm = spark.sparkContext._jvm
     assert jvm is not None
-    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
-                     .getInputArguments())
+    arguments = list(
+        jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
+    )
     assert JIT_JAVA_OPTIONS in arguments
 
 

@@ -26,9 +26,7 @@ def es_setup(
     index_prefix: options.IndexPrefix = None,
 ) -> None:
     """Create LogiFlow's index templates (ECS mappings) and lifecycle policies, idempotently."""
-    config = state(ctx).config(
-        elasticsearch=options.elasticsearch_overrides(es_host, index_prefix)
-    )
+    config = state(ctx).config(elasticsearch=options.elasticsearch_overrides(es_host, index_prefix))
     settings = config.elasticsearch
     with connect(settings) as client:
         steps = setup_elasticsearch(client, settings)

@@ -51,9 +51,7 @@ def up(
     ctx: typer.Context,
     state_dir: StateDirOption = None,
     kafka_port: Annotated[int | None, typer.Option(help="Kafka client port.")] = None,
-    elasticsearch_port: Annotated[
-        int | None, typer.Option(help="Elasticsearch HTTP port.")
-    ] = None,
+    elasticsearch_port: Annotated[int | None, typer.Option(help="Elasticsearch HTTP port.")] = None,
     foreground: Annotated[
         bool, typer.Option("--foreground", help="Stay attached; stop the servers on Ctrl-C.")
     ] = False,
@@ -62,9 +60,7 @@ def up(
     ] = DEFAULT_START_TIMEOUT,
 ) -> None:
     """Start the local Kafka broker and Elasticsearch node and create the pipeline's topics."""
-    config = _config(
-        ctx, state_dir, kafka_port=kafka_port, elasticsearch_port=elasticsearch_port
-    )
+    config = _config(ctx, state_dir, kafka_port=kafka_port, elasticsearch_port=elasticsearch_port)
     servers = _servers(config)
     started = servers.start(timeout=timeout, foreground=foreground)
     try:

@@ -70,9 +70,7 @@ def report(
     index_prefix: options.IndexPrefix = None,
 ) -> None:
     """Show what is in Elasticsearch: events, dead letters, filtered, status classes, endpoints."""
-    config = state(ctx).config(
-        elasticsearch=options.elasticsearch_overrides(es_host, index_prefix)
-    )
+    config = state(ctx).config(elasticsearch=options.elasticsearch_overrides(es_host, index_prefix))
     settings = config.elasticsearch
     with connect(settings) as client:
         result = build_report(client, settings.index_prefix, top=top)

@@ -369,9 +369,7 @@ def _run_pipeline(
             spark.stop()
             raise KeyboardInterrupt
         try:
-            return _flow(
-                config, es, spark, rate, duration, seed, malformed, catch_up, interrupts
-            )
+            return _flow(config, es, spark, rate, duration, seed, malformed, catch_up, interrupts)
         finally:
             with console.status("stopping Spark"):
                 spark.stop()
@@ -415,9 +413,11 @@ def _flow(
     interactive = console.is_terminal
     caught_up = False
     try:
-        with Live(console=console, refresh_per_second=2, transient=False) if interactive else (
-            contextlib.nullcontext()
-        ) as live:
+        with (
+            Live(console=console, refresh_per_second=2, transient=False)
+            if interactive
+            else (contextlib.nullcontext()) as live
+        ):
 
             def show(phase: str) -> Sample:
                 sample = view.sample()
@@ -454,7 +454,8 @@ def _flow(
     _raise_from(etl, generator_error)
     with contextlib.suppress(Exception):
         es.indices.refresh(
-            index=names.index_pattern(config.elasticsearch.index_prefix, names.EVENTS) + ","
+            index=names.index_pattern(config.elasticsearch.index_prefix, names.EVENTS)
+            + ","
             + names.index_pattern(config.elasticsearch.index_prefix, names.DEAD_LETTER),
             ignore_unavailable=True,
             allow_no_indices=True,

@@ -62,9 +62,22 @@ AGG_LATENCY_P95 = "logiflow.agg.latency_p95_ns"
 AGG_LATENCY_P99 = "logiflow.agg.latency_p99_ns"
 
 AGGREGATE_COLUMNS = (
-    fields.DOC_ID, fields.TIMESTAMP, WINDOW_END, AGG_SCOPE, fields.SERVICE_NAME, fields.ENDPOINT,
-    AGG_EVENTS, AGG_REQUESTS, AGG_STATUS_4XX, AGG_STATUS_5XX, AGG_ERROR_RATE, AGG_BYTES,
-    AGG_LATENCY_COUNT, AGG_LATENCY_P50, AGG_LATENCY_P95, AGG_LATENCY_P99,
+    fields.DOC_ID,
+    fields.TIMESTAMP,
+    WINDOW_END,
+    AGG_SCOPE,
+    fields.SERVICE_NAME,
+    fields.ENDPOINT,
+    AGG_EVENTS,
+    AGG_REQUESTS,
+    AGG_STATUS_4XX,
+    AGG_STATUS_5XX,
+    AGG_ERROR_RATE,
+    AGG_BYTES,
+    AGG_LATENCY_COUNT,
+    AGG_LATENCY_P50,
+    AGG_LATENCY_P95,
+    AGG_LATENCY_P99,
 )
 
 # Relative error 1/accuracy (0.1% of the value range) is plenty for latency dashboards and keeps
@@ -94,9 +107,7 @@ def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], Data
                 fields.col(fields.EVENT_DURATION).alias("duration"),
                 F.explode(F.array(F.lit(SCOPE_SERVICE), F.lit(SCOPE_ENDPOINT))).alias("scope"),
             )
-            .where(
-                (F.col("scope") == SCOPE_SERVICE) | F.col("endpoint_template").isNotNull()
-            )
+            .where((F.col("scope") == SCOPE_SERVICE) | F.col("endpoint_template").isNotNull())
             .withColumn(
                 "endpoint",
                 F.when(F.col("scope") == SCOPE_ENDPOINT, F.col("endpoint_template")),
@@ -112,9 +123,9 @@ def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], Data
             F.count(F.when(status.between(500, 599), 1)).alias("s5xx"),
             F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
             F.count("duration").alias("latency_count"),
-            F.percentile_approx(
-                "duration", [0.5, 0.95, 0.99], _PERCENTILE_ACCURACY
-            ).alias("latency"),
+            F.percentile_approx("duration", [0.5, 0.95, 0.99], _PERCENTILE_ACCURACY).alias(
+                "latency"
+            ),
         )
         doc_id = F.sha2(
             F.concat_ws(

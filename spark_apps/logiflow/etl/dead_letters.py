@@ -27,7 +27,10 @@ EVENT_KIND = "event.kind"
 EVENT_KIND_PIPELINE_ERROR = "pipeline_error"
 
 _KAFKA_COLUMNS = (
-    fields.KAFKA_TOPIC, fields.KAFKA_PARTITION, fields.KAFKA_OFFSET, fields.KAFKA_KEY,
+    fields.KAFKA_TOPIC,
+    fields.KAFKA_PARTITION,
+    fields.KAFKA_OFFSET,
+    fields.KAFKA_KEY,
     fields.KAFKA_TIMESTAMP,
 )
 

@@ -25,15 +25,15 @@ def _strip_line_break(line: Column) -> Column:
     # Most records carry no line break; the regex runs only for those that do (measured: the
     # two-argument rtrim costs more than decoding the rest of the record).
     ends_with_break = line.endswith("\n") | line.endswith("\r")
-    return F.when(ends_with_break, F.regexp_replace(line, F.lit("[\r\n]+$"), F.lit(""))
-                  ).otherwise(line)
+    return F.when(ends_with_break, F.regexp_replace(line, F.lit("[\r\n]+$"), F.lit(""))).otherwise(
+        line
+    )
 
 
 def _error(raw: Column, max_line_bytes: int) -> Column:
     return (
         # An empty comparison, not length(): length counts the characters of the whole line.
-        F.when(raw.isNull() | (F.trim(raw) == F.lit("")), F.lit("empty line"))
-        .when(
+        F.when(raw.isNull() | (F.trim(raw) == F.lit("")), F.lit("empty line")).when(
             F.octet_length(raw) > max_line_bytes,
             F.lit(f"line exceeds {max_line_bytes} bytes"),
         )
@@ -82,9 +82,7 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
             F.when(
                 repaired != raw,
                 F.replace(F.base64(F.col("value")), F.lit("\r\n"), F.lit("")),
-            ).alias(
-                fields.EVENT_ORIGINAL_BASE64
-            ),
+            ).alias(fields.EVENT_ORIGINAL_BASE64),
             error.alias(fields.ERROR_MESSAGE),
             F.when(error.isNotNull(), F.lit(fields.OUTCOME_DEAD_LETTER))
             .otherwise(F.lit(None).cast("string"))

@@ -43,8 +43,24 @@ def check_java_regex(pattern: str, where: str) -> None:
 
 
 # Constructs that can match "/" and so could make one match span segments in the single regex.
-_SLASH_CAPABLE = (".", "/", "[^", "\\S", "\\W", "\\D", "\\H", "\\V", "\\P", "\\X", "\\R",
-                  "\\Q", "\\x", "\\u", "\\0", "\\p")
+_SLASH_CAPABLE = (
+    ".",
+    "/",
+    "[^",
+    "\\S",
+    "\\W",
+    "\\D",
+    "\\H",
+    "\\V",
+    "\\P",
+    "\\X",
+    "\\R",
+    "\\Q",
+    "\\x",
+    "\\u",
+    "\\0",
+    "\\p",
+)
 
 
 def _cannot_match_slash(pattern: str) -> bool:

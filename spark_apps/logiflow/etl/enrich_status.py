@@ -11,7 +11,7 @@ from logiflow.etl import fields
 
 
 def status_class_column(status: Column) -> Column:
-    """"2xx" for 200..299 and so on; null for a null or out-of-range code."""
+    """ "2xx" for 200..299 and so on; null for a null or out-of-range code."""
     return F.when(
         status.between(100, 599), F.concat((status / 100).cast("int").cast("string"), F.lit("xx"))
     )

@@ -55,11 +55,38 @@ _SCRIPTED_CLIENTS = re.compile(
     r"restsharp|guzzlehttp|ruby|faraday|dart|reqwest|grpc-)",
     re.IGNORECASE,
 )
-_MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Firefox OS",
-              "Symbian OS", "Tizen", "HarmonyOS", "webOS"}
-_DESKTOP_OS = {"Windows", "Mac OS X", "macOS", "Linux", "Ubuntu", "Fedora", "Debian",
-               "Chrome OS", "ChromeOS", "FreeBSD", "OpenBSD", "NetBSD", "Solaris", "Arch Linux",
-               "Linux Mint", "Red Hat", "SUSE", "CentOS"}
+_MOBILE_OS = {
+    "iOS",
+    "Android",
+    "Windows Phone",
+    "BlackBerry OS",
+    "KaiOS",
+    "Firefox OS",
+    "Symbian OS",
+    "Tizen",
+    "HarmonyOS",
+    "webOS",
+}
+_DESKTOP_OS = {
+    "Windows",
+    "Mac OS X",
+    "macOS",
+    "Linux",
+    "Ubuntu",
+    "Fedora",
+    "Debian",
+    "Chrome OS",
+    "ChromeOS",
+    "FreeBSD",
+    "OpenBSD",
+    "NetBSD",
+    "Solaris",
+    "Arch Linux",
+    "Linux Mint",
+    "Red Hat",
+    "SUSE",
+    "CentOS",
+}
 _TABLET_DEVICE = re.compile(r"ipad|kindle|tablet|\btab\b|galaxy tab|nexus (7|9|10)", re.I)
 
 UA_STRUCT_TYPE = (
@@ -95,8 +122,12 @@ def _resolver() -> Callable[[str], object]:
 
 
 def _version(ua: object) -> str | None:
-    parts = [getattr(ua, "major", None), getattr(ua, "minor", None),
-             getattr(ua, "patch", None), getattr(ua, "patch_minor", None)]
+    parts = [
+        getattr(ua, "major", None),
+        getattr(ua, "minor", None),
+        getattr(ua, "patch", None),
+        getattr(ua, "patch_minor", None),
+    ]
     kept: list[str] = []
     for part in parts:
         if part is None or part == "":
@@ -124,9 +155,12 @@ def classify(user_agent: str) -> UserAgentFacts:
         or _SCRIPTED_CLIENTS.match(stripped)
     ):
         device_type = DEVICE_BOT
-    elif (device_name is not None and _TABLET_DEVICE.search(device_name)) or (
-        device is not None and device.brand is not None and "Tablet" in device.brand
-    ) or (os_name == "Android" and "Mobile" not in stripped) or "Silk/" in stripped:
+    elif (
+        (device_name is not None and _TABLET_DEVICE.search(device_name))
+        or (device is not None and device.brand is not None and "Tablet" in device.brand)
+        or (os_name == "Android" and "Mobile" not in stripped)
+        or "Silk/" in stripped
+    ):
         device_type = DEVICE_TABLET
     elif os_name in _MOBILE_OS or "Mobile" in stripped:
         device_type = DEVICE_MOBILE
@@ -134,8 +168,9 @@ def classify(user_agent: str) -> UserAgentFacts:
         device_type = DEVICE_DESKTOP
     else:
         device_type = DEVICE_OTHER
-    return UserAgentFacts(name, version, os_name, device_name, device_type,
-                          device_type == DEVICE_BOT)
+    return UserAgentFacts(
+        name, version, os_name, device_name, device_type, device_type == DEVICE_BOT
+    )
 
 
 @functools.cache

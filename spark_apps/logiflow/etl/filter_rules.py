@@ -45,7 +45,7 @@ def _as_text(value: str | int | bool) -> str:
 
 def _field_column(rule: DropRule) -> Column:
     if rule.field.startswith(_EXTRA_PREFIX) and len(rule.field) > len(_EXTRA_PREFIX):
-        key = rule.field[len(_EXTRA_PREFIX):]
+        key = rule.field[len(_EXTRA_PREFIX) :]
         return F.try_element_at(fields.col(fields.EXTRA), F.lit(key))
     if rule.field not in filterable_fields():
         known = ", ".join(sorted(filterable_fields()))
@@ -104,8 +104,9 @@ def apply_drop_rules(rules: Sequence[DropRule]) -> Callable[[DataFrame], DataFra
         assert matched is not None
         return df.withColumn(fields.FILTER_RULE, matched).withColumn(
             fields.OUTCOME,
-            F.when(fields.col(fields.FILTER_RULE).isNotNull(), F.lit(fields.OUTCOME_FILTERED))
-            .otherwise(fields.col(fields.OUTCOME)),
+            F.when(
+                fields.col(fields.FILTER_RULE).isNotNull(), F.lit(fields.OUTCOME_FILTERED)
+            ).otherwise(fields.col(fields.OUTCOME)),
         )
 
     return transform

@@ -205,9 +205,26 @@ _APACHE_BRACED_PREFIX = {
 
 # strftime directives Spark's datetime parser can read back.
 _STRFTIME = {
-    "Y": "yyyy", "y": "yy", "m": "MM", "d": "dd", "e": "d", "H": "HH", "I": "hh", "M": "mm",
-    "S": "ss", "p": "a", "b": "MMM", "h": "MMM", "B": "MMMM", "j": "DDD", "z": "Z", "Z": "z",
-    "T": "HH:mm:ss", "F": "yyyy-MM-dd", "D": "MM/dd/yy", "R": "HH:mm",
+    "Y": "yyyy",
+    "y": "yy",
+    "m": "MM",
+    "d": "dd",
+    "e": "d",
+    "H": "HH",
+    "I": "hh",
+    "M": "mm",
+    "S": "ss",
+    "p": "a",
+    "b": "MMM",
+    "h": "MMM",
+    "B": "MMMM",
+    "j": "DDD",
+    "z": "Z",
+    "Z": "z",
+    "T": "HH:mm:ss",
+    "F": "yyyy-MM-dd",
+    "D": "MM/dd/yy",
+    "R": "HH:mm",
 }
 
 
@@ -470,15 +487,17 @@ def _compile_tokens(
         pattern, slots = _field_pattern(field, delim, escaped)
         if any(s in used for s in slots):
             # Second field for the same meaning: keep it, but as an extra.
-            pattern, slots = f"({_value(delim, escaped)})", [
-                EXTRA_PREFIX + field.variable.lstrip("$%").strip("{}<>")
-            ]
+            pattern, slots = (
+                f"({_value(delim, escaped)})",
+                [EXTRA_PREFIX + field.variable.lstrip("$%").strip("{}<>")],
+            )
         used.update(slots)
         # A literal's text before its first blank closes the previous field ('"' of '" "'),
         # so a line that ends after a quoted field still matches when later fields are gone.
         blank = re.search(r"\s", lit)
-        closing, opening = ("", lit) if blank is None or i == 0 else (
-            lit[: blank.start()], lit[blank.start() :])
+        closing, opening = (
+            ("", lit) if blank is None or i == 0 else (lit[: blank.start()], lit[blank.start() :])
+        )
         if parts:
             parts[-1] = (parts[-1][0], parts[-1][1] + re.escape(closing))
         lit_re = re.escape(opening)
@@ -530,10 +549,10 @@ def compile_apache_log_format(name: str, text: str) -> CompiledFormat:
 COMBINED_LOG_FORMAT = (
     "log_format combined '$remote_addr - $remote_user [$time_local] '\n"
     "                    '\"$request\" $status $body_bytes_sent '\n"
-    "                    '\"$http_referer\" \"$http_user_agent\"';"
+    '                    \'"$http_referer" "$http_user_agent"\';'
 )
 COMMON_LOG_FORMAT = (
-    "log_format common '$remote_addr - $remote_user [$time_local] \"$request\" "
+    'log_format common \'$remote_addr - $remote_user [$time_local] "$request" '
     "$status $body_bytes_sent';"
 )
 
@@ -541,7 +560,7 @@ COMMON_LOG_FORMAT = (
 MAIN_LOG_FORMAT = (
     "log_format main '$remote_addr - $remote_user [$time_local] \"$request\" '\n"
     "                '$status $body_bytes_sent \"$http_referer\" '\n"
-    "                '\"$http_user_agent\" \"$http_x_forwarded_for\"';"
+    '                \'"$http_user_agent" "$http_x_forwarded_for"\';'
 )
 
 COMBINED = compile_nginx_log_format("combined", COMBINED_LOG_FORMAT)

@@ -164,8 +164,7 @@ def unescape(value: Column) -> Column:
     sequences; text that is not a valid escape is kept as written.
     """
     encoded = value
-    for search, repl in (("%", "%25"), ("+", "%2B"), ("\\\\", "%5C"), ('\\"', "%22"),
-                         ("\\x", "%")):
+    for search, repl in (("%", "%25"), ("+", "%2B"), ("\\\\", "%5C"), ('\\"', "%22"), ("\\x", "%")):
         encoded = F.replace(encoded, F.lit(search), F.lit(repl))
     return F.when(value.contains("\\"), F.coalesce(F.try_url_decode(encoded), value)).otherwise(
         value
@@ -180,8 +179,10 @@ def dataset_for(name: str, tail_present: Column) -> Column:
     """event.dataset of a regex format; built-ins without their trailing fields are common."""
     if name in BUILTIN_FORMATS:
         full = F.lit(f"access.{name}")
-        return full if name == "common" else F.when(tail_present, full).otherwise(
-            F.lit("access.common")
+        return (
+            full
+            if name == "common"
+            else F.when(tail_present, full).otherwise(F.lit("access.common"))
         )
     return F.lit(f"custom.{name}")
 

@@ -134,9 +134,7 @@ def _json_timestamp(text: Column, default_timezone: str) -> Column:
     )
     if default_timezone != "UTC":
         has_zone = text.rlike(r"(?i)(z|utc|gmt|[+-]\d\d:?\d\d)$")
-        parsed = F.when(has_zone, parsed).otherwise(
-            F.to_utc_timestamp(parsed, default_timezone)
-        )
+        parsed = F.when(has_zone, parsed).otherwise(F.to_utc_timestamp(parsed, default_timezone))
     return F.when(num.isNotNull(), epoch).otherwise(parsed)
 
 
@@ -165,11 +163,16 @@ def clf_timestamp(text: Column) -> Column:
         & (F.substring(text, 21, 1) == " ")
     )
     iso = F.concat(
-        F.substring(text, 8, 4), F.lit("-"),
-        _month_number(F.substring(text, 4, 3)), F.lit("-"),
-        F.substring(text, 1, 2), F.lit("T"),
+        F.substring(text, 8, 4),
+        F.lit("-"),
+        _month_number(F.substring(text, 4, 3)),
+        F.lit("-"),
+        F.substring(text, 1, 2),
+        F.lit("T"),
         F.substring(text, 13, 8),
-        F.substring(text, 22, 3), F.lit(":"), F.substring(text, 25, 2),
+        F.substring(text, 22, 3),
+        F.lit(":"),
+        F.substring(text, 25, 2),
     )
     fast = F.when(canonical, F.try_to_timestamp(iso))
     return F.coalesce(fast, F.try_to_timestamp(text, F.lit(CLF_TIME_PATTERN)))
@@ -244,9 +247,7 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         df = df.withColumn(_CHOICE, choice_column(fields.col(fields.KAFKA_TOPIC)))
         choice = F.col(_CHOICE)
         if uses_json:
-            looks_json = (choice == "json") | (
-                (choice == "auto") & F.ltrim(line).startswith("{")
-            )
+            looks_json = (choice == "json") | ((choice == "auto") & F.ltrim(line).startswith("{"))
             df = df.withColumn(_IS_JSON, decoded & looks_json)
         else:
             df = df.withColumn(_IS_JSON, F.lit(False))
@@ -330,7 +331,12 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
             assert value is not None
             slot_columns.append(pa.nullify(value).alias(_PREFIX_SLOT + slot))
         time_slots = [
-            lf.TIME_LOCAL, lf.TIME_ISO8601, lf.EPOCH_S, lf.EPOCH_MS, lf.EPOCH_US, pj.JSON_TIME,
+            lf.TIME_LOCAL,
+            lf.TIME_ISO8601,
+            lf.EPOCH_S,
+            lf.EPOCH_MS,
+            lf.EPOCH_US,
+            pj.JSON_TIME,
             *layout.time_pattern_slots,
         ]
         df = df.select(
@@ -379,8 +385,9 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         tail_present = _slot(lf.TAIL).isNotNull()
         dataset = F.lit(None).cast("string")
         for number, name in reversed(list(enumerate(order))):
-            dataset = F.when(format_number == str(number), pa.dataset_for(name, tail_present))\
-                .otherwise(dataset)
+            dataset = F.when(
+                format_number == str(number), pa.dataset_for(name, tail_present)
+            ).otherwise(dataset)
         dataset = F.when(is_json, F.lit("json")).otherwise(dataset)
 
         extra_entries = [(pa.extra_name(s), _slot(s)) for s in layout.extra_slots]
@@ -390,8 +397,10 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         # map_concat of one-entry maps instead of map_filter: lambdas break code generation.
         no_entry = F.create_map().cast("map<string,string>")
         access_extra = F.map_concat(
-            *(F.when(v.isNotNull(), F.create_map(F.lit(k), v)).otherwise(no_entry)
-              for k, v in extra_entries)
+            *(
+                F.when(v.isNotNull(), F.create_map(F.lit(k), v)).otherwise(no_entry)
+                for k, v in extra_entries
+            )
         )
 
         no_match = decoded & ~is_json & ~F.col(_MATCHED)
@@ -401,29 +410,36 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
             .when(
                 no_match,
                 F.when(F.col(_CHOICE) == "auto", F.lit("no format matched")).otherwise(
-                    F.concat(F.lit("line does not match log format '"), F.col(_CHOICE),
-                             F.lit("'"))
+                    F.concat(F.lit("line does not match log format '"), F.col(_CHOICE), F.lit("'"))
                 ),
             )
             .when(
                 time_text.isNotNull() & parsed_time.isNull(),
-                F.concat(F.lit("unparseable timestamp '"), F.left(time_text, F.lit(64)),
-                         F.lit("'")),
+                F.concat(
+                    F.lit("unparseable timestamp '"), F.left(time_text, F.lit(64)), F.lit("'")
+                ),
             )
             .when(
                 _slot(lf.STATUS).isNotNull() & status.isNull(),
-                F.concat(F.lit("status '"), F.left(_slot(lf.STATUS), F.lit(64)),
-                         F.lit("' is not a number")),
+                F.concat(
+                    F.lit("status '"),
+                    F.left(_slot(lf.STATUS), F.lit(64)),
+                    F.lit("' is not a number"),
+                ),
             )
             .when(
                 _slot(lf.BODY_BYTES).isNotNull() & body_bytes.isNull(),
-                F.concat(F.lit("body bytes '"), F.left(_slot(lf.BODY_BYTES), F.lit(64)),
-                         F.lit("' is not a number")),
+                F.concat(
+                    F.lit("body bytes '"),
+                    F.left(_slot(lf.BODY_BYTES), F.lit(64)),
+                    F.lit("' is not a number"),
+                ),
             )
         )
         ecs = {
-            fields.TIMESTAMP: F.when(time_text.isNull(), fields.col(fields.KAFKA_TIMESTAMP))
-            .otherwise(parsed_time),
+            fields.TIMESTAMP: F.when(
+                time_text.isNull(), fields.col(fields.KAFKA_TIMESTAMP)
+            ).otherwise(parsed_time),
             fields.SOURCE_IP: source_ip,
             fields.SOURCE_ADDRESS: _slot(lf.REMOTE_ADDR),
             fields.CLIENT_IP: F.coalesce(
@@ -463,8 +479,9 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         return df.select(
             *[F.col(f"`{c}`") for c in input_columns],
             *[
-                F.when(ok, F.when(F.size(extra) > 0, extra) if n == fields.EXTRA
-                       else fields.col(n)).alias(n)
+                F.when(
+                    ok, F.when(F.size(extra) > 0, extra) if n == fields.EXTRA else fields.col(n)
+                ).alias(n)
                 for n in ECS_COLUMNS
             ],
             fields.col(fields.ERROR_MESSAGE),

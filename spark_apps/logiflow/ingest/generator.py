@@ -101,8 +101,9 @@ class _Endpoint:
 
 def _zipf(endpoints: list[_Endpoint]) -> list[_Endpoint]:
     return [
-        _Endpoint(e.template, 1.0 / (rank + 1) ** 1.1, e.methods, e.median_ms, e.size, e.static,
-                  e.query)
+        _Endpoint(
+            e.template, 1.0 / (rank + 1) ** 1.1, e.methods, e.median_ms, e.size, e.static, e.query
+        )
         for rank, e in enumerate(endpoints)
     ]
 
@@ -111,40 +112,71 @@ _WRITE = (("GET", 0.55), ("POST", 0.3), ("PUT", 0.1), ("DELETE", 0.05))
 
 # Ordered by popularity: the Zipf weight comes from the rank.
 _SERVICES: dict[str, tuple[str, list[_Endpoint]]] = {
-    "storefront": ("combined", _zipf([
-        _Endpoint("/", 0, median_ms=30, size=28_000),
-        _Endpoint("/products/{id}", 0, median_ms=45, size=35_000),
-        _Endpoint("/static/js/app.js", 0, static=True, median_ms=2, size=180_000),
-        _Endpoint("/search", 0, median_ms=80, size=22_000, query=("q=shoes", "q=red+dress",
-                                                                  "q=laptop&page=2")),
-        _Endpoint("/static/css/main.css", 0, static=True, median_ms=2, size=40_000),
-        _Endpoint("/images/products/{id}.jpg", 0, static=True, median_ms=3, size=90_000),
-        _Endpoint("/cart", 0, (("GET", 0.7), ("POST", 0.3)), median_ms=35, size=9_000),
-        _Endpoint("/healthz", 0, median_ms=1, size=2),
-        _Endpoint("/products/{id}/reviews", 0, median_ms=60, size=15_000),
-        _Endpoint("/checkout", 0, (("GET", 0.5), ("POST", 0.5)), median_ms=120, size=12_000),
-        _Endpoint("/login", 0, (("GET", 0.5), ("POST", 0.5)), median_ms=50, size=6_000),
-        _Endpoint("/account/orders/{id}", 0, median_ms=70, size=11_000),
-        _Endpoint("/favicon.ico", 0, static=True, median_ms=1, size=1_150),
-        _Endpoint("/robots.txt", 0, static=True, median_ms=1, size=120),
-    ])),
-    "orders-api": ("json", _zipf([
-        _Endpoint("/v1/orders/{uuid}", 0, _WRITE, median_ms=18, size=1_400),
-        _Endpoint("/v1/orders", 0, (("GET", 0.6), ("POST", 0.4)), median_ms=35, size=4_000,
-                  query=("limit=20", "status=open&limit=50")),
-        _Endpoint("/v1/users/{id}/orders", 0, median_ms=40, size=6_000),
-        _Endpoint("/v1/payments/{hex}", 0, (("GET", 0.5), ("POST", 0.5)), median_ms=150,
-                  size=800),
-        _Endpoint("/healthz", 0, median_ms=1, size=2),
-        _Endpoint("/v1/orders/{uuid}/items/{id}", 0, _WRITE, median_ms=22, size=600),
-    ])),
-    "catalog-api": ("json", _zipf([
-        _Endpoint("/v1/products/{id}", 0, median_ms=8, size=2_500),
-        _Endpoint("/v1/search", 0, median_ms=60, size=12_000, query=("q=shoes", "q=tv&sort=price")),
-        _Endpoint("/v1/categories", 0, median_ms=5, size=3_000),
-        _Endpoint("/v1/products/{id}/stock", 0, median_ms=12, size=200),
-        _Endpoint("/healthz", 0, median_ms=1, size=2),
-    ])),
+    "storefront": (
+        "combined",
+        _zipf(
+            [
+                _Endpoint("/", 0, median_ms=30, size=28_000),
+                _Endpoint("/products/{id}", 0, median_ms=45, size=35_000),
+                _Endpoint("/static/js/app.js", 0, static=True, median_ms=2, size=180_000),
+                _Endpoint(
+                    "/search",
+                    0,
+                    median_ms=80,
+                    size=22_000,
+                    query=("q=shoes", "q=red+dress", "q=laptop&page=2"),
+                ),
+                _Endpoint("/static/css/main.css", 0, static=True, median_ms=2, size=40_000),
+                _Endpoint("/images/products/{id}.jpg", 0, static=True, median_ms=3, size=90_000),
+                _Endpoint("/cart", 0, (("GET", 0.7), ("POST", 0.3)), median_ms=35, size=9_000),
+                _Endpoint("/healthz", 0, median_ms=1, size=2),
+                _Endpoint("/products/{id}/reviews", 0, median_ms=60, size=15_000),
+                _Endpoint(
+                    "/checkout", 0, (("GET", 0.5), ("POST", 0.5)), median_ms=120, size=12_000
+                ),
+                _Endpoint("/login", 0, (("GET", 0.5), ("POST", 0.5)), median_ms=50, size=6_000),
+                _Endpoint("/account/orders/{id}", 0, median_ms=70, size=11_000),
+                _Endpoint("/favicon.ico", 0, static=True, median_ms=1, size=1_150),
+                _Endpoint("/robots.txt", 0, static=True, median_ms=1, size=120),
+            ]
+        ),
+    ),
+    "orders-api": (
+        "json",
+        _zipf(
+            [
+                _Endpoint("/v1/orders/{uuid}", 0, _WRITE, median_ms=18, size=1_400),
+                _Endpoint(
+                    "/v1/orders",
+                    0,
+                    (("GET", 0.6), ("POST", 0.4)),
+                    median_ms=35,
+                    size=4_000,
+                    query=("limit=20", "status=open&limit=50"),
+                ),
+                _Endpoint("/v1/users/{id}/orders", 0, median_ms=40, size=6_000),
+                _Endpoint(
+                    "/v1/payments/{hex}", 0, (("GET", 0.5), ("POST", 0.5)), median_ms=150, size=800
+                ),
+                _Endpoint("/healthz", 0, median_ms=1, size=2),
+                _Endpoint("/v1/orders/{uuid}/items/{id}", 0, _WRITE, median_ms=22, size=600),
+            ]
+        ),
+    ),
+    "catalog-api": (
+        "json",
+        _zipf(
+            [
+                _Endpoint("/v1/products/{id}", 0, median_ms=8, size=2_500),
+                _Endpoint(
+                    "/v1/search", 0, median_ms=60, size=12_000, query=("q=shoes", "q=tv&sort=price")
+                ),
+                _Endpoint("/v1/categories", 0, median_ms=5, size=3_000),
+                _Endpoint("/v1/products/{id}/stock", 0, median_ms=12, size=200),
+                _Endpoint("/healthz", 0, median_ms=1, size=2),
+            ]
+        ),
+    ),
 }
 _SERVICE_WEIGHTS = {"storefront": 0.6, "orders-api": 0.25, "catalog-api": 0.15}
 _HOSTS = {
@@ -159,28 +191,71 @@ _STATUS_5XX = ((500, 0.45), (502, 0.25), (503, 0.2), (504, 0.1))
 
 # (template, device type, weight); {v} becomes a browser major version.
 _BROWSERS = (
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/{v}.0.0.0 Safari/537.36", "desktop", 30),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/{v}.0.0.0 Safari/537.36", "desktop", 10),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
-     "desktop", 6),
-    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/{v}.0.0.0 Safari/537.36", "desktop", 3),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.{m} Safari/605.1.15", "desktop", 5),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/{v}.0.0.0 Safari/537.36 Edg/{v}.0.0.0", "desktop", 5),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 "
-     "(KHTML, like Gecko) Version/17.{m} Mobile/15E148 Safari/604.1", "mobile", 18),
-    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/{v}.0.0.0 Mobile Safari/537.36", "mobile", 6),
-    ("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/{v}.0.0.0 Mobile Safari/537.36", "mobile", 8),
-    ("Mozilla/5.0 (iPad; CPU OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.{m} Mobile/15E148 Safari/604.1", "tablet", 4),
-    ("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/{v}.0.0.0 Safari/537.36", "tablet", 2),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/{v}.0.0.0 Safari/537.36",
+        "desktop",
+        30,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/{v}.0.0.0 Safari/537.36",
+        "desktop",
+        10,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
+        "desktop",
+        6,
+    ),
+    (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/{v}.0.0.0 Safari/537.36",
+        "desktop",
+        3,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.{m} Safari/605.1.15",
+        "desktop",
+        5,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/{v}.0.0.0 Safari/537.36 Edg/{v}.0.0.0",
+        "desktop",
+        5,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.{m} Mobile/15E148 Safari/604.1",
+        "mobile",
+        18,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/{v}.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        6,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/{v}.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        8,
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.{m} Mobile/15E148 Safari/604.1",
+        "tablet",
+        4,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/{v}.0.0.0 Safari/537.36",
+        "tablet",
+        2,
+    ),
 )
 _BOTS = (
     ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 30),
@@ -193,11 +268,48 @@ _BOTS = (
     ("Wget/1.21.4", 3),
 )
 _PROBE_UA = "kube-probe/1.31"
-_REFERRERS = ("-", "-", "-", "https://www.google.com/", "https://shop.example.com/",
-              "https://shop.example.com/search?q=shoes", "https://t.co/x1y2z3")
+_REFERRERS = (
+    "-",
+    "-",
+    "-",
+    "https://www.google.com/",
+    "https://shop.example.com/",
+    "https://shop.example.com/search?q=shoes",
+    "https://t.co/x1y2z3",
+)
 # Public IPv4 /8s (no private, loopback, multicast or documentation space).
-_IPV4_FIRST_OCTETS = (3, 5, 8, 12, 18, 23, 31, 37, 45, 51, 62, 66, 77, 81, 86, 91, 98, 104,
-                      109, 123, 141, 151, 176, 185, 188, 193, 200, 203, 212, 217)
+_IPV4_FIRST_OCTETS = (
+    3,
+    5,
+    8,
+    12,
+    18,
+    23,
+    31,
+    37,
+    45,
+    51,
+    62,
+    66,
+    77,
+    81,
+    86,
+    91,
+    98,
+    104,
+    109,
+    123,
+    141,
+    151,
+    176,
+    185,
+    188,
+    193,
+    200,
+    203,
+    212,
+    217,
+)
 _IPV6_PREFIXES = ("2a00:1450", "2001:4860", "2a03:2880", "2600:1f18", "2a02:26f0", "2406:da18")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MALFORMED = (
@@ -256,8 +368,9 @@ class TrafficGenerator:
             when = when.replace(tzinfo=UTC)
         rng = self._rng
         if self.profile.malformed_share and rng.random() < self.profile.malformed_share:
-            return GeneratedLine(rng.choice(_MALFORMED), "malformed", when.astimezone(UTC),
-                                 "storefront", "web-1")
+            return GeneratedLine(
+                rng.choice(_MALFORMED), "malformed", when.astimezone(UTC), "storefront", "web-1"
+            )
         service = self._pick(tuple(_SERVICE_WEIGHTS.items()))
         fmt, endpoints = _SERVICES[service]
         endpoint = rng.choices(endpoints, cum_weights=self._endpoint_cum[service])[0]
@@ -274,10 +387,12 @@ class TrafficGenerator:
         duration_ns = self._duration_ns(endpoint, status, burst)
         body = self._body_bytes(endpoint, status, method)
         if fmt == "combined":
-            return self._combined(when, offset, service, host, client, method, path, query,
-                                  expected, status, body)
-        return self._json(when, service, host, client, method, path, query, expected, status,
-                          body, duration_ns)
+            return self._combined(
+                when, offset, service, host, client, method, path, query, expected, status, body
+            )
+        return self._json(
+            when, service, host, client, method, path, query, expected, status, body, duration_ns
+        )
 
     def stream(
         self,
@@ -318,8 +433,10 @@ class TrafficGenerator:
             groups = [f"{rng.randrange(1, 0xFFFF):x}" for _ in range(rng.choice((2, 3, 4)))]
             ip = f"{rng.choice(_IPV6_PREFIXES)}:{groups[0]}::{':'.join(groups[1:])}"
         else:
-            ip = (f"{rng.choice(_IPV4_FIRST_OCTETS)}.{rng.randrange(256)}."
-                  f"{rng.randrange(256)}.{rng.randrange(1, 255)}")
+            ip = (
+                f"{rng.choice(_IPV4_FIRST_OCTETS)}.{rng.randrange(256)}."
+                f"{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            )
         if rng.random() < self.profile.bot_share:
             template, _ = rng.choices(_BOTS, weights=[w for _, w in _BOTS])[0]
             device_type = "bot"
@@ -382,30 +499,63 @@ class TrafficGenerator:
         return max(1, int(self._rng.lognormvariate(math.log(endpoint.size), 0.4)))
 
     def _combined(
-        self, when: dt.datetime, offset: str, service: str, host: str, client: _Client,
-        method: str, path: str, query: str | None, expected: str, status: int,
+        self,
+        when: dt.datetime,
+        offset: str,
+        service: str,
+        host: str,
+        client: _Client,
+        method: str,
+        path: str,
+        query: str | None,
+        expected: str,
+        status: int,
         body: int | None,
     ) -> GeneratedLine:
         when = when.replace(microsecond=0)
         sign = 1 if offset[0] == "+" else -1
         zone = dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:])))
         local = when.astimezone(zone)
-        stamp = (f"{local.day:02d}/{_MONTHS[local.month - 1]}/{local.year}:"
-                 f"{local:%H:%M:%S} {offset}")
+        stamp = f"{local.day:02d}/{_MONTHS[local.month - 1]}/{local.year}:{local:%H:%M:%S} {offset}"
         target = f"{path}?{query}" if query else path
         referrer = self._rng.choice(_REFERRERS)
         size = "-" if body is None else str(body)
-        line = (f'{client.ip} - - [{stamp}] "{method} {target} HTTP/1.1" {status} {size} '
-                f'"{referrer}" "{client.user_agent}"')
+        line = (
+            f'{client.ip} - - [{stamp}] "{method} {target} HTTP/1.1" {status} {size} '
+            f'"{referrer}" "{client.user_agent}"'
+        )
         return GeneratedLine(
-            line, "combined", when.astimezone(UTC), service, host, method, path, query,
-            expected, status, body, None, client.ip, client.user_agent, client.device_type,
-            None, None if referrer == "-" else referrer,
+            line,
+            "combined",
+            when.astimezone(UTC),
+            service,
+            host,
+            method,
+            path,
+            query,
+            expected,
+            status,
+            body,
+            None,
+            client.ip,
+            client.user_agent,
+            client.device_type,
+            None,
+            None if referrer == "-" else referrer,
         )
 
     def _json(
-        self, when: dt.datetime, service: str, host: str, client: _Client, method: str,
-        path: str, query: str | None, expected: str, status: int, body: int | None,
+        self,
+        when: dt.datetime,
+        service: str,
+        host: str,
+        client: _Client,
+        method: str,
+        path: str,
+        query: str | None,
+        expected: str,
+        status: int,
+        body: int | None,
         duration_ns: int,
     ) -> GeneratedLine:
         rng = self._rng
@@ -413,8 +563,9 @@ class TrafficGenerator:
         trace_id = f"{rng.getrandbits(128):032x}"
         level = "error" if status >= 500 else "warn" if status >= 400 else "info"
         record = {
-            "timestamp": when.astimezone(UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"),
+            "timestamp": when.astimezone(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": level,
             "service": service,
             "host": host,
@@ -432,9 +583,23 @@ class TrafficGenerator:
         # The duration the parser can see is what the line says, in whole microseconds.
         exact_ns = round(record["latency_ms"] * 1_000_000)  # type: ignore[operator]
         return GeneratedLine(
-            json.dumps(record, separators=(",", ":")), "json", when.astimezone(UTC), service,
-            host, method, path, query, expected, status, body if body is not None else 0,
-            exact_ns, client.ip, client.user_agent, client.device_type, trace_id, None,
+            json.dumps(record, separators=(",", ":")),
+            "json",
+            when.astimezone(UTC),
+            service,
+            host,
+            method,
+            path,
+            query,
+            expected,
+            status,
+            body if body is not None else 0,
+            exact_ns,
+            client.ip,
+            client.user_agent,
+            client.device_type,
+            trace_id,
+            None,
         )
 
 

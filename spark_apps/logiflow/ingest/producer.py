@@ -148,7 +148,10 @@ class LogProducer:
         conf["error_cb"] = self._errors.record
         self._producer = Producer(conf)
         counts = check_topics(
-            self._producer, self.kafka, [self.topic], self.ship.connect_timeout_seconds,
+            self._producer,
+            self.kafka,
+            [self.topic],
+            self.ship.connect_timeout_seconds,
             self._errors,
         )
         return counts[self.topic]

@@ -297,4 +297,3 @@ class Shipper:
         if changes:
             self.reject.sync()
             self.state.save(changes)
-

@@ -254,12 +254,8 @@ def desired_objects(
                 )
             )
             index_settings["index.lifecycle.name"] = policy
-        components.append(
-            (f"{prefix}-{kind}-mappings", {"template": {"mappings": mappings[kind]}})
-        )
-        components.append(
-            (f"{prefix}-{kind}-settings", {"template": {"settings": index_settings}})
-        )
+        components.append((f"{prefix}-{kind}-mappings", {"template": {"mappings": mappings[kind]}}))
+        components.append((f"{prefix}-{kind}-settings", {"template": {"settings": index_settings}}))
         templates.append(
             (
                 f"{prefix}-{kind}",
@@ -299,8 +295,9 @@ def _put(client: Elasticsearch, kind: str, name: str, body: dict[str, Any]) -> N
     if kind == "ilm policy":
         client.ilm.put_lifecycle(name=name, policy=body)
     elif kind == "component template":
-        client.cluster.put_component_template(name=name, template=body["template"],
-                                              meta=body["_meta"])
+        client.cluster.put_component_template(
+            name=name, template=body["template"], meta=body["_meta"]
+        )
     else:
         client.indices.put_index_template(
             name=name,
@@ -311,9 +308,7 @@ def _put(client: Elasticsearch, kind: str, name: str, body: dict[str, Any]) -> N
         )
 
 
-def setup_elasticsearch(
-    client: Elasticsearch, settings: ElasticsearchSettings
-) -> list[SetupStep]:
+def setup_elasticsearch(client: Elasticsearch, settings: ElasticsearchSettings) -> list[SetupStep]:
     """Make the cluster hold exactly LogiFlow's policies and templates; say what changed."""
     capabilities = detect_capabilities(client)
     steps: list[SetupStep] = []
@@ -345,8 +340,9 @@ def setup_elasticsearch(
             if meta is None:
                 steps.append(SetupStep(kind, name, "created"))
             elif meta.get("managed_by") != MANAGED_BY:
-                steps.append(SetupStep(kind, name, "updated", "replaced a version not made by "
-                                       "logiflow"))
+                steps.append(
+                    SetupStep(kind, name, "updated", "replaced a version not made by logiflow")
+                )
             else:
                 steps.append(SetupStep(kind, name, "updated", "definition changed"))
     return steps

@@ -127,9 +127,7 @@ def to_bulk_frame(df: DataFrame, index: Column) -> DataFrame:
     )
 
 
-def write_documents(
-    df: DataFrame, index: Column, settings: ElasticsearchSettings
-) -> WriteCounts:
+def write_documents(df: DataFrame, index: Column, settings: ElasticsearchSettings) -> WriteCounts:
     """Index every row of ``df`` (which must have ``_logiflow_id``); runs on the executors.
 
     Raises ``SinkUnavailableError`` (through Spark) when Elasticsearch stays unavailable.
@@ -175,9 +173,7 @@ def partition_writer(
                 indices = batch.column(_INDEX).to_pylist()
                 sources = batch.column(_SOURCE).to_pylist()
                 for doc_id, index, source in zip(ids, indices, sources, strict=True):
-                    chunk.append(
-                        {"_op_type": "index", _ID: doc_id, _INDEX: index, _SOURCE: source}
-                    )
+                    chunk.append({"_op_type": "index", _ID: doc_id, _INDEX: index, _SOURCE: source})
                     if len(chunk) >= settings.bulk_chunk_size:
                         flush(chunk)
                         chunk = []

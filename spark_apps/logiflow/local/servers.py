@@ -181,9 +181,10 @@ def _user_namespace_prefix() -> list[str]:
         f"--map-user={_NAMESPACE_UID}", f"--map-group={_NAMESPACE_UID}", "--",
     ]  # fmt: skip
     if _userns_ok is None:
-        _userns_ok = unshare is not None and subprocess.run(
-            [*prefix, "true"], capture_output=True, check=False
-        ).returncode == 0
+        _userns_ok = (
+            unshare is not None
+            and subprocess.run([*prefix, "true"], capture_output=True, check=False).returncode == 0
+        )
     if not _userns_ok:
         raise LocalServerError(
             "Elasticsearch refuses to run as root and user namespaces are unavailable here "

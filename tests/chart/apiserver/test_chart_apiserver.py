@@ -52,31 +52,60 @@ def api(tmp_path_factory: pytest.TempPathFactory, crd_root: Path) -> Iterator[An
     etcd_port, etcd_peer, api_port = free_port(), free_port(), free_port()
     token = secrets.token_hex(16)
     (work / "tokens.csv").write_text(f'{token},admin,admin,"system:masters"\n')
-    subprocess.run(["openssl", "genrsa", "-out", str(work / "sa.key"), "2048"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "genrsa", "-out", str(work / "sa.key"), "2048"], check=True, capture_output=True
+    )
     logs = {name: (work / f"{name}.log").open("w") for name in ("etcd", "apiserver")}
     etcd = subprocess.Popen(
-        [tool("etcd"), "--data-dir", work / "etcd",
-         "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
-         "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
-         "--listen-peer-urls", f"http://127.0.0.1:{etcd_peer}",
-         "--initial-advertise-peer-urls", f"http://127.0.0.1:{etcd_peer}",
-         "--initial-cluster", f"default=http://127.0.0.1:{etcd_peer}"],
-        stdout=logs["etcd"], stderr=subprocess.STDOUT,
+        [
+            tool("etcd"),
+            "--data-dir",
+            work / "etcd",
+            "--listen-client-urls",
+            f"http://127.0.0.1:{etcd_port}",
+            "--advertise-client-urls",
+            f"http://127.0.0.1:{etcd_port}",
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{etcd_peer}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{etcd_peer}",
+            "--initial-cluster",
+            f"default=http://127.0.0.1:{etcd_peer}",
+        ],
+        stdout=logs["etcd"],
+        stderr=subprocess.STDOUT,
     )
     apiserver = subprocess.Popen(
-        [tool("kube-apiserver"),
-         "--etcd-servers", f"http://127.0.0.1:{etcd_port}",
-         "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-         "--secure-port", str(api_port), "--cert-dir", work / "certs",
-         "--token-auth-file", work / "tokens.csv", "--authorization-mode", "RBAC",
-         "--service-account-issuer", "https://kubernetes.default.svc",
-         "--service-account-key-file", work / "sa.key",
-         "--service-account-signing-key-file", work / "sa.key",
-         "--service-cluster-ip-range", "10.96.0.0/16",
-         # No controller-manager creates "default" ServiceAccounts here.
-         "--disable-admission-plugins", "ServiceAccount"],
-        stdout=logs["apiserver"], stderr=subprocess.STDOUT,
+        [
+            tool("kube-apiserver"),
+            "--etcd-servers",
+            f"http://127.0.0.1:{etcd_port}",
+            "--bind-address",
+            "127.0.0.1",
+            "--advertise-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(api_port),
+            "--cert-dir",
+            work / "certs",
+            "--token-auth-file",
+            work / "tokens.csv",
+            "--authorization-mode",
+            "RBAC",
+            "--service-account-issuer",
+            "https://kubernetes.default.svc",
+            "--service-account-key-file",
+            work / "sa.key",
+            "--service-account-signing-key-file",
+            work / "sa.key",
+            "--service-cluster-ip-range",
+            "10.96.0.0/16",
+            # No controller-manager creates "default" ServiceAccounts here.
+            "--disable-admission-plugins",
+            "ServiceAccount",
+        ],
+        stdout=logs["apiserver"],
+        stderr=subprocess.STDOUT,
     )
     try:
         config = client.Configuration()
@@ -88,17 +117,26 @@ def api(tmp_path_factory: pytest.TempPathFactory, crd_root: Path) -> Iterator[An
         wait_for(lambda: client.VersionApi(api_client).get_code().git_version, "kube-apiserver")
         dynamic = DynamicClient(api_client)
         core = client.CoreV1Api(api_client)
-        core.create_namespace({"metadata": {"name": NAMESPACE, "labels": {
-            "pod-security.kubernetes.io/enforce": "restricted"}}})
+        core.create_namespace(
+            {
+                "metadata": {
+                    "name": NAMESPACE,
+                    "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+                }
+            }
+        )
         extensions = client.ApiextensionsV1Api(api_client)
         for crd in crd_documents(crd_root):
             extensions.create_custom_resource_definition(crd)
         for crd in crd_documents(crd_root):
             name = crd["metadata"]["name"]
-            wait_for(lambda n=name: any(
-                c.type == "Established" and c.status == "True"
-                for c in extensions.read_custom_resource_definition(n).status.conditions or []),
-                f"CRD {name}")
+            wait_for(
+                lambda n=name: any(
+                    c.type == "Established" and c.status == "True"
+                    for c in extensions.read_custom_resource_definition(n).status.conditions or []
+                ),
+                f"CRD {name}",
+            )
         yield dynamic
     finally:
         for process in (apiserver, etcd):
@@ -123,8 +161,11 @@ def dry_run(dynamic: Any, doc: dict[str, Any]) -> None:
             time.sleep(1)
     else:
         raise AssertionError(f"the server serves no {doc['apiVersion']} {doc['kind']}")
-    resource.create(body=doc, namespace=NAMESPACE if resource.namespaced else None,
-                    query_params=[("dryRun", "All"), ("fieldValidation", "Strict")])
+    resource.create(
+        body=doc,
+        namespace=NAMESPACE if resource.namespaced else None,
+        query_params=[("dryRun", "All"), ("fieldValidation", "Strict")],
+    )
 
 
 def test_every_profile_is_accepted_by_a_real_apiserver(api: Any) -> None:

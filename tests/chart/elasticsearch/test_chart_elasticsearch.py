@@ -16,7 +16,9 @@ def test_default_tls_and_file_realm_users(docs: list[Doc]) -> None:
     assert "http" not in es["spec"], "ECK's default self-signed TLS must stay on"
     assert es["spec"]["auth"]["roles"] == [{"secretName": f"{NAME}-es-roles"}]
     assert es["spec"]["auth"]["fileRealm"] == [
-        {"secretName": f"{NAME}-es-etl-user"}, {"secretName": f"{NAME}-es-setup-user"}]
+        {"secretName": f"{NAME}-es-etl-user"},
+        {"secretName": f"{NAME}-es-setup-user"},
+    ]
     for ref in es["spec"]["auth"]["fileRealm"]:
         secret = one(docs, "Secret", ref["secretName"])
         assert secret["type"] == "kubernetes.io/basic-auth"

@@ -42,8 +42,9 @@ def test_topics_from_values(docs: list[Doc]) -> None:
     for topic in topics.values():
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == CLUSTER
         assert topic["spec"]["config"]["retention.ms"] > 0
-    custom = render("--set", "kafka.topics.logs.partitions=12",
-                    "--set", "kafka.topics.logs.retentionMs=3600000")
+    custom = render(
+        "--set", "kafka.topics.logs.partitions=12", "--set", "kafka.topics.logs.retentionMs=3600000"
+    )
     logs = one(custom, "KafkaTopic", "logiflow-logs")
     assert logs["spec"]["partitions"] == 12
     assert logs["spec"]["config"]["retention.ms"] == 3600000
@@ -52,7 +53,8 @@ def test_topics_from_values(docs: list[Doc]) -> None:
 def acls(user: Doc) -> set[tuple[str, str, str, str]]:
     return {
         (a["resource"]["type"], a["resource"]["name"], a["resource"]["patternType"], op)
-        for a in user["spec"]["authorization"]["acls"] for op in a["operations"]
+        for a in user["spec"]["authorization"]["acls"]
+        for op in a["operations"]
     }
 
 

@@ -16,8 +16,10 @@ def test_kafka_listener_admits_only_logiflow_pods(docs: list[Doc]) -> None:
 def test_client_policy_egress_targets(docs: list[Doc]) -> None:
     policy = one(docs, "NetworkPolicy", f"{NAME}-clients")
     assert policy["spec"]["podSelector"]["matchLabels"] == CLIENTS
-    targets = [rule.get("to", [{}])[0].get("podSelector", {}).get("matchLabels")
-               for rule in policy["spec"]["egress"]]
+    targets = [
+        rule.get("to", [{}])[0].get("podSelector", {}).get("matchLabels")
+        for rule in policy["spec"]["egress"]
+    ]
     assert {"strimzi.io/cluster": NAME, "strimzi.io/kind": "Kafka"} in targets
     assert {"elasticsearch.k8s.elastic.co/cluster-name": NAME} in targets
 
@@ -30,8 +32,9 @@ def test_every_own_pod_is_selected_by_the_client_policy(docs: list[Doc]) -> None
         elif d["kind"] in ("Job", "Deployment"):
             labels.append(d["spec"]["template"]["metadata"]["labels"])
         elif d["kind"] == "SparkApplication":
-            labels += [d["spec"][role]["template"]["metadata"]["labels"]
-                       for role in ("driver", "executor")]
+            labels += [
+                d["spec"][role]["template"]["metadata"]["labels"] for role in ("driver", "executor")
+            ]
     assert labels
     for pod_labels in labels:
         assert CLIENTS.items() <= pod_labels.items()

@@ -29,7 +29,9 @@ def test_runs_the_cli_command_as_the_replay_user() -> None:
     env = {e["name"]: e for e in container["env"]}
     assert env["LOGIFLOW_KAFKA__SASL_USERNAME"]["value"] == "lf-logiflow-replay"
     assert env["LOGIFLOW_KAFKA__SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "lf-logiflow-replay", "key": "password"}
+        "name": "lf-logiflow-replay",
+        "key": "password",
+    }
     assert not any(name.startswith("LOGIFLOW_ELASTICSEARCH__") for name in env)
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert {"/etc/logiflow/config.yaml", "/etc/logiflow/kafka-ca"} <= mounts

@@ -13,6 +13,7 @@ def test_hook_runs_logiflow_es_setup(docs: list[Doc]) -> None:
     assert container["command"][0] == "logiflow" and container["command"][-1] == "es-setup"
     env = {e["name"]: e for e in container["env"]}
     assert env["LOGIFLOW_ELASTICSEARCH__PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
-        "lf-logiflow-es-setup-user")
+        "lf-logiflow-es-setup-user"
+    )
     assert not any(name.startswith("LOGIFLOW_KAFKA__") for name in env)
     assert job["spec"]["template"]["spec"]["automountServiceAccountToken"] is False

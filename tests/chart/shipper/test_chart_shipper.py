@@ -13,7 +13,8 @@ def test_shipper_off_by_default_on_in_kind() -> None:
     assert container["command"] == ["logiflow"]
     env = {e["name"]: e for e in container["env"]}
     assert env["LOGIFLOW_KAFKA__SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
-        "lf-logiflow-shipper")
+        "lf-logiflow-shipper"
+    )
     assert not any(name.startswith("LOGIFLOW_ELASTICSEARCH__") for name in env)
 
 

@@ -36,9 +36,13 @@ def test_credentials_and_cas_come_from_the_operators_secrets(docs: list[Doc]) ->
         # The User Operator writes the KafkaUser's password to a Secret of the user's name.
         assert env["LOGIFLOW_KAFKA__SASL_USERNAME"]["value"] == kafka_user["metadata"]["name"]
         assert env["LOGIFLOW_KAFKA__SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-            "name": kafka_user["metadata"]["name"], "key": "password"}
+            "name": kafka_user["metadata"]["name"],
+            "key": "password",
+        }
         assert env["LOGIFLOW_ELASTICSEARCH__PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-            "name": es_user_secret, "key": "password"}
+            "name": es_user_secret,
+            "key": "password",
+        }
         volumes = {v["name"]: v for v in spec["volumes"]}
         assert volumes["kafka-ca"]["secret"]["secretName"] == f"{NAME}-cluster-ca-cert"
         assert volumes["es-ca"]["secret"]["secretName"] == f"{NAME}-es-http-certs-public"
@@ -54,8 +58,9 @@ def test_least_rbac_for_the_driver(docs: list[Doc]) -> None:
     role = one(docs, "Role", account)
     binding = one(docs, "RoleBinding", account)
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account,
-                                    "namespace": "logiflow"}]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account, "namespace": "logiflow"}
+    ]
     resources = {r for rule in role["rules"] for r in rule["resources"]}
     assert resources <= {"pods", "configmaps", "services", "persistentvolumeclaims"}
     assert "secrets" not in resources

@@ -13,9 +13,11 @@ def test_marker_pod_is_a_test_hook(docs: list[Doc]) -> None:
     container = pod["spec"]["containers"][0]
     env = {e["name"]: e for e in container["env"]}
     assert env["LOGIFLOW_KAFKA__SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
-        "lf-logiflow-shipper")
+        "lf-logiflow-shipper"
+    )
     assert env["LOGIFLOW_ELASTICSEARCH__PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
-        "lf-logiflow-es-etl-user")
+        "lf-logiflow-es-etl-user"
+    )
     script = one(docs, "ConfigMap", "lf-logiflow-test-marker")["data"]["marker_test.py"]
     assert script == (CHART / "files" / "marker_test.py").read_text()
     assert container["command"][:2] == ["python3", "/opt/logiflow-test/marker_test.py"]
@@ -23,6 +25,10 @@ def test_marker_pod_is_a_test_hook(docs: list[Doc]) -> None:
 
 def test_marker_script_uses_the_projects_names() -> None:
     tree = ast.parse((CHART / "files" / "marker_test.py").read_text())
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                for alias in node.names}
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
     assert {"load_config", "connect", "index_pattern", "EVENTS", "fields"} <= imported

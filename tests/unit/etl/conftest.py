@@ -34,11 +34,24 @@ def _as_bytes(line: Line) -> bytes | None:
 def kafka_frame(spark: SparkSession) -> KafkaFrame:
     """Rows as Spark's Kafka source delivers them; offsets are the positions in ``lines``."""
 
-    def build(lines: Sequence[Line], topic: str = "logs", topics: Sequence[str] | None = None,
-              key: bytes | None = None, partition: int = 0, first_offset: int = 0) -> DataFrame:
+    def build(
+        lines: Sequence[Line],
+        topic: str = "logs",
+        topics: Sequence[str] | None = None,
+        key: bytes | None = None,
+        partition: int = 0,
+        first_offset: int = 0,
+    ) -> DataFrame:
         rows = [
-            (key, _as_bytes(line), topics[i] if topics else topic, partition, first_offset + i,
-             KAFKA_TIME, 0)
+            (
+                key,
+                _as_bytes(line),
+                topics[i] if topics else topic,
+                partition,
+                first_offset + i,
+                KAFKA_TIME,
+                0,
+            )
             for i, line in enumerate(lines)
         ]
         return spark.createDataFrame(rows, KAFKA_SCHEMA)
@@ -50,12 +63,17 @@ def kafka_frame(spark: SparkSession) -> KafkaFrame:
 def parse_rows(kafka_frame: KafkaFrame) -> ParseRows:
     """Decode and parse ``lines``; one dict per input line, in input order."""
 
-    def run(lines: Sequence[Line], settings: ParseSettings | None = None,
-            topics: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def run(
+        lines: Sequence[Line],
+        settings: ParseSettings | None = None,
+        topics: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
         settings = settings or ParseSettings()
-        df = kafka_frame(lines, topics=topics).transform(
-            decode_kafka_records(settings.max_line_bytes)
-        ).transform(parse_lines(settings))
+        df = (
+            kafka_frame(lines, topics=topics)
+            .transform(decode_kafka_records(settings.max_line_bytes))
+            .transform(parse_lines(settings))
+        )
         rows = sorted(df.collect(), key=lambda r: r["kafka.offset"])
         return [r.asDict() for r in rows]
 

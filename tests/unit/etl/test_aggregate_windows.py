@@ -55,8 +55,12 @@ def event(
 
 def by_key(rows: list[Row]) -> dict[tuple[Any, ...], dict[str, Any]]:
     return {
-        (r[fields.TIMESTAMP], r[agg.AGG_SCOPE], r[fields.SERVICE_NAME], r[fields.ENDPOINT]):
-        r.asDict()
+        (
+            r[fields.TIMESTAMP],
+            r[agg.AGG_SCOPE],
+            r[fields.SERVICE_NAME],
+            r[fields.ENDPOINT],
+        ): r.asDict()
         for r in rows
     }
 
@@ -102,8 +106,9 @@ def test_counts_rates_bytes_and_percentiles(spark: SparkSession) -> None:
 
     ids = [doc[fields.DOC_ID] for doc in docs.values()]
     assert len(set(ids)) == len(ids)
-    again = {r[fields.DOC_ID] for r in df.transform(agg.aggregate_windows(AggregateSettings()))
-             .collect()}
+    again = {
+        r[fields.DOC_ID] for r in df.transform(agg.aggregate_windows(AggregateSettings())).collect()
+    }
     assert again == set(ids)  # deterministic: a rewrite targets the same documents
 
 
@@ -167,7 +172,8 @@ def test_streaming_update_mode_with_late_data(spark: SparkSession) -> None:
             query.stop()
 
     docs = {
-        (d[fields.TIMESTAMP], d[agg.AGG_SCOPE]): d for d in index.values()
+        (d[fields.TIMESTAMP], d[agg.AGG_SCOPE]): d
+        for d in index.values()
         if d[fields.SERVICE_NAME] == "shop"
     }
     first = docs[(BASE, "service")]

@@ -30,8 +30,17 @@ TS = dt.datetime(2026, 11, 24, 12, 0, 0)
 def test_only_dead_letters_become_documents(spark: SparkSession) -> None:
     df = spark.createDataFrame(
         [
-            ("id-1", "logs", 0, 41, TS, "garbage \ufffd", "dw==", "not a known format",
-             fields.OUTCOME_DEAD_LETTER),
+            (
+                "id-1",
+                "logs",
+                0,
+                41,
+                TS,
+                "garbage \ufffd",
+                "dw==",
+                "not a known format",
+                fields.OUTCOME_DEAD_LETTER,
+            ),
             ("id-2", "logs", 0, 42, TS, "fine line", None, None, fields.OUTCOME_INDEXED),
             ("id-3", "logs", 1, 7, TS, "x" * 10, None, None, fields.OUTCOME_DEAD_LETTER),
             ("id-4", "logs", 1, 8, TS, "/healthz", None, None, fields.OUTCOME_FILTERED),
@@ -43,8 +52,18 @@ def test_only_dead_letters_become_documents(spark: SparkSession) -> None:
     )
     expected = spark.createDataFrame(
         [
-            ("id-1", TS, "pipeline_error", "garbage \ufffd", "not a known format", "dw==",
-             "logs", 0, 41, TS),
+            (
+                "id-1",
+                TS,
+                "pipeline_error",
+                "garbage \ufffd",
+                "not a known format",
+                "dw==",
+                "logs",
+                0,
+                41,
+                TS,
+            ),
             ("id-3", TS, "pipeline_error", "x" * 10, "unknown reason", None, "logs", 1, 7, TS),
         ],
         f"`{fields.DOC_ID}` string, `{fields.TIMESTAMP}` timestamp, `{EVENT_KIND}` string,"

@@ -16,9 +16,16 @@ KafkaFrame = Callable[..., DataFrame]
 KAFKA_TIME = dt.datetime(2026, 1, 1)
 
 OUT = [
-    fields.KAFKA_TOPIC, fields.KAFKA_PARTITION, fields.KAFKA_OFFSET, fields.KAFKA_KEY,
-    fields.KAFKA_TIMESTAMP, fields.DOC_ID, fields.EVENT_ORIGINAL, fields.EVENT_ORIGINAL_BASE64,
-    fields.ERROR_MESSAGE, fields.OUTCOME,
+    fields.KAFKA_TOPIC,
+    fields.KAFKA_PARTITION,
+    fields.KAFKA_OFFSET,
+    fields.KAFKA_KEY,
+    fields.KAFKA_TIMESTAMP,
+    fields.DOC_ID,
+    fields.EVENT_ORIGINAL,
+    fields.EVENT_ORIGINAL_BASE64,
+    fields.ERROR_MESSAGE,
+    fields.OUTCOME,
 ]
 
 
@@ -56,7 +63,10 @@ def test_over_long_lines_are_dead_letters_and_kept_whole(kafka_frame: KafkaFrame
     out = kafka_frame(["y" * 100, long_line, "é" * 51]).transform(decode_kafka_records(100))
     rows = out.orderBy(fields.col(fields.KAFKA_OFFSET)).collect()
     assert [r[fields.ERROR_MESSAGE] for r in rows] == [
-        None, "line exceeds 100 bytes", "line exceeds 100 bytes"]
+        None,
+        "line exceeds 100 bytes",
+        "line exceeds 100 bytes",
+    ]
     assert rows[1][fields.EVENT_ORIGINAL] == long_line
     assert rows[1][fields.OUTCOME] == fields.OUTCOME_DEAD_LETTER
 

@@ -32,11 +32,10 @@ def assert_field(df: DataFrame, name: str, expected: str) -> None:
     assert_column_equality(picked, "actual", expected)
 
 
-
 def test_default_rules(spark: SparkSession) -> None:
-    df = spark.createDataFrame(
-        CASES, f"`{fields.URL_PATH}` string, expected string"
-    ).transform(enrich_endpoint(DEFAULT_ENDPOINT_RULES))
+    df = spark.createDataFrame(CASES, f"`{fields.URL_PATH}` string, expected string").transform(
+        enrich_endpoint(DEFAULT_ENDPOINT_RULES)
+    )
     assert_field(df, fields.ENDPOINT, "expected")
 
 

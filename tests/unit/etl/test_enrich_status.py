@@ -15,7 +15,6 @@ def assert_field(df: DataFrame, name: str, expected: str) -> None:
     assert_column_equality(picked, "actual", expected)
 
 
-
 def test_status_class_and_error_flag(spark: SparkSession) -> None:
     df = spark.createDataFrame(
         [

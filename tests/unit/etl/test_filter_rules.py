@@ -49,8 +49,13 @@ RULES = [
 
 
 def test_each_op_and_first_match_wins(spark: SparkSession) -> None:
-    actual = events(spark).transform(apply_drop_rules(RULES)).select(
-        fields.col(fields.OUTCOME).alias("outcome"), fields.col(fields.FILTER_RULE).alias("rule")
+    actual = (
+        events(spark)
+        .transform(apply_drop_rules(RULES))
+        .select(
+            fields.col(fields.OUTCOME).alias("outcome"),
+            fields.col(fields.FILTER_RULE).alias("rule"),
+        )
     )
     expected = spark.createDataFrame(
         [

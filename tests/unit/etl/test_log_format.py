@@ -39,7 +39,11 @@ def test_builtins_are_log_format_strings_compiled_by_the_same_compiler() -> None
         '"$http_referer" "$http_user_agent"'
     )
     assert lf.COMMON.variables == (
-        "$remote_addr", "$remote_user", "$time_local", "$request", "$status",
+        "$remote_addr",
+        "$remote_user",
+        "$time_local",
+        "$request",
+        "$status",
         "$body_bytes_sent",
     )
 
@@ -54,7 +58,11 @@ def test_combined_groups_split_the_request_line() -> None:
     assert got[lf.REMOTE_USER] == "bob"
     assert got[lf.TIME_LOCAL] == "24/Nov/2026:22:04:15 +0530"
     assert (got[lf.METHOD], got[lf.URL_PATH], got[lf.URL_QUERY], got[lf.HTTP_VERSION]) == (
-        "GET", "/a/b", "x=1", "1.1")
+        "GET",
+        "/a/b",
+        "x=1",
+        "1.1",
+    )
     assert got[lf.REQUEST_RAW] is None
     assert (got[lf.STATUS], got[lf.BODY_BYTES], got[lf.USER_AGENT]) == ("200", "5", "curl/8")
 
@@ -80,7 +88,11 @@ def test_nginx_format_without_the_directive_prefix_and_braced_variables() -> Non
     quoted = lf.compile_nginx_log_format("x", "'${remote_addr}|$status' '|$request_time'")
     assert bare.regex == quoted.regex
     assert groups(bare, "1.2.3.4|200|0.5") == {
-        lf.REMOTE_ADDR: "1.2.3.4", lf.STATUS: "200", lf.TAIL: "|", lf.DURATION_S: "0.5"}
+        lf.REMOTE_ADDR: "1.2.3.4",
+        lf.STATUS: "200",
+        lf.TAIL: "|",
+        lf.DURATION_S: "0.5",
+    }
 
 
 def test_nginx_escape_parameter_is_read() -> None:
@@ -135,7 +147,11 @@ def test_apache_directives_map_to_slots(directive: str, slot: str) -> None:
 def test_apache_path_and_query_back_to_back() -> None:
     fmt = lf.compile_apache_log_format("x", "%m %U%q %>s")
     assert groups(fmt, "GET /a/b?c=1 200") == {
-        lf.METHOD: "GET", lf.URL_PATH: "/a/b", lf.URL_QUERY: "c=1", lf.STATUS: "200"}
+        lf.METHOD: "GET",
+        lf.URL_PATH: "/a/b",
+        lf.URL_QUERY: "c=1",
+        lf.STATUS: "200",
+    }
 
 
 def test_fields_after_status_are_optional() -> None:

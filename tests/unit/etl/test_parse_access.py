@@ -47,25 +47,25 @@ def test_nullify_column(spark: SparkSession) -> None:
 
 EDGE_LINES = {
     "ipv4": '203.0.113.7 - alice [24/Nov/2026:22:04:15 +0530] "GET /api/users/123?x=1&y=2 '
-            'HTTP/1.1" 200 512 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64)"',
-    "ipv6_full": '2001:0db8:85a3:0000:0000:8a2e:0370:7334 - - [24/Nov/2026:22:04:15 -0700] '
-                 '"GET / HTTP/1.1" 200 1 "-" "curl/8"',
+    'HTTP/1.1" 200 512 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64)"',
+    "ipv6_full": "2001:0db8:85a3:0000:0000:8a2e:0370:7334 - - [24/Nov/2026:22:04:15 -0700] "
+    '"GET / HTTP/1.1" 200 1 "-" "curl/8"',
     "ipv6_short": '2001:db8::1 - - [24/Nov/2026:22:04:15 +0000] "GET / HTTP/1.1" 200 1 "-" "c"',
     "ipv6_loopback": '::1 - - [24/Nov/2026:22:04:15 +0000] "GET / HTTP/1.1" 200 1 "-" "c"',
     "ipv4_mapped": '::ffff:1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET / HTTP/1.1" 200 1 "-" "c"',
     "hostname": 'unix: - - [24/Nov/2026:22:04:15 +0000] "GET / HTTP/1.1" 200 1 "-" "c"',
     "nginx_escapes": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET /s?q=\\x22ab\\x22 HTTP/1.1"'
-                     ' 200 9 "https://x.example/?r=\\x22r\\x22" "UA \\x22quoted\\x22"',
+    ' 200 9 "https://x.example/?r=\\x22r\\x22" "UA \\x22quoted\\x22"',
     "apache_escapes": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET /s?q=\\"a\\" HTTP/1.1"'
-                      ' 200 9 "https://x.example/\\"r\\"" "UA \\"quoted\\""',
+    ' 200 9 "https://x.example/\\"r\\"" "UA \\"quoted\\""',
     "empty_referrer": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "HEAD /healthz HTTP/1.1" 200 -'
-                      ' "" "kube-probe/1.30"',
+    ' "" "kube-probe/1.30"',
     "absolute_uri": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET http://example.com:8080/a/b?c=1'
-                    ' HTTP/1.1" 200 5 "-" "c"',
+    ' HTTP/1.1" 200 5 "-" "c"',
     "absolute_ipv6_uri": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET https://[2001:db8::2]/p'
-                         ' HTTP/1.1" 200 5 "-" "c"',
-    "tls_handshake": '198.51.100.23 - - [24/Nov/2026:22:04:15 +0000] '
-                     '"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03" 400 157 "-" "-"',
+    ' HTTP/1.1" 200 5 "-" "c"',
+    "tls_handshake": "198.51.100.23 - - [24/Nov/2026:22:04:15 +0000] "
+    '"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03" 400 157 "-" "-"',
     "scanner_junk": '45.155.205.233 - - [24/Nov/2026:22:04:15 +0000] "SSH-2.0-Go" 400 157 "-" "-"',
     "empty_request": '45.155.205.233 - - [24/Nov/2026:22:04:15 +0000] "" 400 0 "-" "-"',
     "no_user_agent": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET /a HTTP/1.1" 200 5 "-"',
@@ -73,11 +73,11 @@ EDGE_LINES = {
     "common_no_bytes": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET /a HTTP/1.1" 499',
     "http09": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET /old" 200 5 "-" "c"',
     "main_xff": '10.244.1.9 - - [24/Nov/2026:22:04:15 +0000] "GET /x HTTP/2.0" 200 5 "-" "c" '
-                '"1.2.3.4, 10.0.0.1"',
+    '"1.2.3.4, 10.0.0.1"',
     "main_xff_ipv6": '10.244.1.9 - - [24/Nov/2026:22:04:15 +0000] "GET /x HTTP/2.0" 200 5 "-" "c"'
-                     ' "2001:db8::5"',
+    ' "2001:db8::5"',
     "main_xff_dash": '10.244.1.9 - - [24/Nov/2026:22:04:15 +0000] "GET /x HTTP/2.0" 200 5 "-" "c"'
-                     ' "-"',
+    ' "-"',
     "trailing_space": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET / HTTP/1.1" 200 5 "-" "c"  ',
     "bad_day": '1.2.3.4 - - [32/Nov/2026:22:04:15 +0000] "GET / HTTP/1.1" 200 5 "-" "c"',
     "bad_status": '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET / HTTP/1.1" OK 5 "-" "c"',
@@ -186,7 +186,8 @@ def test_non_http_request_lines_are_indexed_with_raw_request(
 
 def test_tls_bytes_are_kept_as_logged(edge: dict[str, dict[str, Any]]) -> None:
     assert edge["tls_handshake"][fields.EXTRA] == {
-        "request": "\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03"}
+        "request": "\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03"
+    }
 
 
 def test_missing_trailing_fields(edge: dict[str, dict[str, Any]]) -> None:
@@ -256,8 +257,8 @@ HTTPD_CONF = (
     'LogFormat "%v:%p %h %l %u %t \\"%r\\" %>s %b %D \\"%{Referer}i\\" \\"%{User-Agent}i\\"" '
     "vhost_timed"
 )
-APACHE_ISO = "%a [%{%Y-%m-%d %H:%M:%S %z}t] \"%m %U%q %H\" %>s %B %{ms}T \"%{X-Forwarded-For}i\""
-APACHE_EPOCH = "%h %{msec}t \"%r\" %s %b %T"
+APACHE_ISO = '%a [%{%Y-%m-%d %H:%M:%S %z}t] "%m %U%q %H" %>s %B %{ms}T "%{X-Forwarded-For}i"'
+APACHE_EPOCH = '%h %{msec}t "%r" %s %b %T'
 
 
 def test_custom_formats_from_real_config_snippets(parse_rows: ParseRows) -> None:
@@ -284,8 +285,10 @@ def test_custom_formats_from_real_config_snippets(parse_rows: ParseRows) -> None
     assert nginx[fields.EVENT_DURATION] == 123_000_000
     assert nginx[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 16, 34, 15)
     assert nginx[fields.URL_DOMAIN] == "shop.example.com"
-    assert nginx[fields.EXTRA] == {"upstream_response_time": "0.010, 0.002",
-                                   "request_id": "9f8e7d6c"}
+    assert nginx[fields.EXTRA] == {
+        "upstream_response_time": "0.010, 0.002",
+        "request_id": "9f8e7d6c",
+    }
 
     assert apache[fields.EVENT_DATASET] == "custom.vhost_timed"
     assert apache[fields.EVENT_DURATION] == 1_520_000
@@ -296,7 +299,10 @@ def test_custom_formats_from_real_config_snippets(parse_rows: ParseRows) -> None
     assert iso[fields.EVENT_DATASET] == "custom.iso"
     assert iso[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 4, 15)
     assert (iso[fields.HTTP_REQUEST_METHOD], iso[fields.URL_PATH], iso[fields.URL_QUERY]) == (
-        "PUT", "/items/9", "force=1")
+        "PUT",
+        "/items/9",
+        "force=1",
+    )
     assert iso[fields.HTTP_VERSION] == "1.1"
     assert iso[fields.EVENT_DURATION] == 17_000_000
     assert iso[fields.CLIENT_IP] == "198.51.100.7"

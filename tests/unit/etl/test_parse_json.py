@@ -56,22 +56,49 @@ def test_json_object_column(spark: SparkSession) -> None:
 
 
 LINES = {
-    "zap": {"ts": 1795557855.25, "level": "INFO", "msg": "request completed", "method": "get",
-            "path": "/api/v1/users/42?verbose=1", "status": 503, "latency_ms": 29.5,
-            "client_ip": "81.45.71.67", "user_agent": "curl/8.5.0", "service": "catalog",
-            "trace_id": "37ecc66a942b3aa70eea5882e522b30c"},
-    "ecs": {"@timestamp": "2026-11-24T20:59:08.162Z", "log.level": "WARN", "message": "handled",
-            "http": {"request": {"method": "DELETE"},
-                     "response": {"status_code": 201, "body": {"bytes": 44787}}},
-            "url": {"path": "/index.html"}, "source": {"ip": "2001:db8::9"},
-            "service": {"name": "payments"}, "event": {"duration": 1500000},
-            "trace": {"id": "abc"}, "host": {"name": "pod-1"}},
-    "strings": {"timestamp": "2026-11-24T22:04:15.123456+05:30", "severity": "info",
-                "request_method": "POST", "request_uri": "/orders", "status_code": "201",
-                "bytes_sent": "812", "request_time": "0.250", "remote_addr": "10.0.0.7",
-                "x_forwarded_for": "203.0.113.5, 10.0.0.1", "host": "api-7d9f",
-                "app": "gateway", "upstream": {"name": "backend", "addr": "10.0.3.4:8080"},
-                "retries": 2},
+    "zap": {
+        "ts": 1795557855.25,
+        "level": "INFO",
+        "msg": "request completed",
+        "method": "get",
+        "path": "/api/v1/users/42?verbose=1",
+        "status": 503,
+        "latency_ms": 29.5,
+        "client_ip": "81.45.71.67",
+        "user_agent": "curl/8.5.0",
+        "service": "catalog",
+        "trace_id": "37ecc66a942b3aa70eea5882e522b30c",
+    },
+    "ecs": {
+        "@timestamp": "2026-11-24T20:59:08.162Z",
+        "log.level": "WARN",
+        "message": "handled",
+        "http": {
+            "request": {"method": "DELETE"},
+            "response": {"status_code": 201, "body": {"bytes": 44787}},
+        },
+        "url": {"path": "/index.html"},
+        "source": {"ip": "2001:db8::9"},
+        "service": {"name": "payments"},
+        "event": {"duration": 1500000},
+        "trace": {"id": "abc"},
+        "host": {"name": "pod-1"},
+    },
+    "strings": {
+        "timestamp": "2026-11-24T22:04:15.123456+05:30",
+        "severity": "info",
+        "request_method": "POST",
+        "request_uri": "/orders",
+        "status_code": "201",
+        "bytes_sent": "812",
+        "request_time": "0.250",
+        "remote_addr": "10.0.0.7",
+        "x_forwarded_for": "203.0.113.5, 10.0.0.1",
+        "host": "api-7d9f",
+        "app": "gateway",
+        "upstream": {"name": "backend", "addr": "10.0.3.4:8080"},
+        "retries": 2,
+    },
     "minimal": {"time": "2026-11-24T21:00:00Z", "msg": "cache refresh", "keys": 5},
     "no_time": {"msg": "no timestamp at all"},
     "epoch_ms": {"timestamp": 1795557855123, "status": "200.0", "duration": "1.5"},
@@ -81,8 +108,13 @@ LINES = {
     "bad_status": {"status": "two hundred", "ts": 1795557855},
     "user_object": {"ts": 1795557855, "user": {"id": 5}, "status": 200},
     # An object under the first key name for a field, a scalar under a later one.
-    "object_then_scalar": {"user": {"id": 5}, "username": "bob", "status": {"code": 1},
-                           "status_code": 503, "ts": 1795557855},
+    "object_then_scalar": {
+        "user": {"id": 5},
+        "username": "bob",
+        "status": {"code": 1},
+        "status_code": 503,
+        "ts": 1795557855,
+    },
 }
 
 
@@ -139,8 +171,10 @@ def test_numbers_as_strings_and_offset_timestamps(rows: dict[str, dict[str, Any]
     assert row[fields.CLIENT_IP] == "203.0.113.5"
     assert row[fields.HOST_NAME] == "api-7d9f"
     assert row[fields.SERVICE_NAME] == "gateway"
-    assert row[fields.EXTRA] == {"upstream": '{"name":"backend","addr":"10.0.3.4:8080"}',
-                                 "retries": "2"}
+    assert row[fields.EXTRA] == {
+        "upstream": '{"name":"backend","addr":"10.0.3.4:8080"}',
+        "retries": "2",
+    }
 
 
 def test_missing_keys(rows: dict[str, dict[str, Any]]) -> None:

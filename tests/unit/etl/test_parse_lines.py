@@ -35,14 +35,23 @@ def test_output_schema_is_the_same_for_every_format(kafka_frame: KafkaFrame) -> 
     settings = ParseSettings(custom_formats={"pipe": PIPE})
     schemas = set()
     for line in (COMBINED, JSON, CUSTOM, "garbage"):
-        df = kafka_frame([line]).transform(decode_kafka_records(1000)).transform(
-            parse_lines(settings))
+        df = (
+            kafka_frame([line])
+            .transform(decode_kafka_records(1000))
+            .transform(parse_lines(settings))
+        )
         schemas.add(df.schema.simpleString())
     assert len(schemas) == 1
-    df = kafka_frame([COMBINED]).transform(decode_kafka_records(1000)).transform(
-        parse_lines(ParseSettings()))
+    df = (
+        kafka_frame([COMBINED])
+        .transform(decode_kafka_records(1000))
+        .transform(parse_lines(ParseSettings()))
+    )
     assert df.columns[-len(ECS_COLUMNS) - 2 :] == [
-        *ECS_COLUMNS, fields.ERROR_MESSAGE, fields.OUTCOME]
+        *ECS_COLUMNS,
+        fields.ERROR_MESSAGE,
+        fields.OUTCOME,
+    ]
     assert dict(df.dtypes)[fields.TIMESTAMP] == "timestamp"
     assert dict(df.dtypes)[fields.HTTP_RESPONSE_STATUS_CODE] == "int"
     assert dict(df.dtypes)[fields.HTTP_RESPONSE_BODY_BYTES] == "bigint"
@@ -60,10 +69,25 @@ def test_format_chosen_per_topic(parse_rows: ParseRows) -> None:
     topics = ["web", "api", "edge", "web", "api", "pipes", "edge", "pipes"]
     got = parse_rows(lines, settings, topics=topics)
     assert [r[fields.EVENT_DATASET] for r in got] == [
-        "access.combined", "json", "json", None, None, "custom.pipe", "custom.pipe", None]
+        "access.combined",
+        "json",
+        "json",
+        None,
+        None,
+        "custom.pipe",
+        "custom.pipe",
+        None,
+    ]
     assert [r[fields.ERROR_MESSAGE] for r in got] == [
-        None, None, None, "line does not match log format 'combined'",
-        "line is not a JSON object", None, None, "line does not match log format 'pipe'"]
+        None,
+        None,
+        None,
+        "line does not match log format 'combined'",
+        "line is not a JSON object",
+        None,
+        None,
+        "line does not match log format 'pipe'",
+    ]
     assert got[5][fields.EVENT_DURATION] == 500_000_000
 
 
@@ -71,9 +95,14 @@ def test_dead_letters_keep_coordinates_and_original(parse_rows: ParseRows) -> No
     long_line = COMBINED + " " + "x" * 100
     got = parse_rows(["", "nonsense", long_line, COMBINED], ParseSettings(max_line_bytes=120))
     assert [r[fields.ERROR_MESSAGE] for r in got] == [
-        "empty line", "no format matched", "line exceeds 120 bytes", None]
+        "empty line",
+        "no format matched",
+        "line exceeds 120 bytes",
+        None,
+    ]
     assert [r[fields.OUTCOME] for r in got] == [fields.OUTCOME_DEAD_LETTER] * 3 + [
-        fields.OUTCOME_INDEXED]
+        fields.OUTCOME_INDEXED
+    ]
     assert got[2][fields.EVENT_ORIGINAL] == long_line
     assert [r[fields.DOC_ID] for r in got] == ["logs-0-0", "logs-0-1", "logs-0-2", "logs-0-3"]
     assert all(r[c] is None for r in got[:3] for c in ECS_COLUMNS)
@@ -92,7 +121,9 @@ def test_events_keep_their_own_time_in_any_order(parse_rows: ParseRows) -> None:
     earlier = COMBINED.replace("22:04:15 +0000", "21:59:00 -0100")
     got = parse_rows([later, earlier])
     assert [r[fields.TIMESTAMP] for r in got] == [
-        dt.datetime(2026, 11, 24, 22, 9), dt.datetime(2026, 11, 24, 22, 59)]
+        dt.datetime(2026, 11, 24, 22, 9),
+        dt.datetime(2026, 11, 24, 22, 59),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -126,8 +157,11 @@ def test_corpus_counts_match_its_readme(kafka_frame: KafkaFrame) -> None:
         for line in (CORPUS / name).read_bytes().splitlines():
             lines.append(line)
             topics.append(name)
-    df = kafka_frame(lines, topics=topics).transform(
-        decode_kafka_records(settings.max_line_bytes)).transform(parse_lines(settings))
+    df = (
+        kafka_frame(lines, topics=topics)
+        .transform(decode_kafka_records(settings.max_line_bytes))
+        .transform(parse_lines(settings))
+    )
     rows = df.select(
         fields.col(fields.KAFKA_TOPIC).alias("file"),
         fields.col(fields.OUTCOME).alias("outcome"),
@@ -138,8 +172,11 @@ def test_corpus_counts_match_its_readme(kafka_frame: KafkaFrame) -> None:
     ).collect()
     assert len(rows) == len(lines)
     counts = Counter((r.file, r.outcome) for r in rows)
-    problems = [(r.file, r.error, r.line) for r in rows
-                if (r.outcome == fields.OUTCOME_DEAD_LETTER) != (r.file == "malformed.log")]
+    problems = [
+        (r.file, r.error, r.line)
+        for r in rows
+        if (r.outcome == fields.OUTCOME_DEAD_LETTER) != (r.file == "malformed.log")
+    ]
     assert problems == []
     for name, (valid, malformed, datasets) in expected.items():
         assert counts[(name, fields.OUTCOME_INDEXED)] == valid, name
@@ -157,7 +194,8 @@ def test_usable_in_a_streaming_query(spark: SparkSession, tmp_path: Path) -> Non
     source.mkdir()
     (source / "part-0.txt").write_text(f"{COMBINED}\n{JSON}\nnot a log\n", encoding="utf-8")
     stream = (
-        spark.readStream.format("text").load(str(source))
+        spark.readStream.format("text")
+        .load(str(source))
         .select(
             F.lit(None).cast("binary").alias("key"),
             F.col("value").cast("binary").alias("value"),
@@ -171,9 +209,11 @@ def test_usable_in_a_streaming_query(spark: SparkSession, tmp_path: Path) -> Non
         .transform(parse_lines(ParseSettings()))
     )
     query = (
-        stream.writeStream.format("memory").queryName("parsed_stream_test")
+        stream.writeStream.format("memory")
+        .queryName("parsed_stream_test")
         .option("checkpointLocation", str(tmp_path / "checkpoint"))
-        .trigger(availableNow=True).start()
+        .trigger(availableNow=True)
+        .start()
     )
     try:
         query.awaitTermination(120)
@@ -185,8 +225,11 @@ def test_usable_in_a_streaming_query(spark: SparkSession, tmp_path: Path) -> Non
     assert outcomes == ["dead_letter", "indexed", "indexed"]
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     st.lists(
         st.one_of(
@@ -194,19 +237,26 @@ def test_usable_in_a_streaming_query(spark: SparkSession, tmp_path: Path) -> Non
             st.text(max_size=200).map(str.encode),
             st.sampled_from([COMBINED, JSON, CUSTOM]).flatmap(
                 lambda base: st.tuples(st.integers(0, len(base)), st.binary(max_size=8)).map(
-                    lambda cut: (base[: cut[0]]).encode() + cut[1])),
+                    lambda cut: (base[: cut[0]]).encode() + cut[1]
+                )
+            ),
         ),
-        min_size=1, max_size=40,
+        min_size=1,
+        max_size=40,
     )
 )
-def test_parser_never_raises_on_arbitrary_bytes(kafka_frame: KafkaFrame,
-                                                lines: list[bytes]) -> None:
+def test_parser_never_raises_on_arbitrary_bytes(
+    kafka_frame: KafkaFrame, lines: list[bytes]
+) -> None:
     settings = ParseSettings(
         max_line_bytes=256,
         custom_formats={"pipe": CustomFormat(nginx_log_format="$remote_addr|$status|$msec")},
     )
-    df = kafka_frame(lines).transform(decode_kafka_records(settings.max_line_bytes)).transform(
-        parse_lines(settings))
+    df = (
+        kafka_frame(lines)
+        .transform(decode_kafka_records(settings.max_line_bytes))
+        .transform(parse_lines(settings))
+    )
     rows = df.select(
         fields.col(fields.KAFKA_OFFSET).alias("offset"),
         fields.col(fields.OUTCOME).alias("outcome"),

@@ -17,8 +17,10 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 def _clf(moment: dt.datetime, offset_minutes: int) -> str:
     sign = "-" if offset_minutes < 0 else "+"
     hours, minutes = divmod(abs(offset_minutes), 60)
-    return (f"{moment.day:02d}/{MONTHS[moment.month - 1]}/{moment.year:04d}:"
-            f"{moment:%H:%M:%S} {sign}{hours:02d}{minutes:02d}")
+    return (
+        f"{moment.day:02d}/{MONTHS[moment.month - 1]}/{moment.year:04d}:"
+        f"{moment:%H:%M:%S} {sign}{hours:02d}{minutes:02d}"
+    )
 
 
 def _both(spark: SparkSession, texts: list[str | None]) -> list[tuple[object, object]]:
@@ -34,8 +36,10 @@ def test_agrees_with_the_pattern_parser_on_random_times(spark: SparkSession) -> 
     rng = random.Random(2026)
     start = dt.datetime(1990, 1, 1)
     texts = [
-        _clf(start + dt.timedelta(seconds=rng.randrange(60 * 365 * 24 * 3600)),
-             rng.choice([-720, -330, -300, 0, 60, 330, 345, 840]))
+        _clf(
+            start + dt.timedelta(seconds=rng.randrange(60 * 365 * 24 * 3600)),
+            rng.choice([-720, -330, -300, 0, 60, 330, 345, 840]),
+        )
         for _ in range(500)
     ]
     results = _both(spark, texts)

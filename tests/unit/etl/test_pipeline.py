@@ -54,7 +54,10 @@ def test_accounting_reconciles(processed: DataFrame, corpus: list[GeneratedLine]
     malformed = sum(1 for g in corpus if g.format == "malformed")
     assert counts[fields.OUTCOME_DEAD_LETTER] == malformed + 3
     expected_filtered = sum(
-        1 for g in corpus if g.path == "/healthz" or (g.path or "").startswith("/static/")
+        1
+        for g in corpus
+        if g.path == "/healthz"
+        or (g.path or "").startswith("/static/")
         or (g.path or "").endswith((".ico", ".txt"))
     )
     assert counts[fields.OUTCOME_FILTERED] == expected_filtered > 0
@@ -71,8 +74,13 @@ def test_selectors(processed: DataFrame) -> None:
     internal = [c for c in events.columns if c.startswith("_logiflow") and c != fields.DOC_ID]
     assert internal == []
     assert events.columns[0] == fields.DOC_ID
-    for column in (fields.ENDPOINT, fields.STATUS_CLASS, fields.DEVICE_TYPE,
-                   fields.SOURCE_GEO_COUNTRY_ISO_CODE, fields.USER_AGENT_NAME):
+    for column in (
+        fields.ENDPOINT,
+        fields.STATUS_CLASS,
+        fields.DEVICE_TYPE,
+        fields.SOURCE_GEO_COUNTRY_ISO_CODE,
+        fields.USER_AGENT_NAME,
+    ):
         assert column in events.columns
     ids = events.select(fields.col(fields.DOC_ID)).distinct().count()
     assert ids == counts[fields.OUTCOME_INDEXED]  # one id per Kafka record
@@ -93,10 +101,14 @@ def test_enriched_values_match_generator_facts(
     rows = {
         r[fields.KAFKA_OFFSET]: r
         for r in processed.select(
-            fields.col(fields.KAFKA_OFFSET), fields.col(fields.OUTCOME),
-            fields.col(fields.ENDPOINT), fields.col(fields.DEVICE_TYPE),
-            fields.col(fields.HTTP_RESPONSE_STATUS_CODE), fields.col(fields.STATUS_CLASS),
-            fields.col(fields.TIMESTAMP), fields.col(fields.EVENT_DURATION),
+            fields.col(fields.KAFKA_OFFSET),
+            fields.col(fields.OUTCOME),
+            fields.col(fields.ENDPOINT),
+            fields.col(fields.DEVICE_TYPE),
+            fields.col(fields.HTTP_RESPONSE_STATUS_CODE),
+            fields.col(fields.STATUS_CLASS),
+            fields.col(fields.TIMESTAMP),
+            fields.col(fields.EVENT_DURATION),
         ).collect()
     }
     checked = 0

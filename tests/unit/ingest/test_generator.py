@@ -90,8 +90,9 @@ def test_realistic_mixes(sample: list[GeneratedLine]) -> None:
 
 
 def test_error_burst_raises_5xx_for_its_service() -> None:
-    burst = ErrorBurst(START + dt.timedelta(minutes=1), dt.timedelta(minutes=1), "orders-api",
-                       error_share=0.6)
+    burst = ErrorBurst(
+        START + dt.timedelta(minutes=1), dt.timedelta(minutes=1), "orders-api", error_share=0.6
+    )
     generator = TrafficGenerator(seed=3, profile=TrafficProfile(bursts=(burst,)))
     lines = list(generator.stream(START, 100, duration=dt.timedelta(minutes=3)))
 
@@ -100,8 +101,11 @@ def test_error_burst_raises_5xx_for_its_service() -> None:
 
     inside = [g for g in lines if burst.covers(g.timestamp, g.service)]
     outside = [g for g in lines if g.service == "orders-api" and g not in inside]
-    others = [g for g in lines if burst.start <= g.timestamp < burst.start + burst.duration
-              and g.service != "orders-api"]
+    others = [
+        g
+        for g in lines
+        if burst.start <= g.timestamp < burst.start + burst.duration and g.service != "orders-api"
+    ]
     assert rate(inside) > 0.45
     assert rate(outside) < 0.03 and rate(others) < 0.03
 
@@ -120,8 +124,11 @@ def test_injected_burst_and_daily_shape() -> None:
 
 
 def test_malformed_share_and_stream_bounds() -> None:
-    lines = list(generate_lines(seed=1, count=2000, start=START,
-                                profile=TrafficProfile(malformed_share=0.05)))
+    lines = list(
+        generate_lines(
+            seed=1, count=2000, start=START, profile=TrafficProfile(malformed_share=0.05)
+        )
+    )
     assert len(lines) == 2000
     malformed = [g for g in lines if g.format == "malformed"]
     assert 40 < len(malformed) < 170

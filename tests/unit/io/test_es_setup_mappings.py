@@ -45,7 +45,9 @@ def test_ilm_policy_attached_only_when_the_cluster_has_ilm() -> None:
     with_ilm = desired_objects(settings, Capabilities(True, "ILM available"))
     without = desired_objects(settings, Capabilities(False, "no ILM"))
     assert [name for name, _ in with_ilm["ilm policy"]] == [
-        "lf-events", "lf-deadletter", "lf-aggregates",
+        "lf-events",
+        "lf-deadletter",
+        "lf-aggregates",
     ]
     events_policy = dict(with_ilm["ilm policy"])["lf-events"]
     assert events_policy["phases"]["delete"]["min_age"] == "7d"

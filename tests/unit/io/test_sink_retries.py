@@ -83,20 +83,22 @@ def _item(action: dict[str, Any], status: int, error: str | None = None) -> dict
 
 def _answer(statuses: dict[str, tuple[int, str | None]]) -> Any:
     def reply(actions: list[dict[str, Any]]) -> dict[str, Any]:
-        items = [
-            _item(a, *statuses.get(a["meta"]["index"]["_id"], (201, None))) for a in actions
-        ]
-        return {"took": 1, "errors": any(i["index"]["status"] > 299 for i in items),
-                "items": items}
+        items = [_item(a, *statuses.get(a["meta"]["index"]["_id"], (201, None))) for a in actions]
+        return {"took": 1, "errors": any(i["index"]["status"] > 299 for i in items), "items": items}
 
     return reply
 
 
 def _actions(*ids: str) -> list[dict[str, Any]]:
     return [
-        {"_op_type": "index", "_id": i, "_index": "lf-events-2026.11.24",
-         "_source": json.dumps({"event.original": f"line {i}", "kafka.timestamp":
-                                "2026-11-24T10:00:00.000Z"})}
+        {
+            "_op_type": "index",
+            "_id": i,
+            "_index": "lf-events-2026.11.24",
+            "_source": json.dumps(
+                {"event.original": f"line {i}", "kafka.timestamp": "2026-11-24T10:00:00.000Z"}
+            ),
+        }
         for i in ids
     ]
 
@@ -104,14 +106,22 @@ def _actions(*ids: str) -> list[dict[str, Any]]:
 def test_per_document_429_in_a_200_response_is_retried_alone(scripted) -> None:
     script, settings = scripted
     script.replies = [
-        (200, _answer({"a": (429, "es_rejected_execution_exception"),
-                       "c": (400, "mapper_parsing_exception")})),
+        (
+            200,
+            _answer(
+                {
+                    "a": (429, "es_rejected_execution_exception"),
+                    "c": (400, "mapper_parsing_exception"),
+                }
+            ),
+        ),
         (200, _answer({})),
     ]
     failures = bulk_with_retries(create_es_client(settings), _actions("a", "b", "c"), settings)
     assert [f["_id"] for f in failures] == ["c"]
     assert [[a["meta"]["index"]["_id"] for a in r] for r in script.requests] == [
-        ["a", "b", "c"], ["a"],
+        ["a", "b", "c"],
+        ["a"],
     ]
 
 
@@ -152,8 +162,10 @@ def test_connection_refused_is_retried_then_fails() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = ElasticsearchSettings(
-        hosts=[f"http://127.0.0.1:{port}"], max_retries=2,
-        initial_backoff_seconds=0.01, max_backoff_seconds=0.02,
+        hosts=[f"http://127.0.0.1:{port}"],
+        max_retries=2,
+        initial_backoff_seconds=0.01,
+        max_backoff_seconds=0.02,
     )
     with pytest.raises(SinkUnavailableError, match="unreachable"):
         bulk_with_retries(create_es_client(settings), _actions("a"), settings)
