@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the three pinned operators (and with them their CRDs) as their own Helm releases,
+# Installs the three pinned operators (and the Prometheus Operator's monitoring CRDs) (and with them their CRDs) as their own Helm releases,
 # waiting for each to be ready, BEFORE the logiflow chart is installed: a first install on an
 # empty cluster then never fails with "no matches for kind". Idempotent (helm upgrade --install).
 #
@@ -36,3 +36,12 @@ kubectl wait --for=condition=Established --timeout=120s \
   crd/kafkatopics.kafka.strimzi.io crd/kafkausers.kafka.strimzi.io \
   crd/elasticsearches.elasticsearch.k8s.elastic.co crd/kibanas.kibana.k8s.elastic.co \
   crd/sparkapplications.sparkoperator.k8s.io
+
+# The chart's monitoring objects need only the Prometheus Operator's CRDs. A cluster that runs
+# kube-prometheus-stack (or the operator) has them already: never replace those.
+prometheus_crds="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v${PROMETHEUS_OPERATOR_VERSION}/example/prometheus-operator-crd"
+for kind in podmonitors servicemonitors prometheusrules; do
+  if ! kubectl get "crd/$kind.monitoring.coreos.com" >/dev/null 2>&1; then
+    kubectl apply --server-side -f "$prometheus_crds/monitoring.coreos.com_$kind.yaml"
+  fi
+done

@@ -21,11 +21,16 @@ def test_versions_match_shared_crds_and_chart(crd_root: Path) -> None:
         f"strimzi-{pinned['STRIMZI_VERSION']}",
         f"eck-{pinned['ECK_VERSION']}",
         f"spark-operator-{pinned['SPARK_OPERATOR_VERSION']}",
+        f"prometheus-operator-{pinned['PROMETHEUS_OPERATOR_VERSION']}",
     }
     annotations = yaml.safe_load((CHART / "Chart.yaml").read_text())["annotations"]
     assert annotations["logiflow.io/strimzi-version"] == pinned["STRIMZI_VERSION"]
     assert annotations["logiflow.io/eck-version"] == pinned["ECK_VERSION"]
     assert annotations["logiflow.io/spark-operator-version"] == pinned["SPARK_OPERATOR_VERSION"]
+    assert (
+        annotations["logiflow.io/prometheus-operator-version"]
+        == pinned["PROMETHEUS_OPERATOR_VERSION"]
+    )
 
 
 def test_scripts_parse_and_use_the_pinned_versions() -> None:
