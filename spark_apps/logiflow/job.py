@@ -41,8 +41,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.config import LogiflowConfig
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
 from logiflow.errors import DeliveryError, LogiflowError
-from logiflow.etl import fields
 from logiflow.etl.pipeline import (
     aggregate,
     outcome_counts,
@@ -51,7 +52,6 @@ from logiflow.etl.pipeline import (
     select_dead_letters,
     select_events,
 )
-from logiflow.io import index_names as names
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import invisible_topic
@@ -131,16 +131,16 @@ def events_batch_writer(
             counts = outcome_counts(batch)
             total = sum(counts.values())
             events = dead = None
-            if counts[fields.OUTCOME_INDEXED]:
+            if counts[ecs.OUTCOME_INDEXED]:
                 events = write_documents(select_events(batch), event_index(prefix), es)
-            if counts[fields.OUTCOME_DEAD_LETTER]:
+            if counts[ecs.OUTCOME_DEAD_LETTER]:
                 dead = write_documents(select_dead_letters(batch), dead_letter_index(prefix), es)
             rejections = events.rejections if events else ()
-            if dead_letter_topic and (counts[fields.OUTCOME_DEAD_LETTER] or rejections):
+            if dead_letter_topic and (counts[ecs.OUTCOME_DEAD_LETTER] or rejections):
                 rejected_ids = (
                     batch.sparkSession.createDataFrame(
                         [(r.doc_id, r.reason) for r in rejections],
-                        f"`{fields.DOC_ID}` string, `{fields.ERROR_MESSAGE}` string",
+                        f"`{ecs.DOC_ID}` string, `{ecs.ERROR_MESSAGE}` string",
                     )
                     if rejections
                     else None
@@ -152,7 +152,7 @@ def events_batch_writer(
                 batch_id=batch_id,
                 input=total,
                 indexed=events.written if events else 0,
-                filtered=counts[fields.OUTCOME_FILTERED],
+                filtered=counts[ecs.OUTCOME_FILTERED],
                 # Lines that did not parse, plus events Elasticsearch refused (now dead letters).
                 dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
             )

@@ -2,8 +2,8 @@
 view of ``logiflow run``.
 
 Pure functions over an ``elasticsearch`` client and an index prefix; they print nothing. Index
-names and accounting fields come from ``logiflow.io.index_names``, event fields from
-``logiflow.etl.fields``. Missing indices count as empty (a fresh cluster has none yet).
+names and accounting fields come from ``logiflow.contract.index_names``, event fields from
+``logiflow.contract.ecs``. Missing indices count as empty (a fresh cluster has none yet).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from logiflow.etl import fields
-from logiflow.io import index_names as names
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
 
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 _LENIENT = {"ignore_unavailable": True, "allow_no_indices": True}
@@ -94,13 +94,13 @@ def count(client: Elasticsearch, index: str, query: dict[str, Any] | None = None
 
 
 def _traffic_aggs(top: int) -> dict[str, Any]:
-    is_error = {"term": {fields.IS_ERROR: True}}
+    is_error = {"term": {ecs.IS_ERROR: True}}
     return {
-        "requests": {"filter": {"exists": {"field": fields.HTTP_RESPONSE_STATUS_CODE}}},
+        "requests": {"filter": {"exists": {"field": ecs.HTTP_RESPONSE_STATUS_CODE}}},
         "errors": {"filter": is_error},
-        "status_classes": {"terms": {"field": fields.STATUS_CLASS, "size": 10}},
+        "status_classes": {"terms": {"field": ecs.STATUS_CLASS, "size": 10}},
         "endpoints": {
-            "terms": {"field": fields.ENDPOINT, "size": top},
+            "terms": {"field": ecs.ENDPOINT, "size": top},
             "aggs": {"errors": {"filter": is_error}},
         },
     }
@@ -127,7 +127,7 @@ def traffic(
 ) -> Traffic:
     """Traffic among indexed events; ``since`` is an ES date-math lower bound on @timestamp."""
     query: dict[str, Any] = (
-        {"range": {fields.TIMESTAMP: {"gte": since}}} if since else {"match_all": {}}
+        {"range": {ecs.TIMESTAMP: {"gte": since}}} if since else {"match_all": {}}
     )
     response = client.search(
         index=names.index_pattern(prefix, names.EVENTS),
@@ -172,8 +172,8 @@ def event_time_range(client: Elasticsearch, prefix: str) -> tuple[str | None, st
         index=names.index_pattern(prefix, names.EVENTS),
         size=0,
         aggs={
-            "first": {"min": {"field": fields.TIMESTAMP}},
-            "last": {"max": {"field": fields.TIMESTAMP}},
+            "first": {"min": {"field": ecs.TIMESTAMP}},
+            "last": {"max": {"field": ecs.TIMESTAMP}},
         },
         track_total_hits=False,
         **_LENIENT,

@@ -36,7 +36,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.config import DropRule, FilterSettings, LogiflowConfig, SparkSettings
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.enrich_useragent import (
     CacheStats,
@@ -261,7 +262,7 @@ def main() -> None:
     spark.sparkContext.setLogLevel("ERROR")
     config = LogiflowConfig(
         filter=FilterSettings(
-            drop=[DropRule(name="health", field=fields.URL_PATH, op="equals", value="/healthz")]
+            drop=[DropRule(name="health", field=ecs.URL_PATH, op="equals", value="/healthz")]
         )
     )
     load_before = os.getloadavg()
@@ -277,7 +278,7 @@ def main() -> None:
         counts = {
             row["o"]: row["count"]
             for row in pipeline.everything(records)
-            .groupBy(fields.col(fields.OUTCOME).alias("o"))
+            .groupBy(col(ecs.OUTCOME).alias("o"))
             .count()
             .collect()
         }

@@ -9,7 +9,7 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 
 from logiflow.config import LogiflowConfig
-from logiflow.io import index_names as names
+from logiflow.contract import index_names as names
 from logiflow.io.es_client import connect
 from logiflow.io.es_setup import detect_capabilities, setup_elasticsearch
 

@@ -20,7 +20,7 @@ from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
 
 from logiflow.config import LogiflowConfig
-from logiflow.io import index_names as names
+from logiflow.contract import index_names as names
 
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 

@@ -25,12 +25,12 @@ from pyspark.sql import SparkSession
 from secured_kafka import SecuredKafka, apply_acls, start_secured_kafka
 
 from logiflow.config import LogiflowConfig, load_config
-from logiflow.errors import ConfigError
-from logiflow.etl.dead_letters import (
+from logiflow.contract.kafka_records import (
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
 )
+from logiflow.errors import ConfigError
 from logiflow.job import run_etl
 from logiflow.local.servers import LocalStack, create_topics
 

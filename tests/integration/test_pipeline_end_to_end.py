@@ -25,13 +25,13 @@ from kafka_records import read_topic
 from pyspark.sql import SparkSession
 
 from logiflow.config import DropRule, FilterSettings, LogiflowConfig
-from logiflow.etl.dead_letters import (
+from logiflow.contract import index_names as names
+from logiflow.contract.kafka_records import (
     HEADER_ERROR_MESSAGE,
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
 )
-from logiflow.io import index_names as names
 from logiflow.job import run_etl
 
 START = datetime(2026, 11, 24, 9, 58, 0, tzinfo=UTC)

@@ -19,13 +19,13 @@ from kafka_records import read_topic, write_topic
 from pyspark.sql import SparkSession
 
 from logiflow.config import CustomFormat, LogiflowConfig, ParseSettings
-from logiflow.etl.dead_letters import (
+from logiflow.contract import index_names as names
+from logiflow.contract.kafka_records import (
     HEADER_ERROR_MESSAGE,
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
 )
-from logiflow.io import index_names as names
 from logiflow.job import run_etl
 
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))

@@ -12,8 +12,8 @@ from pathlib import Path
 from elasticsearch import Elasticsearch, helpers
 
 from logiflow.config import LogiflowConfig
-from logiflow.etl import fields
-from logiflow.io import index_names as names
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.local.servers import free_port
 
@@ -25,12 +25,12 @@ def event(n: int, endpoint: str, status: int, day: str = "2026.11.24") -> dict[s
         "_index": f"{{prefix}}-events-{day}",
         "_id": f"e{n}",
         "_source": {
-            fields.TIMESTAMP: f"{day.replace('.', '-')}T10:00:{n:02d}Z",
-            fields.HTTP_RESPONSE_STATUS_CODE: status,
-            fields.STATUS_CLASS: f"{status // 100}xx",
-            fields.IS_ERROR: status >= 400,
-            fields.ENDPOINT: endpoint,
-            fields.URL_PATH: endpoint,
+            ecs.TIMESTAMP: f"{day.replace('.', '-')}T10:00:{n:02d}Z",
+            ecs.HTTP_RESPONSE_STATUS_CODE: status,
+            ecs.STATUS_CLASS: f"{status // 100}xx",
+            ecs.IS_ERROR: status >= 400,
+            ecs.ENDPOINT: endpoint,
+            ecs.URL_PATH: endpoint,
         },
     }
 
@@ -47,13 +47,13 @@ def index_sample(client: Elasticsearch, prefix: str) -> None:
     # A JSON log line without HTTP fields is an event but not a request.
     docs.append(
         {"_index": "{prefix}-events-2026.11.25", "_id": "e7",
-         "_source": {fields.TIMESTAMP: "2026-11-25T11:00:00Z", fields.LOG_LEVEL: "info"}}
+         "_source": {ecs.TIMESTAMP: "2026-11-25T11:00:00Z", ecs.LOG_LEVEL: "info"}}
     )  # fmt: skip
     for n in range(2):
         docs.append(
             {"_index": "{prefix}-deadletter-2026.11.24", "_id": f"d{n}",
-             "_source": {fields.TIMESTAMP: "2026-11-24T10:00:00Z",
-                         fields.EVENT_ORIGINAL: "garbage", fields.ERROR_MESSAGE: "unparseable"}}
+             "_source": {ecs.TIMESTAMP: "2026-11-24T10:00:00Z",
+                         ecs.EVENT_ORIGINAL: "garbage", ecs.ERROR_MESSAGE: "unparseable"}}
         )  # fmt: skip
     for batch_id, (read, indexed, filtered, dead) in enumerate([(5, 4, 1, 0), (6, 3, 1, 2)]):
         docs.append(

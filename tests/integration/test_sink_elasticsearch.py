@@ -12,8 +12,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from logiflow.config import LogiflowConfig
-from logiflow.etl import fields
-from logiflow.io import index_names as names
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
 from logiflow.io.es_client import connect
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.sink_elasticsearch import event_index, write_documents
@@ -21,16 +21,16 @@ from logiflow.local.servers import free_port
 
 SCHEMA = T.StructType(
     [
-        T.StructField(fields.DOC_ID, T.StringType()),
-        T.StructField(fields.TIMESTAMP, T.TimestampType()),
-        T.StructField(fields.SOURCE_IP, T.StringType()),
-        T.StructField(fields.HTTP_RESPONSE_STATUS_CODE, T.LongType()),
-        T.StructField(fields.EVENT_ORIGINAL, T.StringType()),
-        T.StructField(fields.KAFKA_TOPIC, T.StringType()),
-        T.StructField(fields.KAFKA_PARTITION, T.IntegerType()),
-        T.StructField(fields.KAFKA_OFFSET, T.LongType()),
-        T.StructField(fields.KAFKA_TIMESTAMP, T.TimestampType()),
-        T.StructField(fields.OUTCOME, T.StringType()),
+        T.StructField(ecs.DOC_ID, T.StringType()),
+        T.StructField(ecs.TIMESTAMP, T.TimestampType()),
+        T.StructField(ecs.SOURCE_IP, T.StringType()),
+        T.StructField(ecs.HTTP_RESPONSE_STATUS_CODE, T.LongType()),
+        T.StructField(ecs.EVENT_ORIGINAL, T.StringType()),
+        T.StructField(ecs.KAFKA_TOPIC, T.StringType()),
+        T.StructField(ecs.KAFKA_PARTITION, T.IntegerType()),
+        T.StructField(ecs.KAFKA_OFFSET, T.LongType()),
+        T.StructField(ecs.KAFKA_TIMESTAMP, T.TimestampType()),
+        T.StructField(ecs.OUTCOME, T.StringType()),
     ]
 )
 

@@ -49,10 +49,10 @@ from rich.text import Text
 from logiflow.cli.main import app, state
 from logiflow.cli.progress import RateMeter
 from logiflow.config import LogiflowConfig
+from logiflow.contract import index_names as names
 from logiflow.errors import LogiflowError
 from logiflow.ingest.producer import LogProducer, client_config, end_offsets
 from logiflow.ingest.traffic import TrafficOptions, TrafficSender
-from logiflow.io import index_names as names
 from logiflow.io.es_client import connect
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.report import LiveSnapshot, build_report, live_snapshot

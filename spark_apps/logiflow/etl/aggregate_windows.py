@@ -43,42 +43,24 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.config import AggregateSettings
-from logiflow.etl import fields
-
-SCOPE_SERVICE = "service"
-SCOPE_ENDPOINT = "endpoint"
-
-WINDOW_END = "logiflow.window.end"
-AGG_SCOPE = "logiflow.agg.scope"
-AGG_EVENTS = "logiflow.agg.events"
-AGG_REQUESTS = "logiflow.agg.requests"
-AGG_STATUS_4XX = "logiflow.agg.status_4xx"
-AGG_STATUS_5XX = "logiflow.agg.status_5xx"
-AGG_ERROR_RATE = "logiflow.agg.error_rate"
-AGG_BYTES = "logiflow.agg.bytes"
-AGG_LATENCY_COUNT = "logiflow.agg.latency_count"
-AGG_LATENCY_P50 = "logiflow.agg.latency_p50_ns"
-AGG_LATENCY_P95 = "logiflow.agg.latency_p95_ns"
-AGG_LATENCY_P99 = "logiflow.agg.latency_p99_ns"
-
-AGGREGATE_COLUMNS = (
-    fields.DOC_ID,
-    fields.TIMESTAMP,
-    WINDOW_END,
-    AGG_SCOPE,
-    fields.SERVICE_NAME,
-    fields.ENDPOINT,
-    AGG_EVENTS,
-    AGG_REQUESTS,
-    AGG_STATUS_4XX,
-    AGG_STATUS_5XX,
-    AGG_ERROR_RATE,
+from logiflow.contract import ecs
+from logiflow.contract.aggregates import (
     AGG_BYTES,
+    AGG_ERROR_RATE,
+    AGG_EVENTS,
     AGG_LATENCY_COUNT,
     AGG_LATENCY_P50,
     AGG_LATENCY_P95,
     AGG_LATENCY_P99,
+    AGG_REQUESTS,
+    AGG_SCOPE,
+    AGG_STATUS_4XX,
+    AGG_STATUS_5XX,
+    SCOPE_ENDPOINT,
+    SCOPE_SERVICE,
+    WINDOW_END,
 )
+from logiflow.etl.columns import col
 
 # Relative error 1/accuracy (0.1% of the value range) is plenty for latency dashboards and keeps
 # the per-window sketch small in the state store.
@@ -95,16 +77,15 @@ def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], Data
         status = F.col("status")
         slim = (
             df.where(
-                (fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_INDEXED))
-                & fields.col(fields.TIMESTAMP).isNotNull()
+                (col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_INDEXED)) & col(ecs.TIMESTAMP).isNotNull()
             )
             .select(
-                fields.col(fields.TIMESTAMP).alias("ts"),
-                fields.col(fields.SERVICE_NAME).alias("service"),
-                fields.col(fields.ENDPOINT).alias("endpoint_template"),
-                fields.col(fields.HTTP_RESPONSE_STATUS_CODE).alias("status"),
-                fields.col(fields.HTTP_RESPONSE_BODY_BYTES).alias("bytes"),
-                fields.col(fields.EVENT_DURATION).alias("duration"),
+                col(ecs.TIMESTAMP).alias("ts"),
+                col(ecs.SERVICE_NAME).alias("service"),
+                col(ecs.ENDPOINT).alias("endpoint_template"),
+                col(ecs.HTTP_RESPONSE_STATUS_CODE).alias("status"),
+                col(ecs.HTTP_RESPONSE_BODY_BYTES).alias("bytes"),
+                col(ecs.EVENT_DURATION).alias("duration"),
                 F.explode(F.array(F.lit(SCOPE_SERVICE), F.lit(SCOPE_ENDPOINT))).alias("scope"),
             )
             .where((F.col("scope") == SCOPE_SERVICE) | F.col("endpoint_template").isNotNull())
@@ -138,12 +119,12 @@ def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], Data
             256,
         )
         return grouped.select(
-            doc_id.alias(fields.DOC_ID),
-            F.col("window.start").alias(fields.TIMESTAMP),
+            doc_id.alias(ecs.DOC_ID),
+            F.col("window.start").alias(ecs.TIMESTAMP),
             F.col("window.end").alias(WINDOW_END),
             F.col("scope").alias(AGG_SCOPE),
-            F.col("service").alias(fields.SERVICE_NAME),
-            F.col("endpoint").alias(fields.ENDPOINT),
+            F.col("service").alias(ecs.SERVICE_NAME),
+            F.col("endpoint").alias(ecs.ENDPOINT),
             F.col("events").alias(AGG_EVENTS),
             F.col("requests").alias(AGG_REQUESTS),
             F.col("s4xx").alias(AGG_STATUS_4XX),

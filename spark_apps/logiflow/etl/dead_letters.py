@@ -21,43 +21,36 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from logiflow.etl import fields
-
-EVENT_KIND = "event.kind"
-EVENT_KIND_PIPELINE_ERROR = "pipeline_error"
+from logiflow.contract import ecs
+from logiflow.contract.kafka_records import (
+    HEADER_ERROR_MESSAGE,
+    HEADER_SOURCE_OFFSET,
+    HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
+)
+from logiflow.etl.columns import col
 
 _KAFKA_COLUMNS = (
-    fields.KAFKA_TOPIC,
-    fields.KAFKA_PARTITION,
-    fields.KAFKA_OFFSET,
-    fields.KAFKA_KEY,
-    fields.KAFKA_TIMESTAMP,
+    ecs.KAFKA_TOPIC,
+    ecs.KAFKA_PARTITION,
+    ecs.KAFKA_OFFSET,
+    ecs.KAFKA_KEY,
+    ecs.KAFKA_TIMESTAMP,
 )
 
 
 def to_dead_letter_documents(df: DataFrame) -> DataFrame:
     """Dead-lettered rows of a processed frame, shaped as the documents to index."""
     columns = [
-        fields.col(fields.DOC_ID).alias(fields.DOC_ID),
-        fields.col(fields.KAFKA_TIMESTAMP).alias(fields.TIMESTAMP),
-        F.lit(EVENT_KIND_PIPELINE_ERROR).alias(EVENT_KIND),
-        fields.col(fields.EVENT_ORIGINAL).alias(fields.EVENT_ORIGINAL),
-        F.coalesce(fields.col(fields.ERROR_MESSAGE), F.lit("unknown reason")).alias(
-            fields.ERROR_MESSAGE
-        ),
+        col(ecs.DOC_ID).alias(ecs.DOC_ID),
+        col(ecs.KAFKA_TIMESTAMP).alias(ecs.TIMESTAMP),
+        F.lit(ecs.EVENT_KIND_PIPELINE_ERROR).alias(ecs.EVENT_KIND),
+        col(ecs.EVENT_ORIGINAL).alias(ecs.EVENT_ORIGINAL),
+        F.coalesce(col(ecs.ERROR_MESSAGE), F.lit("unknown reason")).alias(ecs.ERROR_MESSAGE),
     ]
-    optional = (fields.EVENT_ORIGINAL_BASE64, *_KAFKA_COLUMNS)
-    columns += [fields.col(name).alias(name) for name in optional if name in df.columns]
-    return df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_DEAD_LETTER)).select(
-        *columns
-    )
-
-
-# Header names of dead-letter records in Kafka (values are UTF-8 text).
-HEADER_ERROR_MESSAGE = "logiflow.error.message"
-HEADER_SOURCE_TOPIC = "logiflow.source.topic"
-HEADER_SOURCE_PARTITION = "logiflow.source.partition"
-HEADER_SOURCE_OFFSET = "logiflow.source.offset"
+    optional = (ecs.EVENT_ORIGINAL_BASE64, *_KAFKA_COLUMNS)
+    columns += [col(name).alias(name) for name in optional if name in df.columns]
+    return df.where(col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_DEAD_LETTER)).select(*columns)
 
 
 def _header(name: str, value: Column) -> Column:
@@ -68,20 +61,20 @@ def to_dead_letter_records(df: DataFrame) -> DataFrame:
     """Dead-lettered rows as Kafka records: ``key``, ``value`` (binary), ``headers``."""
     # The exact bytes when they were not valid UTF-8, else the (identical) decoded line.
     value = F.coalesce(
-        F.unbase64(fields.col(fields.EVENT_ORIGINAL_BASE64)),
-        F.encode(fields.col(fields.EVENT_ORIGINAL), "UTF-8"),
+        F.unbase64(col(ecs.EVENT_ORIGINAL_BASE64)),
+        F.encode(col(ecs.EVENT_ORIGINAL), "UTF-8"),
     )
     headers = F.array(
         _header(
             HEADER_ERROR_MESSAGE,
-            F.coalesce(fields.col(fields.ERROR_MESSAGE), F.lit("unknown reason")),
+            F.coalesce(col(ecs.ERROR_MESSAGE), F.lit("unknown reason")),
         ),
-        _header(HEADER_SOURCE_TOPIC, fields.col(fields.KAFKA_TOPIC)),
-        _header(HEADER_SOURCE_PARTITION, fields.col(fields.KAFKA_PARTITION).cast("string")),
-        _header(HEADER_SOURCE_OFFSET, fields.col(fields.KAFKA_OFFSET).cast("string")),
+        _header(HEADER_SOURCE_TOPIC, col(ecs.KAFKA_TOPIC)),
+        _header(HEADER_SOURCE_PARTITION, col(ecs.KAFKA_PARTITION).cast("string")),
+        _header(HEADER_SOURCE_OFFSET, col(ecs.KAFKA_OFFSET).cast("string")),
     )
-    return df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_DEAD_LETTER)).select(
-        F.encode(fields.col(fields.KAFKA_KEY), "UTF-8").alias("key"),
+    return df.where(col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_DEAD_LETTER)).select(
+        F.encode(col(ecs.KAFKA_KEY), "UTF-8").alias("key"),
         value.alias("value"),
         headers.alias("headers"),
     )
@@ -95,13 +88,13 @@ def mark_rejected(df: DataFrame, rejected: DataFrame) -> DataFrame:
     """The rows of ``df`` whose ``_logiflow_id`` is in ``rejected`` (columns ``_logiflow_id``,
     ``error.message``), turned into dead letters with that reason."""
     reasons = rejected.select(
-        fields.col(fields.DOC_ID).alias(_REJECTED_ID),
-        fields.col(fields.ERROR_MESSAGE).alias(_REJECTED_REASON),
+        col(ecs.DOC_ID).alias(_REJECTED_ID),
+        col(ecs.ERROR_MESSAGE).alias(_REJECTED_REASON),
     )
-    joined = df.join(F.broadcast(reasons), fields.col(fields.DOC_ID) == F.col(_REJECTED_ID))
+    joined = df.join(F.broadcast(reasons), col(ecs.DOC_ID) == F.col(_REJECTED_ID))
     return joined.withColumns(
         {
-            fields.ERROR_MESSAGE: F.col(_REJECTED_REASON),
-            fields.OUTCOME: F.lit(fields.OUTCOME_DEAD_LETTER),
+            ecs.ERROR_MESSAGE: F.col(_REJECTED_REASON),
+            ecs.OUTCOME: F.lit(ecs.OUTCOME_DEAD_LETTER),
         }
     ).drop(_REJECTED_ID, _REJECTED_REASON)

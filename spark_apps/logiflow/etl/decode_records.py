@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 
 _RAW = "_lf_raw_line"
 _VALID = "_lf_valid_line"
@@ -52,11 +53,11 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
     def transform(df: DataFrame) -> DataFrame:
         # Materialised once: it is read by the length check, the repair and the UTF-8 test.
         staged = df.select(
-            F.col("topic").alias(fields.KAFKA_TOPIC),
-            F.col("partition").alias(fields.KAFKA_PARTITION),
-            F.col("offset").alias(fields.KAFKA_OFFSET),
-            F.make_valid_utf8(F.col("key").cast("string")).alias(fields.KAFKA_KEY),
-            F.col("timestamp").alias(fields.KAFKA_TIMESTAMP),
+            F.col("topic").alias(ecs.KAFKA_TOPIC),
+            F.col("partition").alias(ecs.KAFKA_PARTITION),
+            F.col("offset").alias(ecs.KAFKA_OFFSET),
+            F.make_valid_utf8(F.col("key").cast("string")).alias(ecs.KAFKA_KEY),
+            F.col("timestamp").alias(ecs.KAFKA_TIMESTAMP),
             F.col("value"),
             _strip_line_break(F.col("value").cast("string")).alias(_RAW),
         )
@@ -66,27 +67,27 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
         repaired = F.col(_VALID)
         error = _error(raw, max_line_bytes)
         return staged.select(
-            fields.col(fields.KAFKA_TOPIC),
-            fields.col(fields.KAFKA_PARTITION),
-            fields.col(fields.KAFKA_OFFSET),
-            fields.col(fields.KAFKA_KEY),
-            fields.col(fields.KAFKA_TIMESTAMP),
+            col(ecs.KAFKA_TOPIC),
+            col(ecs.KAFKA_PARTITION),
+            col(ecs.KAFKA_OFFSET),
+            col(ecs.KAFKA_KEY),
+            col(ecs.KAFKA_TIMESTAMP),
             F.concat_ws(
                 "-",
-                fields.col(fields.KAFKA_TOPIC),
-                fields.col(fields.KAFKA_PARTITION).cast("string"),
-                fields.col(fields.KAFKA_OFFSET).cast("string"),
-            ).alias(fields.DOC_ID),
-            F.coalesce(repaired, F.lit("")).alias(fields.EVENT_ORIGINAL),
+                col(ecs.KAFKA_TOPIC),
+                col(ecs.KAFKA_PARTITION).cast("string"),
+                col(ecs.KAFKA_OFFSET).cast("string"),
+            ).alias(ecs.DOC_ID),
+            F.coalesce(repaired, F.lit("")).alias(ecs.EVENT_ORIGINAL),
             # Spark's base64 wraps lines MIME-style; one unbroken string is easier to decode.
             F.when(
                 repaired != raw,
                 F.replace(F.base64(F.col("value")), F.lit("\r\n"), F.lit("")),
-            ).alias(fields.EVENT_ORIGINAL_BASE64),
-            error.alias(fields.ERROR_MESSAGE),
-            F.when(error.isNotNull(), F.lit(fields.OUTCOME_DEAD_LETTER))
+            ).alias(ecs.EVENT_ORIGINAL_BASE64),
+            error.alias(ecs.ERROR_MESSAGE),
+            F.when(error.isNotNull(), F.lit(ecs.OUTCOME_DEAD_LETTER))
             .otherwise(F.lit(None).cast("string"))
-            .alias(fields.OUTCOME),
+            .alias(ecs.OUTCOME),
         )
 
     return transform

@@ -15,8 +15,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.config import EndpointRule
+from logiflow.contract import ecs
 from logiflow.errors import ConfigError
-from logiflow.etl import fields
+from logiflow.etl.columns import col
 
 
 def check_java_regex(pattern: str, where: str) -> None:
@@ -114,9 +115,9 @@ def endpoint_column(path: Column, rules: Sequence[EndpointRule]) -> Column:
 
 def enrich_endpoint(rules: Sequence[EndpointRule]) -> Callable[[DataFrame], DataFrame]:
     """Add ``logiflow.endpoint`` from ``url.path`` using ``rules`` (see config defaults)."""
-    expression = endpoint_column(fields.col(fields.URL_PATH), rules)
+    expression = endpoint_column(col(ecs.URL_PATH), rules)
 
     def transform(df: DataFrame) -> DataFrame:
-        return df.withColumn(fields.ENDPOINT, expression)
+        return df.withColumn(ecs.ENDPOINT, expression)
 
     return transform

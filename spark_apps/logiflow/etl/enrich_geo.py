@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 
 GEO_STRUCT_TYPE = "country_iso_code string, country_name string"
 _CACHE_SIZE = 100_000
@@ -72,18 +73,18 @@ def enrich_geo(enabled: bool = True) -> Callable[[DataFrame], DataFrame]:
         if not enabled:
             return df.withColumns(
                 {
-                    fields.SOURCE_GEO_COUNTRY_ISO_CODE: F.lit(None).cast("string"),
-                    fields.SOURCE_GEO_COUNTRY_NAME: F.lit(None).cast("string"),
+                    ecs.SOURCE_GEO_COUNTRY_ISO_CODE: F.lit(None).cast("string"),
+                    ecs.SOURCE_GEO_COUNTRY_NAME: F.lit(None).cast("string"),
                 }
             )
         geo = "_logiflow_geo"
-        address = F.coalesce(fields.col(fields.CLIENT_IP), fields.col(fields.SOURCE_IP))
+        address = F.coalesce(col(ecs.CLIENT_IP), col(ecs.SOURCE_IP))
         return (
             df.withColumn(geo, lookup_countries(address))
             .withColumns(
                 {
-                    fields.SOURCE_GEO_COUNTRY_ISO_CODE: F.col(geo).getField("country_iso_code"),
-                    fields.SOURCE_GEO_COUNTRY_NAME: F.col(geo).getField("country_name"),
+                    ecs.SOURCE_GEO_COUNTRY_ISO_CODE: F.col(geo).getField("country_iso_code"),
+                    ecs.SOURCE_GEO_COUNTRY_NAME: F.col(geo).getField("country_name"),
                 }
             )
             .drop(geo)

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from logiflow.etl import fields
-
-# host names carry no "/", so the first one separates host from service.
-_KEY_PATTERN = r"^([^/]*)/(.*)$"
+from logiflow.contract import ecs
+from logiflow.contract.kafka_records import KEY_PATTERN
+from logiflow.etl.columns import col
 
 
 def _key_part(group: int) -> Column:
-    part = F.regexp_extract(fields.col(fields.KAFKA_KEY), _KEY_PATTERN, group)
+    part = F.regexp_extract(col(ecs.KAFKA_KEY), KEY_PATTERN, group)
     return F.when(part != F.lit(""), part)
 
 
@@ -27,8 +26,8 @@ def fill_origin_from_key() -> Callable[[DataFrame], DataFrame]:
     def transform(df: DataFrame) -> DataFrame:
         return df.withColumns(
             {
-                fields.HOST_NAME: F.coalesce(fields.col(fields.HOST_NAME), _key_part(1)),
-                fields.SERVICE_NAME: F.coalesce(fields.col(fields.SERVICE_NAME), _key_part(2)),
+                ecs.HOST_NAME: F.coalesce(col(ecs.HOST_NAME), _key_part(1)),
+                ecs.SERVICE_NAME: F.coalesce(col(ecs.SERVICE_NAME), _key_part(2)),
             }
         )
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 
 
 def status_class_column(status: Column) -> Column:
@@ -26,11 +27,11 @@ def enrich_status() -> Callable[[DataFrame], DataFrame]:
     """Add ``logiflow.status_class`` and ``logiflow.is_error`` from the response status."""
 
     def transform(df: DataFrame) -> DataFrame:
-        status = fields.col(fields.HTTP_RESPONSE_STATUS_CODE)
+        status = col(ecs.HTTP_RESPONSE_STATUS_CODE)
         return df.withColumns(
             {
-                fields.STATUS_CLASS: status_class_column(status),
-                fields.IS_ERROR: is_error_column(status),
+                ecs.STATUS_CLASS: status_class_column(status),
+                ecs.IS_ERROR: is_error_column(status),
             }
         )
 

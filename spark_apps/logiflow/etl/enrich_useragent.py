@@ -34,7 +34,8 @@ from pyspark.accumulators import Accumulator, AccumulatorParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 
 DEVICE_DESKTOP = "desktop"
 DEVICE_MOBILE = "mobile"
@@ -247,15 +248,15 @@ def enrich_user_agent(
     def transform(df: DataFrame) -> DataFrame:
         parsed = "_logiflow_ua"
         return (
-            df.withColumn(parsed, parse_user_agents(fields.col(fields.USER_AGENT_ORIGINAL)))
+            df.withColumn(parsed, parse_user_agents(col(ecs.USER_AGENT_ORIGINAL)))
             .withColumns(
                 {
-                    fields.USER_AGENT_NAME: F.col(parsed).getField("name"),
-                    fields.USER_AGENT_VERSION: F.col(parsed).getField("version"),
-                    fields.USER_AGENT_OS_NAME: F.col(parsed).getField("os_name"),
-                    fields.USER_AGENT_DEVICE_NAME: F.col(parsed).getField("device_name"),
-                    fields.DEVICE_TYPE: F.col(parsed).getField("device_type"),
-                    fields.IS_BOT: F.col(parsed).getField("is_bot"),
+                    ecs.USER_AGENT_NAME: F.col(parsed).getField("name"),
+                    ecs.USER_AGENT_VERSION: F.col(parsed).getField("version"),
+                    ecs.USER_AGENT_OS_NAME: F.col(parsed).getField("os_name"),
+                    ecs.USER_AGENT_DEVICE_NAME: F.col(parsed).getField("device_name"),
+                    ecs.DEVICE_TYPE: F.col(parsed).getField("device_type"),
+                    ecs.IS_BOT: F.col(parsed).getField("is_bot"),
                 }
             )
             .drop(parsed)

@@ -18,23 +18,17 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.config import DropRule
+from logiflow.contract import ecs
 from logiflow.errors import ConfigError
-from logiflow.etl import fields
+from logiflow.etl.columns import col
 from logiflow.etl.enrich_endpoint import check_java_regex
 
-_EXTRA_PREFIX = fields.EXTRA + "."
+_EXTRA_PREFIX = ecs.EXTRA + "."
 
 
 def filterable_fields() -> frozenset[str]:
     """Every event column a rule may name: the public names in the field contract."""
-    names = set()
-    for attr, value in vars(fields).items():
-        if not attr.isupper() or not isinstance(value, str) or attr.startswith("OUTCOME"):
-            continue
-        if value.startswith("_logiflow"):
-            continue
-        names.add(value)
-    return frozenset(names)
+    return ecs.event_fields()
 
 
 def _as_text(value: str | int | bool) -> str:
@@ -46,14 +40,14 @@ def _as_text(value: str | int | bool) -> str:
 def _field_column(rule: DropRule) -> Column:
     if rule.field.startswith(_EXTRA_PREFIX) and len(rule.field) > len(_EXTRA_PREFIX):
         key = rule.field[len(_EXTRA_PREFIX) :]
-        return F.try_element_at(fields.col(fields.EXTRA), F.lit(key))
+        return F.try_element_at(col(ecs.EXTRA), F.lit(key))
     if rule.field not in filterable_fields():
         known = ", ".join(sorted(filterable_fields()))
         raise ConfigError(
             f"filter.drop rule {rule.name!r}: unknown field {rule.field!r}; use one of {known} "
-            f"or {fields.EXTRA}.<key>"
+            f"or {ecs.EXTRA}.<key>"
         )
-    return fields.col(rule.field)
+    return col(rule.field)
 
 
 def rule_condition(rule: DropRule) -> Column:
@@ -92,8 +86,8 @@ def apply_drop_rules(rules: Sequence[DropRule]) -> Callable[[DataFrame], DataFra
 
     def transform(df: DataFrame) -> DataFrame:
         if not conditions:
-            return df.withColumn(fields.FILTER_RULE, F.lit(None).cast("string"))
-        indexed = fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_INDEXED)
+            return df.withColumn(ecs.FILTER_RULE, F.lit(None).cast("string"))
+        indexed = col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_INDEXED)
         matched: Column | None = None
         for name, condition in conditions:
             matched = (
@@ -102,11 +96,11 @@ def apply_drop_rules(rules: Sequence[DropRule]) -> Callable[[DataFrame], DataFra
                 else matched.when(indexed & condition, F.lit(name))
             )
         assert matched is not None
-        return df.withColumn(fields.FILTER_RULE, matched).withColumn(
-            fields.OUTCOME,
-            F.when(
-                fields.col(fields.FILTER_RULE).isNotNull(), F.lit(fields.OUTCOME_FILTERED)
-            ).otherwise(fields.col(fields.OUTCOME)),
+        return df.withColumn(ecs.FILTER_RULE, matched).withColumn(
+            ecs.OUTCOME,
+            F.when(col(ecs.FILTER_RULE).isNotNull(), F.lit(ecs.OUTCOME_FILTERED)).otherwise(
+                col(ecs.OUTCOME)
+            ),
         )
 
     return transform

@@ -21,38 +21,39 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.config import ParseSettings
+from logiflow.contract import ecs
 from logiflow.errors import ConfigError
-from logiflow.etl import fields
 from logiflow.etl import log_format as lf
 from logiflow.etl import parse_access as pa
 from logiflow.etl import parse_json as pj
+from logiflow.etl.columns import col
 
 CLF_TIME_PATTERN = "dd/MMM/yyyy:HH:mm:ss Z"
 
 # Columns parse_lines adds, in output order (the same for every format).
 ECS_COLUMNS: tuple[str, ...] = (
-    fields.TIMESTAMP,
-    fields.SOURCE_IP,
-    fields.SOURCE_ADDRESS,
-    fields.CLIENT_IP,
-    fields.USER_NAME,
-    fields.HTTP_REQUEST_METHOD,
-    fields.HTTP_VERSION,
-    fields.URL_ORIGINAL,
-    fields.URL_PATH,
-    fields.URL_QUERY,
-    fields.URL_DOMAIN,
-    fields.HTTP_RESPONSE_STATUS_CODE,
-    fields.HTTP_RESPONSE_BODY_BYTES,
-    fields.HTTP_REQUEST_REFERRER,
-    fields.USER_AGENT_ORIGINAL,
-    fields.EVENT_DURATION,
-    fields.SERVICE_NAME,
-    fields.HOST_NAME,
-    fields.TRACE_ID,
-    fields.LOG_LEVEL,
-    fields.EVENT_DATASET,
-    fields.EXTRA,
+    ecs.TIMESTAMP,
+    ecs.SOURCE_IP,
+    ecs.SOURCE_ADDRESS,
+    ecs.CLIENT_IP,
+    ecs.USER_NAME,
+    ecs.HTTP_REQUEST_METHOD,
+    ecs.HTTP_VERSION,
+    ecs.URL_ORIGINAL,
+    ecs.URL_PATH,
+    ecs.URL_QUERY,
+    ecs.URL_DOMAIN,
+    ecs.HTTP_RESPONSE_STATUS_CODE,
+    ecs.HTTP_RESPONSE_BODY_BYTES,
+    ecs.HTTP_REQUEST_REFERRER,
+    ecs.USER_AGENT_ORIGINAL,
+    ecs.EVENT_DURATION,
+    ecs.SERVICE_NAME,
+    ecs.HOST_NAME,
+    ecs.TRACE_ID,
+    ecs.LOG_LEVEL,
+    ecs.EVENT_DATASET,
+    ecs.EXTRA,
 )
 
 _IPV4 = r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -239,12 +240,12 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         return expr.otherwise(F.lit(settings.default_format))
 
     def transform(df: DataFrame) -> DataFrame:
-        input_columns = [c for c in df.columns if c not in (fields.ERROR_MESSAGE, fields.OUTCOME)]
-        line = fields.col(fields.EVENT_ORIGINAL)
-        decode_error = fields.col(fields.ERROR_MESSAGE)
+        input_columns = [c for c in df.columns if c not in (ecs.ERROR_MESSAGE, ecs.OUTCOME)]
+        line = col(ecs.EVENT_ORIGINAL)
+        decode_error = col(ecs.ERROR_MESSAGE)
         decoded = decode_error.isNull()
 
-        df = df.withColumn(_CHOICE, choice_column(fields.col(fields.KAFKA_TOPIC)))
+        df = df.withColumn(_CHOICE, choice_column(col(ecs.KAFKA_TOPIC)))
         choice = F.col(_CHOICE)
         if uses_json:
             looks_json = (choice == "json") | ((choice == "auto") & F.ltrim(line).startswith("{"))
@@ -341,7 +342,7 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
         ]
         df = df.select(
             *[F.col(f"`{c}`") for c in input_columns],
-            decode_error.alias(fields.ERROR_MESSAGE),
+            decode_error.alias(ecs.ERROR_MESSAGE),
             F.col(_CHOICE),
             is_json,
             F.col(_MATCHED),
@@ -436,58 +437,54 @@ def parse_lines(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
                 ),
             )
         )
-        ecs = {
-            fields.TIMESTAMP: F.when(
-                time_text.isNull(), fields.col(fields.KAFKA_TIMESTAMP)
-            ).otherwise(parsed_time),
-            fields.SOURCE_IP: source_ip,
-            fields.SOURCE_ADDRESS: _slot(lf.REMOTE_ADDR),
-            fields.CLIENT_IP: F.coalesce(
+        ecs_columns = {
+            ecs.TIMESTAMP: F.when(time_text.isNull(), col(ecs.KAFKA_TIMESTAMP)).otherwise(
+                parsed_time
+            ),
+            ecs.SOURCE_IP: source_ip,
+            ecs.SOURCE_ADDRESS: _slot(lf.REMOTE_ADDR),
+            ecs.CLIENT_IP: F.coalesce(
                 _valid_ip(first_forwarded), _valid_ip(_slot(pj.CLIENT_IP)), source_ip
             ),
-            fields.USER_NAME: _slot(lf.REMOTE_USER),
-            fields.HTTP_REQUEST_METHOD: F.upper(_slot(lf.METHOD)),
-            fields.HTTP_VERSION: F.when(
+            ecs.USER_NAME: _slot(lf.REMOTE_USER),
+            ecs.HTTP_REQUEST_METHOD: F.upper(_slot(lf.METHOD)),
+            ecs.HTTP_VERSION: F.when(
                 version.startswith("HTTP/"), F.substring(version, 6, 16)
             ).otherwise(version),
-            fields.URL_ORIGINAL: _slot(lf.URL_ORIGINAL),
-            fields.URL_PATH: _slot(lf.URL_PATH),
-            fields.URL_QUERY: _slot(lf.URL_QUERY),
-            fields.URL_DOMAIN: F.coalesce(
-                _slot(lf.URL_DOMAIN), _strip_port(_slot(lf.REQUEST_HOST))
-            ),
-            fields.HTTP_RESPONSE_STATUS_CODE: status,
-            fields.HTTP_RESPONSE_BODY_BYTES: body_bytes,
-            fields.HTTP_REQUEST_REFERRER: _slot(lf.REFERRER),
-            fields.USER_AGENT_ORIGINAL: _slot(lf.USER_AGENT),
-            fields.EVENT_DURATION: _duration_ns(),
-            fields.SERVICE_NAME: _slot(pj.SERVICE),
-            fields.HOST_NAME: _slot(lf.HOSTNAME),
-            fields.TRACE_ID: _slot(lf.TRACE_ID),
-            fields.LOG_LEVEL: F.lower(_slot(pj.LEVEL)),
-            fields.EVENT_DATASET: dataset,
-            fields.EXTRA: F.when(is_json, F.col(_JEXTRA)).otherwise(access_extra),
+            ecs.URL_ORIGINAL: _slot(lf.URL_ORIGINAL),
+            ecs.URL_PATH: _slot(lf.URL_PATH),
+            ecs.URL_QUERY: _slot(lf.URL_QUERY),
+            ecs.URL_DOMAIN: F.coalesce(_slot(lf.URL_DOMAIN), _strip_port(_slot(lf.REQUEST_HOST))),
+            ecs.HTTP_RESPONSE_STATUS_CODE: status,
+            ecs.HTTP_RESPONSE_BODY_BYTES: body_bytes,
+            ecs.HTTP_REQUEST_REFERRER: _slot(lf.REFERRER),
+            ecs.USER_AGENT_ORIGINAL: _slot(lf.USER_AGENT),
+            ecs.EVENT_DURATION: _duration_ns(),
+            ecs.SERVICE_NAME: _slot(pj.SERVICE),
+            ecs.HOST_NAME: _slot(lf.HOSTNAME),
+            ecs.TRACE_ID: _slot(lf.TRACE_ID),
+            ecs.LOG_LEVEL: F.lower(_slot(pj.LEVEL)),
+            ecs.EVENT_DATASET: dataset,
+            ecs.EXTRA: F.when(is_json, F.col(_JEXTRA)).otherwise(access_extra),
         }
         df = df.select(
             *[F.col(f"`{c}`") for c in input_columns],
-            parse_error.alias(fields.ERROR_MESSAGE),
-            *[value.alias(name) for name, value in ecs.items()],
+            parse_error.alias(ecs.ERROR_MESSAGE),
+            *[value.alias(name) for name, value in ecs_columns.items()],
         )
         # Dead letters keep their Kafka coordinates and original line, nothing half-parsed.
-        ok = fields.col(fields.ERROR_MESSAGE).isNull()
-        extra = fields.col(fields.EXTRA)
+        ok = col(ecs.ERROR_MESSAGE).isNull()
+        extra = col(ecs.EXTRA)
         return df.select(
             *[F.col(f"`{c}`") for c in input_columns],
             *[
-                F.when(
-                    ok, F.when(F.size(extra) > 0, extra) if n == fields.EXTRA else fields.col(n)
-                ).alias(n)
+                F.when(ok, F.when(F.size(extra) > 0, extra) if n == ecs.EXTRA else col(n)).alias(n)
                 for n in ECS_COLUMNS
             ],
-            fields.col(fields.ERROR_MESSAGE),
-            F.when(ok, F.lit(fields.OUTCOME_INDEXED))
-            .otherwise(F.lit(fields.OUTCOME_DEAD_LETTER))
-            .alias(fields.OUTCOME),
+            col(ecs.ERROR_MESSAGE),
+            F.when(ok, F.lit(ecs.OUTCOME_INDEXED))
+            .otherwise(F.lit(ecs.OUTCOME_DEAD_LETTER))
+            .alias(ecs.OUTCOME),
         )
 
     return transform

@@ -16,8 +16,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.config import LogiflowConfig
-from logiflow.etl import fields
+from logiflow.contract import ecs
 from logiflow.etl.aggregate_windows import aggregate_windows
+from logiflow.etl.columns import col
 from logiflow.etl.dead_letters import (
     mark_rejected,
     to_dead_letter_documents,
@@ -34,7 +35,7 @@ from logiflow.etl.parse_lines import parse_lines
 
 Transform = Callable[[DataFrame], DataFrame]
 
-OUTCOMES = (fields.OUTCOME_INDEXED, fields.OUTCOME_FILTERED, fields.OUTCOME_DEAD_LETTER)
+OUTCOMES = (ecs.OUTCOME_INDEXED, ecs.OUTCOME_FILTERED, ecs.OUTCOME_DEAD_LETTER)
 
 
 def enrich(
@@ -82,8 +83,8 @@ def _is_internal(name: str) -> bool:
 def select_events(df: DataFrame) -> DataFrame:
     """Indexed rows with the columns to index, plus ``_logiflow_id`` for the sink's ``_id``."""
     keep = [name for name in df.columns if not _is_internal(name)]
-    return df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_INDEXED)).select(
-        fields.col(fields.DOC_ID), *(fields.col(name) for name in keep)
+    return df.where(col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_INDEXED)).select(
+        col(ecs.DOC_ID), *(col(name) for name in keep)
     )
 
 
@@ -104,7 +105,7 @@ def select_dead_letter_records(df: DataFrame, rejected: DataFrame | None = None)
 def outcome_counts(df: DataFrame) -> dict[str, int]:
     """Rows per outcome in a (batch) frame; every outcome present, zero when absent."""
     counts = dict.fromkeys(OUTCOMES, 0)
-    for row in df.groupBy(fields.col(fields.OUTCOME).alias("outcome")).count().collect():
+    for row in df.groupBy(col(ecs.OUTCOME).alias("outcome")).count().collect():
         if row["outcome"] not in counts:
             raise ValueError(f"row with unexpected outcome {row['outcome']!r}")
         counts[row["outcome"]] = row["count"]
@@ -114,8 +115,8 @@ def outcome_counts(df: DataFrame) -> dict[str, int]:
 def filtered_counts(df: DataFrame) -> dict[str, int]:
     """Filtered rows per drop rule in a (batch) frame."""
     rows = (
-        df.where(fields.col(fields.OUTCOME) == F.lit(fields.OUTCOME_FILTERED))
-        .groupBy(fields.col(fields.FILTER_RULE).alias("rule"))
+        df.where(col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_FILTERED))
+        .groupBy(col(ecs.FILTER_RULE).alias("rule"))
         .count()
         .collect()
     )

@@ -34,13 +34,13 @@ from confluent_kafka import (
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
 from logiflow.config import KafkaSettings, ShipSettings
-from logiflow.errors import ConfigError
-from logiflow.etl.dead_letters import (
+from logiflow.contract.kafka_records import (
     HEADER_ERROR_MESSAGE,
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
 )
+from logiflow.errors import ConfigError
 from logiflow.ingest.producer import LogProducer
 from logiflow.io.kafka_diagnosis import KafkaErrorLog, invisible_topic, metadata_failure
 from logiflow.io.source_kafka import librdkafka_config

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from logiflow.config import LogiflowConfig
+from logiflow.contract.kafka_records import HEADER_HOST, HEADER_PATH, HEADER_SERVICE, record_key
 from logiflow.errors import ConfigError
 from logiflow.ingest.positions import AckTracker, Position, PositionStore
 from logiflow.ingest.producer import LogProducer
@@ -37,9 +38,6 @@ from logiflow.ingest.tail import FileFollower, LineSplitter, OversizeChunk, Piec
 
 STDIN_SERVICE = "stdin"
 SAVE_INTERVAL_SECONDS = 1.0
-HEADER_HOST = "logiflow.host"
-HEADER_SERVICE = "logiflow.service"
-HEADER_PATH = "log.file.path"
 
 
 def default_state_file(config: LogiflowConfig) -> Path:
@@ -53,10 +51,6 @@ def default_reject_file(config: LogiflowConfig) -> Path:
 def service_for(path: Path) -> str:
     """``access`` for ``/var/log/nginx/access.log``: the file name up to its first dot."""
     return path.name.split(".", 1)[0] or path.name
-
-
-def record_key(host: str, service: str) -> bytes:
-    return f"{host}/{service}".encode()
 
 
 @dataclass

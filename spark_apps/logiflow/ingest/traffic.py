@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from logiflow.contract.kafka_records import HEADER_HOST, HEADER_SERVICE, record_key
 from logiflow.errors import ConfigError
 from logiflow.ingest.generator import ErrorBurst, GeneratedLine, TrafficGenerator, TrafficProfile
 from logiflow.ingest.producer import LogProducer
-from logiflow.ingest.shipper import HEADER_HOST, HEADER_SERVICE, record_key
 
 FormatChoice = Literal["nginx", "json", "mixed"]
 _FORMATS: dict[FormatChoice, tuple[str, ...]] = {

@@ -22,10 +22,10 @@ from typing import Any, Literal
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from logiflow.config import ElasticsearchSettings
+from logiflow.contract import aggregates as agg
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
 from logiflow.errors import LogiflowError
-from logiflow.etl import aggregate_windows as agg
-from logiflow.etl import dead_letters, fields
-from logiflow.io import index_names as names
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
 
@@ -35,80 +35,80 @@ TEMPLATE_PRIORITY = 200
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _LONG_KEYWORD = {"type": "keyword", "ignore_above": 8191}
 
-# Every ECS column of the event contract (etl/fields.py) and its type.
+# Every ECS column of the event contract (contract/ecs.py) and its type.
 EVENT_FIELD_TYPES: dict[str, dict[str, Any]] = {
-    fields.KAFKA_TOPIC: _KEYWORD,
-    fields.KAFKA_PARTITION: {"type": "integer"},
-    fields.KAFKA_OFFSET: {"type": "long"},
-    fields.KAFKA_KEY: _KEYWORD,
-    fields.KAFKA_TIMESTAMP: {"type": "date"},
-    fields.TIMESTAMP: {"type": "date"},
+    ecs.KAFKA_TOPIC: _KEYWORD,
+    ecs.KAFKA_PARTITION: {"type": "integer"},
+    ecs.KAFKA_OFFSET: {"type": "long"},
+    ecs.KAFKA_KEY: _KEYWORD,
+    ecs.KAFKA_TIMESTAMP: {"type": "date"},
+    ecs.TIMESTAMP: {"type": "date"},
     # Kept for reading and re-processing, never searched: no index, no doc values, no length
     # limit (an indexed keyword would reject lines over 32 KB).
-    fields.EVENT_ORIGINAL: {"type": "keyword", "index": False, "doc_values": False},
-    fields.EVENT_ORIGINAL_BASE64: {"type": "keyword", "index": False, "doc_values": False},
-    fields.EVENT_INGESTED: {"type": "date"},
-    fields.EVENT_DURATION: {"type": "long"},
-    fields.EVENT_DATASET: _KEYWORD,
-    fields.LOG_LEVEL: _KEYWORD,
-    fields.SOURCE_IP: {"type": "ip"},
-    fields.SOURCE_ADDRESS: _KEYWORD,
-    fields.CLIENT_IP: {"type": "ip"},
-    fields.HTTP_REQUEST_METHOD: _KEYWORD,
-    fields.HTTP_VERSION: _KEYWORD,
-    fields.HTTP_REQUEST_REFERRER: _LONG_KEYWORD,
-    fields.HTTP_RESPONSE_STATUS_CODE: {"type": "long"},
-    fields.HTTP_RESPONSE_BODY_BYTES: {"type": "long"},
-    fields.URL_ORIGINAL: _LONG_KEYWORD,
-    fields.URL_PATH: _LONG_KEYWORD,
-    fields.URL_QUERY: _LONG_KEYWORD,
-    fields.URL_DOMAIN: _KEYWORD,
-    fields.USER_NAME: _KEYWORD,
-    fields.USER_AGENT_ORIGINAL: {
+    ecs.EVENT_ORIGINAL: {"type": "keyword", "index": False, "doc_values": False},
+    ecs.EVENT_ORIGINAL_BASE64: {"type": "keyword", "index": False, "doc_values": False},
+    ecs.EVENT_INGESTED: {"type": "date"},
+    ecs.EVENT_DURATION: {"type": "long"},
+    ecs.EVENT_DATASET: _KEYWORD,
+    ecs.LOG_LEVEL: _KEYWORD,
+    ecs.SOURCE_IP: {"type": "ip"},
+    ecs.SOURCE_ADDRESS: _KEYWORD,
+    ecs.CLIENT_IP: {"type": "ip"},
+    ecs.HTTP_REQUEST_METHOD: _KEYWORD,
+    ecs.HTTP_VERSION: _KEYWORD,
+    ecs.HTTP_REQUEST_REFERRER: _LONG_KEYWORD,
+    ecs.HTTP_RESPONSE_STATUS_CODE: {"type": "long"},
+    ecs.HTTP_RESPONSE_BODY_BYTES: {"type": "long"},
+    ecs.URL_ORIGINAL: _LONG_KEYWORD,
+    ecs.URL_PATH: _LONG_KEYWORD,
+    ecs.URL_QUERY: _LONG_KEYWORD,
+    ecs.URL_DOMAIN: _KEYWORD,
+    ecs.USER_NAME: _KEYWORD,
+    ecs.USER_AGENT_ORIGINAL: {
         "type": "keyword",
         "ignore_above": 1024,
         "fields": {"text": {"type": "text"}},
     },
-    fields.USER_AGENT_NAME: _KEYWORD,
-    fields.USER_AGENT_VERSION: _KEYWORD,
-    fields.USER_AGENT_OS_NAME: _KEYWORD,
-    fields.USER_AGENT_DEVICE_NAME: _KEYWORD,
-    fields.SERVICE_NAME: _KEYWORD,
-    fields.HOST_NAME: _KEYWORD,
-    fields.TRACE_ID: _KEYWORD,
-    fields.SOURCE_GEO_COUNTRY_ISO_CODE: _KEYWORD,
-    fields.SOURCE_GEO_COUNTRY_NAME: _KEYWORD,
-    fields.ERROR_MESSAGE: {"type": "text"},
-    fields.DEVICE_TYPE: _KEYWORD,
-    fields.IS_BOT: {"type": "boolean"},
-    fields.ENDPOINT: _LONG_KEYWORD,
-    fields.STATUS_CLASS: _KEYWORD,
-    fields.IS_ERROR: {"type": "boolean"},
+    ecs.USER_AGENT_NAME: _KEYWORD,
+    ecs.USER_AGENT_VERSION: _KEYWORD,
+    ecs.USER_AGENT_OS_NAME: _KEYWORD,
+    ecs.USER_AGENT_DEVICE_NAME: _KEYWORD,
+    ecs.SERVICE_NAME: _KEYWORD,
+    ecs.HOST_NAME: _KEYWORD,
+    ecs.TRACE_ID: _KEYWORD,
+    ecs.SOURCE_GEO_COUNTRY_ISO_CODE: _KEYWORD,
+    ecs.SOURCE_GEO_COUNTRY_NAME: _KEYWORD,
+    ecs.ERROR_MESSAGE: {"type": "text"},
+    ecs.DEVICE_TYPE: _KEYWORD,
+    ecs.IS_BOT: {"type": "boolean"},
+    ecs.ENDPOINT: _LONG_KEYWORD,
+    ecs.STATUS_CLASS: _KEYWORD,
+    ecs.IS_ERROR: {"type": "boolean"},
     # Arbitrary JSON keys: one field in the mapping however many keys users log.
-    fields.EXTRA: {"type": "flattened"},
+    ecs.EXTRA: {"type": "flattened"},
 }
 
 DEAD_LETTER_FIELD_TYPES: dict[str, dict[str, Any]] = {
-    fields.TIMESTAMP: {"type": "date"},
-    fields.EVENT_ORIGINAL: {"type": "keyword", "index": False, "doc_values": False},
-    fields.EVENT_ORIGINAL_BASE64: {"type": "keyword", "index": False, "doc_values": False},
-    fields.EVENT_INGESTED: {"type": "date"},
-    dead_letters.EVENT_KIND: _KEYWORD,
-    fields.ERROR_MESSAGE: {"type": "text", "fields": {"keyword": _KEYWORD}},
+    ecs.TIMESTAMP: {"type": "date"},
+    ecs.EVENT_ORIGINAL: {"type": "keyword", "index": False, "doc_values": False},
+    ecs.EVENT_ORIGINAL_BASE64: {"type": "keyword", "index": False, "doc_values": False},
+    ecs.EVENT_INGESTED: {"type": "date"},
+    ecs.EVENT_KIND: _KEYWORD,
+    ecs.ERROR_MESSAGE: {"type": "text", "fields": {"keyword": _KEYWORD}},
     "error.type": _KEYWORD,  # set on documents Elasticsearch itself rejected
-    fields.KAFKA_TOPIC: _KEYWORD,
-    fields.KAFKA_PARTITION: {"type": "integer"},
-    fields.KAFKA_OFFSET: {"type": "long"},
-    fields.KAFKA_KEY: _KEYWORD,
-    fields.KAFKA_TIMESTAMP: {"type": "date"},
+    ecs.KAFKA_TOPIC: _KEYWORD,
+    ecs.KAFKA_PARTITION: {"type": "integer"},
+    ecs.KAFKA_OFFSET: {"type": "long"},
+    ecs.KAFKA_KEY: _KEYWORD,
+    ecs.KAFKA_TIMESTAMP: {"type": "date"},
 }
 
 AGGREGATE_FIELD_TYPES: dict[str, dict[str, Any]] = {
-    fields.TIMESTAMP: {"type": "date"},  # window start
+    ecs.TIMESTAMP: {"type": "date"},  # window start
     agg.WINDOW_END: {"type": "date"},
     agg.AGG_SCOPE: _KEYWORD,
-    fields.SERVICE_NAME: _KEYWORD,
-    fields.ENDPOINT: _LONG_KEYWORD,
+    ecs.SERVICE_NAME: _KEYWORD,
+    ecs.ENDPOINT: _LONG_KEYWORD,
     agg.AGG_EVENTS: {"type": "long"},
     agg.AGG_REQUESTS: {"type": "long"},
     agg.AGG_STATUS_4XX: {"type": "long"},

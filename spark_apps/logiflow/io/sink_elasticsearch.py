@@ -31,9 +31,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.config import ElasticsearchSettings
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
 from logiflow.errors import LogiflowError
-from logiflow.etl import dead_letters, fields
-from logiflow.io import index_names as names
+from logiflow.etl.columns import col
 from logiflow.io.es_client import create_es_client, describe_hosts
 
 # Per-document and whole-request statuses that mean "try again later", never "bad document".
@@ -97,16 +98,16 @@ def monthly_index_column(prefix: str, kind: names.Kind, when: Column) -> Column:
 
 def event_index(prefix: str) -> Column:
     # An event without a time of its own is filed under its Kafka time rather than lost.
-    when = F.coalesce(fields.col(fields.TIMESTAMP), fields.col(fields.KAFKA_TIMESTAMP))
+    when = F.coalesce(col(ecs.TIMESTAMP), col(ecs.KAFKA_TIMESTAMP))
     return daily_index_column(prefix, names.EVENTS, when)
 
 
 def dead_letter_index(prefix: str) -> Column:
-    return daily_index_column(prefix, names.DEAD_LETTER, fields.col(fields.TIMESTAMP))
+    return daily_index_column(prefix, names.DEAD_LETTER, col(ecs.TIMESTAMP))
 
 
 def aggregate_index(prefix: str) -> Column:
-    return monthly_index_column(prefix, names.AGGREGATES, fields.col(fields.TIMESTAMP))
+    return monthly_index_column(prefix, names.AGGREGATES, col(ecs.TIMESTAMP))
 
 
 # --- DataFrame side (driver) -------------------------------------------------------------------
@@ -120,11 +121,9 @@ def to_bulk_frame(df: DataFrame, index: Column) -> DataFrame:
     """
     document_columns = [name for name in df.columns if not name.startswith("_logiflow")]
     source = F.to_json(
-        F.struct(*(fields.col(name).alias(name) for name in document_columns)), _JSON_OPTIONS
+        F.struct(*(col(name).alias(name) for name in document_columns)), _JSON_OPTIONS
     )
-    return df.select(
-        fields.col(fields.DOC_ID).alias(_ID), index.alias(_INDEX), source.alias(_SOURCE)
-    )
+    return df.select(col(ecs.DOC_ID).alias(_ID), index.alias(_INDEX), source.alias(_SOURCE))
 
 
 def write_documents(df: DataFrame, index: Column, settings: ElasticsearchSettings) -> WriteCounts:
@@ -304,22 +303,22 @@ def rejected_dead_letter(
         source = json.loads(action[_SOURCE])
     except (TypeError, ValueError):
         source = {}
-    kafka_time = source.get(fields.KAFKA_TIMESTAMP) or source.get(fields.TIMESTAMP)
+    kafka_time = source.get(ecs.KAFKA_TIMESTAMP) or source.get(ecs.TIMESTAMP)
     document: dict[str, Any] = {
-        fields.TIMESTAMP: kafka_time,
-        dead_letters.EVENT_KIND: dead_letters.EVENT_KIND_PIPELINE_ERROR,
+        ecs.TIMESTAMP: kafka_time,
+        ecs.EVENT_KIND: ecs.EVENT_KIND_PIPELINE_ERROR,
         ERROR_TYPE: ERROR_TYPE_REJECTED,
-        fields.ERROR_MESSAGE: rejection_reason(action, item),
+        ecs.ERROR_MESSAGE: rejection_reason(action, item),
         # Events keep their line; an aggregate or other document keeps its own JSON.
-        fields.EVENT_ORIGINAL: source.get(fields.EVENT_ORIGINAL, action[_SOURCE]),
+        ecs.EVENT_ORIGINAL: source.get(ecs.EVENT_ORIGINAL, action[_SOURCE]),
     }
     for name in (
-        fields.EVENT_ORIGINAL_BASE64,
-        fields.KAFKA_TOPIC,
-        fields.KAFKA_PARTITION,
-        fields.KAFKA_OFFSET,
-        fields.KAFKA_KEY,
-        fields.KAFKA_TIMESTAMP,
+        ecs.EVENT_ORIGINAL_BASE64,
+        ecs.KAFKA_TOPIC,
+        ecs.KAFKA_PARTITION,
+        ecs.KAFKA_OFFSET,
+        ecs.KAFKA_KEY,
+        ecs.KAFKA_TIMESTAMP,
     ):
         if source.get(name) is not None:
             document[name] = source[name]

@@ -19,18 +19,19 @@ from pyspark.sql.types import (
 )
 
 from logiflow.config import AggregateSettings
-from logiflow.etl import aggregate_windows as agg
-from logiflow.etl import fields
+from logiflow.contract import aggregates as agg
+from logiflow.contract import ecs
+from logiflow.etl.aggregate_windows import aggregate_windows
 
 SCHEMA = StructType(
     [
-        StructField(fields.TIMESTAMP, TimestampType()),
-        StructField(fields.SERVICE_NAME, StringType()),
-        StructField(fields.ENDPOINT, StringType()),
-        StructField(fields.HTTP_RESPONSE_STATUS_CODE, IntegerType()),
-        StructField(fields.HTTP_RESPONSE_BODY_BYTES, LongType()),
-        StructField(fields.EVENT_DURATION, LongType()),
-        StructField(fields.OUTCOME, StringType()),
+        StructField(ecs.TIMESTAMP, TimestampType()),
+        StructField(ecs.SERVICE_NAME, StringType()),
+        StructField(ecs.ENDPOINT, StringType()),
+        StructField(ecs.HTTP_RESPONSE_STATUS_CODE, IntegerType()),
+        StructField(ecs.HTTP_RESPONSE_BODY_BYTES, LongType()),
+        StructField(ecs.EVENT_DURATION, LongType()),
+        StructField(ecs.OUTCOME, StringType()),
     ]
 )
 BASE = dt.datetime(2026, 11, 24, 10, 0, 0)
@@ -48,7 +49,7 @@ def event(
     service: str | None = "shop",
     size: int | None = 100,
     duration: int | None = 10 * MS,
-    outcome: str = fields.OUTCOME_INDEXED,
+    outcome: str = ecs.OUTCOME_INDEXED,
 ) -> tuple[Any, ...]:
     return (at(seconds), service, endpoint, status, size, duration, outcome)
 
@@ -56,10 +57,10 @@ def event(
 def by_key(rows: list[Row]) -> dict[tuple[Any, ...], dict[str, Any]]:
     return {
         (
-            r[fields.TIMESTAMP],
+            r[ecs.TIMESTAMP],
             r[agg.AGG_SCOPE],
-            r[fields.SERVICE_NAME],
-            r[fields.ENDPOINT],
+            r[ecs.SERVICE_NAME],
+            r[ecs.ENDPOINT],
         ): r.asDict()
         for r in rows
     }
@@ -72,12 +73,12 @@ def test_counts_rates_bytes_and_percentiles(spark: SparkSession) -> None:
         event(20, status=404, size=None, duration=None),
         event(21, status=503, endpoint="/pay", size=50, duration=None),
         event(22, status=None, endpoint=None, size=None, duration=None),  # app log, no request
-        event(23, status=500, outcome=fields.OUTCOME_FILTERED),  # not counted
-        event(24, status=500, outcome=fields.OUTCOME_DEAD_LETTER),  # not counted
+        event(23, status=500, outcome=ecs.OUTCOME_FILTERED),  # not counted
+        event(24, status=500, outcome=ecs.OUTCOME_DEAD_LETTER),  # not counted
         event(70, status=200, service="search", endpoint="/q", duration=None),  # next window
     ]
     df = spark.createDataFrame(rows, SCHEMA)
-    out = df.transform(agg.aggregate_windows(AggregateSettings()))
+    out = df.transform(aggregate_windows(AggregateSettings()))
     assert tuple(out.columns) == agg.AGGREGATE_COLUMNS
     docs = by_key(out.collect())
     assert len(docs) == 5
@@ -104,17 +105,17 @@ def test_counts_rates_bytes_and_percentiles(spark: SparkSession) -> None:
     search = docs[(at(60), "service", "search", None)]
     assert search[agg.AGG_REQUESTS] == 1 and search[agg.AGG_LATENCY_P99] is None
 
-    ids = [doc[fields.DOC_ID] for doc in docs.values()]
+    ids = [doc[ecs.DOC_ID] for doc in docs.values()]
     assert len(set(ids)) == len(ids)
     again = {
-        r[fields.DOC_ID] for r in df.transform(agg.aggregate_windows(AggregateSettings())).collect()
+        r[ecs.DOC_ID] for r in df.transform(aggregate_windows(AggregateSettings())).collect()
     }
     assert again == set(ids)  # deterministic: a rewrite targets the same documents
 
 
 def test_no_requests_gives_null_error_rate(spark: SparkSession) -> None:
     df = spark.createDataFrame([event(5, status=None, endpoint=None)], SCHEMA)
-    (doc,) = df.transform(agg.aggregate_windows(AggregateSettings())).collect()
+    (doc,) = df.transform(aggregate_windows(AggregateSettings())).collect()
     assert doc[agg.AGG_EVENTS] == 1 and doc[agg.AGG_REQUESTS] == 0
     assert doc[agg.AGG_ERROR_RATE] is None
 
@@ -123,7 +124,7 @@ def _write_batch(directory: Path, name: str, rows: list[tuple[Any, ...]]) -> Non
     lines = []
     for row in rows:
         record = dict(zip(SCHEMA.fieldNames(), row, strict=True))
-        record[fields.TIMESTAMP] = record[fields.TIMESTAMP].isoformat()
+        record[ecs.TIMESTAMP] = record[ecs.TIMESTAMP].isoformat()
         lines.append(json.dumps(record))
     # Written then renamed, so the file source never sees a half-written file.
     tmp = directory.parent / f"{name}.tmp"
@@ -143,7 +144,7 @@ def test_streaming_update_mode_with_late_data(spark: SparkSession) -> None:
         rows = batch.collect()
         emitted_per_batch.append(len(rows))
         for row in rows:
-            index[row[fields.DOC_ID]] = row.asDict()
+            index[row[ecs.DOC_ID]] = row.asDict()
 
     with tempfile.TemporaryDirectory(prefix="logiflow-agg-") as tmp:
         source = Path(tmp) / "in"
@@ -151,7 +152,7 @@ def test_streaming_update_mode_with_late_data(spark: SparkSession) -> None:
         settings = AggregateSettings(window="1 minute", watermark="2 minutes")
         stream = spark.readStream.schema(SCHEMA).json(str(source))
         query = (
-            stream.transform(agg.aggregate_windows(settings))
+            stream.transform(aggregate_windows(settings))
             .writeStream.outputMode("update")
             .foreachBatch(upsert)
             .option("checkpointLocation", str(Path(tmp) / "checkpoint"))
@@ -172,9 +173,9 @@ def test_streaming_update_mode_with_late_data(spark: SparkSession) -> None:
             query.stop()
 
     docs = {
-        (d[fields.TIMESTAMP], d[agg.AGG_SCOPE]): d
+        (d[ecs.TIMESTAMP], d[agg.AGG_SCOPE]): d
         for d in index.values()
-        if d[fields.SERVICE_NAME] == "shop"
+        if d[ecs.SERVICE_NAME] == "shop"
     }
     first = docs[(BASE, "service")]
     assert first[agg.AGG_REQUESTS] == 3  # 10:00:10, 10:00:50, out-of-order 10:00:20

@@ -9,13 +9,15 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import LogiflowConfig
-from logiflow.etl import fields
-from logiflow.etl.dead_letters import (
-    EVENT_KIND,
+from logiflow.contract import ecs
+from logiflow.contract.kafka_records import (
     HEADER_ERROR_MESSAGE,
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
+)
+from logiflow.etl.columns import col
+from logiflow.etl.dead_letters import (
     mark_rejected,
     to_dead_letter_documents,
     to_dead_letter_records,
@@ -39,16 +41,16 @@ def test_only_dead_letters_become_documents(spark: SparkSession) -> None:
                 "garbage \ufffd",
                 "dw==",
                 "not a known format",
-                fields.OUTCOME_DEAD_LETTER,
+                ecs.OUTCOME_DEAD_LETTER,
             ),
-            ("id-2", "logs", 0, 42, TS, "fine line", None, None, fields.OUTCOME_INDEXED),
-            ("id-3", "logs", 1, 7, TS, "x" * 10, None, None, fields.OUTCOME_DEAD_LETTER),
-            ("id-4", "logs", 1, 8, TS, "/healthz", None, None, fields.OUTCOME_FILTERED),
+            ("id-2", "logs", 0, 42, TS, "fine line", None, None, ecs.OUTCOME_INDEXED),
+            ("id-3", "logs", 1, 7, TS, "x" * 10, None, None, ecs.OUTCOME_DEAD_LETTER),
+            ("id-4", "logs", 1, 8, TS, "/healthz", None, None, ecs.OUTCOME_FILTERED),
         ],
-        f"`{fields.DOC_ID}` string, `{fields.KAFKA_TOPIC}` string, `{fields.KAFKA_PARTITION}` int,"
-        f" `{fields.KAFKA_OFFSET}` long, `{fields.KAFKA_TIMESTAMP}` timestamp,"
-        f" `{fields.EVENT_ORIGINAL}` string, `{fields.EVENT_ORIGINAL_BASE64}` string,"
-        f" `{fields.ERROR_MESSAGE}` string, `{fields.OUTCOME}` string",
+        f"`{ecs.DOC_ID}` string, `{ecs.KAFKA_TOPIC}` string, `{ecs.KAFKA_PARTITION}` int,"
+        f" `{ecs.KAFKA_OFFSET}` long, `{ecs.KAFKA_TIMESTAMP}` timestamp,"
+        f" `{ecs.EVENT_ORIGINAL}` string, `{ecs.EVENT_ORIGINAL_BASE64}` string,"
+        f" `{ecs.ERROR_MESSAGE}` string, `{ecs.OUTCOME}` string",
     )
     expected = spark.createDataFrame(
         [
@@ -66,14 +68,14 @@ def test_only_dead_letters_become_documents(spark: SparkSession) -> None:
             ),
             ("id-3", TS, "pipeline_error", "x" * 10, "unknown reason", None, "logs", 1, 7, TS),
         ],
-        f"`{fields.DOC_ID}` string, `{fields.TIMESTAMP}` timestamp, `{EVENT_KIND}` string,"
-        f" `{fields.EVENT_ORIGINAL}` string, `{fields.ERROR_MESSAGE}` string,"
-        f" `{fields.EVENT_ORIGINAL_BASE64}` string, `{fields.KAFKA_TOPIC}` string,"
-        f" `{fields.KAFKA_PARTITION}` int, `{fields.KAFKA_OFFSET}` long,"
-        f" `{fields.KAFKA_TIMESTAMP}` timestamp",
+        f"`{ecs.DOC_ID}` string, `{ecs.TIMESTAMP}` timestamp, `{ecs.EVENT_KIND}` string,"
+        f" `{ecs.EVENT_ORIGINAL}` string, `{ecs.ERROR_MESSAGE}` string,"
+        f" `{ecs.EVENT_ORIGINAL_BASE64}` string, `{ecs.KAFKA_TOPIC}` string,"
+        f" `{ecs.KAFKA_PARTITION}` int, `{ecs.KAFKA_OFFSET}` long,"
+        f" `{ecs.KAFKA_TIMESTAMP}` timestamp",
     )
     # Sorted here: chispa's ignore_row_order sorts by bare (dotted) names, which Spark splits.
-    actual = to_dead_letter_documents(df).orderBy(fields.col(fields.DOC_ID))
+    actual = to_dead_letter_documents(df).orderBy(col(ecs.DOC_ID))
     assert_df_equality(actual, expected, ignore_nullable=True)
 
 
@@ -117,14 +119,14 @@ def test_refused_events_join_the_dead_letter_records(
     processed = kafka_frame(lines, topic="logs").transform(process_records(LogiflowConfig()))
     refused = spark.createDataFrame(
         [("logs-0-1", "rejected by Elasticsearch (400): mapper_parsing_exception")],
-        f"`{fields.DOC_ID}` string, `{fields.ERROR_MESSAGE}` string",
+        f"`{ecs.DOC_ID}` string, `{ecs.ERROR_MESSAGE}` string",
     )
 
     marked = mark_rejected(processed, refused).collect()
-    assert [r[fields.DOC_ID] for r in marked] == ["logs-0-1"]
-    assert marked[0][fields.OUTCOME] == fields.OUTCOME_DEAD_LETTER
-    assert marked[0][fields.ERROR_MESSAGE].startswith("rejected by Elasticsearch")
-    assert marked[0][fields.URL_PATH] == "/b"  # the rest of the event is untouched
+    assert [r[ecs.DOC_ID] for r in marked] == ["logs-0-1"]
+    assert marked[0][ecs.OUTCOME] == ecs.OUTCOME_DEAD_LETTER
+    assert marked[0][ecs.ERROR_MESSAGE].startswith("rejected by Elasticsearch")
+    assert marked[0][ecs.URL_PATH] == "/b"  # the rest of the event is untouched
 
     records = select_dead_letter_records(processed, refused).collect()
     by_value = {bytes(r["value"]): r for r in records}

@@ -9,23 +9,24 @@ from collections.abc import Callable
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
 
 KafkaFrame = Callable[..., DataFrame]
 KAFKA_TIME = dt.datetime(2026, 1, 1)
 
 OUT = [
-    fields.KAFKA_TOPIC,
-    fields.KAFKA_PARTITION,
-    fields.KAFKA_OFFSET,
-    fields.KAFKA_KEY,
-    fields.KAFKA_TIMESTAMP,
-    fields.DOC_ID,
-    fields.EVENT_ORIGINAL,
-    fields.EVENT_ORIGINAL_BASE64,
-    fields.ERROR_MESSAGE,
-    fields.OUTCOME,
+    ecs.KAFKA_TOPIC,
+    ecs.KAFKA_PARTITION,
+    ecs.KAFKA_OFFSET,
+    ecs.KAFKA_KEY,
+    ecs.KAFKA_TIMESTAMP,
+    ecs.DOC_ID,
+    ecs.EVENT_ORIGINAL,
+    ecs.EVENT_ORIGINAL_BASE64,
+    ecs.ERROR_MESSAGE,
+    ecs.OUTCOME,
 ]
 
 
@@ -45,48 +46,48 @@ def test_output_columns_and_coordinates(spark: SparkSession, kafka_frame: KafkaF
 def test_trailing_line_breaks_only_are_stripped(kafka_frame: KafkaFrame) -> None:
     lines = ["a\n", "a\r\n", "a\n\n", " a b ", "a\nb"]
     out = kafka_frame(lines).transform(decode_kafka_records(100))
-    got = [r[fields.EVENT_ORIGINAL] for r in out.orderBy(fields.col(fields.KAFKA_OFFSET)).collect()]
+    got = [r[ecs.EVENT_ORIGINAL] for r in out.orderBy(col(ecs.KAFKA_OFFSET)).collect()]
     assert got == ["a", "a", "a", " a b ", "a\nb"]
 
 
 def test_empty_and_blank_lines_are_dead_letters(kafka_frame: KafkaFrame) -> None:
     out = kafka_frame([b"", b"\r\n", b"   ", None, b"x"]).transform(decode_kafka_records(100))
-    rows = out.orderBy(fields.col(fields.KAFKA_OFFSET)).collect()
-    assert [r[fields.ERROR_MESSAGE] for r in rows] == ["empty line"] * 4 + [None]
-    assert [r[fields.OUTCOME] for r in rows] == [fields.OUTCOME_DEAD_LETTER] * 4 + [None]
+    rows = out.orderBy(col(ecs.KAFKA_OFFSET)).collect()
+    assert [r[ecs.ERROR_MESSAGE] for r in rows] == ["empty line"] * 4 + [None]
+    assert [r[ecs.OUTCOME] for r in rows] == [ecs.OUTCOME_DEAD_LETTER] * 4 + [None]
     # Always an indexable string, even for a null Kafka value.
-    assert [r[fields.EVENT_ORIGINAL] for r in rows] == ["", "", "   ", "", "x"]
+    assert [r[ecs.EVENT_ORIGINAL] for r in rows] == ["", "", "   ", "", "x"]
 
 
 def test_over_long_lines_are_dead_letters_and_kept_whole(kafka_frame: KafkaFrame) -> None:
     long_line = "x" * 101
     out = kafka_frame(["y" * 100, long_line, "é" * 51]).transform(decode_kafka_records(100))
-    rows = out.orderBy(fields.col(fields.KAFKA_OFFSET)).collect()
-    assert [r[fields.ERROR_MESSAGE] for r in rows] == [
+    rows = out.orderBy(col(ecs.KAFKA_OFFSET)).collect()
+    assert [r[ecs.ERROR_MESSAGE] for r in rows] == [
         None,
         "line exceeds 100 bytes",
         "line exceeds 100 bytes",
     ]
-    assert rows[1][fields.EVENT_ORIGINAL] == long_line
-    assert rows[1][fields.OUTCOME] == fields.OUTCOME_DEAD_LETTER
+    assert rows[1][ecs.EVENT_ORIGINAL] == long_line
+    assert rows[1][ecs.OUTCOME] == ecs.OUTCOME_DEAD_LETTER
 
 
 def test_invalid_utf8_is_repaired_and_the_raw_bytes_kept(kafka_frame: KafkaFrame) -> None:
     raw = b'1.2.3.4 "caf\xe9 \xff\xfe" ok'
     out = kafka_frame([raw, "café"]).transform(decode_kafka_records(1000))
-    bad, good = out.orderBy(fields.col(fields.KAFKA_OFFSET)).collect()
-    assert bad[fields.EVENT_ORIGINAL] == '1.2.3.4 "caf\ufffd \ufffd\ufffd" ok'
-    assert base64.b64decode(bad[fields.EVENT_ORIGINAL_BASE64]) == raw
+    bad, good = out.orderBy(col(ecs.KAFKA_OFFSET)).collect()
+    assert bad[ecs.EVENT_ORIGINAL] == '1.2.3.4 "caf\ufffd \ufffd\ufffd" ok'
+    assert base64.b64decode(bad[ecs.EVENT_ORIGINAL_BASE64]) == raw
     # Repaired, not rejected: the parser still gets the line.
-    assert bad[fields.ERROR_MESSAGE] is None
-    assert good[fields.EVENT_ORIGINAL] == "café"
-    assert good[fields.EVENT_ORIGINAL_BASE64] is None
+    assert bad[ecs.ERROR_MESSAGE] is None
+    assert good[ecs.EVENT_ORIGINAL] == "café"
+    assert good[ecs.EVENT_ORIGINAL_BASE64] is None
 
 
 def test_long_invalid_utf8_base64_is_one_unbroken_string(kafka_frame: KafkaFrame) -> None:
     raw = b"\xff" * 200
     out = kafka_frame([raw]).transform(decode_kafka_records(1000))
-    encoded = out.collect()[0][fields.EVENT_ORIGINAL_BASE64]
+    encoded = out.collect()[0][ecs.EVENT_ORIGINAL_BASE64]
     assert "\n" not in encoded
     assert base64.b64decode(encoded) == raw
 
@@ -94,5 +95,5 @@ def test_long_invalid_utf8_base64_is_one_unbroken_string(kafka_frame: KafkaFrame
 def test_invalid_key_bytes_do_not_break_the_record(kafka_frame: KafkaFrame) -> None:
     df = kafka_frame(["line"], topic="t", key=b"\xffk", first_offset=7)
     row = df.transform(decode_kafka_records(100)).collect()[0]
-    assert row[fields.KAFKA_KEY] == "\ufffdk"
-    assert row[fields.DOC_ID] == "t-0-7"
+    assert row[ecs.KAFKA_KEY] == "\ufffdk"
+    assert row[ecs.DOC_ID] == "t-0-7"

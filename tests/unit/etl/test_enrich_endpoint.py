@@ -7,8 +7,9 @@ from chispa import assert_column_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import DEFAULT_ENDPOINT_RULES, EndpointRule
+from logiflow.contract import ecs
 from logiflow.errors import ConfigError
-from logiflow.etl import fields
+from logiflow.etl.columns import col
 from logiflow.etl.enrich_endpoint import enrich_endpoint
 
 CASES = [
@@ -28,15 +29,15 @@ CASES = [
 
 def assert_field(df: DataFrame, name: str, expected: str) -> None:
     """chispa on a dotted ECS column (chispa selects by plain name, which Spark splits on dots)."""
-    picked = df.select(fields.col(name).alias("actual"), expected)
+    picked = df.select(col(name).alias("actual"), expected)
     assert_column_equality(picked, "actual", expected)
 
 
 def test_default_rules(spark: SparkSession) -> None:
-    df = spark.createDataFrame(CASES, f"`{fields.URL_PATH}` string, expected string").transform(
+    df = spark.createDataFrame(CASES, f"`{ecs.URL_PATH}` string, expected string").transform(
         enrich_endpoint(DEFAULT_ENDPOINT_RULES)
     )
-    assert_field(df, fields.ENDPOINT, "expected")
+    assert_field(df, ecs.ENDPOINT, "expected")
 
 
 def test_custom_rules_first_match_wins(spark: SparkSession) -> None:
@@ -47,9 +48,9 @@ def test_custom_rules_first_match_wins(spark: SparkSession) -> None:
     ]
     df = spark.createDataFrame(
         [("/reports/2024-01-31/7", "/reports/{date}/{n}")],
-        f"`{fields.URL_PATH}` string, expected string",
+        f"`{ecs.URL_PATH}` string, expected string",
     ).transform(enrich_endpoint(rules))
-    assert_field(df, fields.ENDPOINT, "expected")
+    assert_field(df, ecs.ENDPOINT, "expected")
 
 
 def test_both_forms_agree(spark: SparkSession) -> None:
@@ -57,14 +58,14 @@ def test_both_forms_agree(spark: SparkSession) -> None:
     rules = [*DEFAULT_ENDPOINT_RULES, EndpointRule(pattern=r"v[0-9]\.[0-9]")]
     df = spark.createDataFrame(
         [(path, expected) for path, expected in CASES if path],
-        f"`{fields.URL_PATH}` string, expected string",
+        f"`{ecs.URL_PATH}` string, expected string",
     ).transform(enrich_endpoint(rules))
-    assert_field(df, fields.ENDPOINT, "expected")
+    assert_field(df, ecs.ENDPOINT, "expected")
     spanning = [EndpointRule(pattern=".+")]  # may match "/": must still act per segment
     df = spark.createDataFrame(
-        [("/a/b", "/{id}/{id}")], f"`{fields.URL_PATH}` string, expected string"
+        [("/a/b", "/{id}/{id}")], f"`{ecs.URL_PATH}` string, expected string"
     ).transform(enrich_endpoint(spanning))
-    assert_field(df, fields.ENDPOINT, "expected")
+    assert_field(df, ecs.ENDPOINT, "expected")
 
 
 def test_bad_pattern_is_a_config_error() -> None:
@@ -77,6 +78,6 @@ def test_java_only_regex_syntax_is_accepted(spark: SparkSession) -> None:
     rules = [EndpointRule(pattern=r"\p{XDigit}{12,}", replacement="{hex}")]
     df = spark.createDataFrame(
         [("/blobs/0123456789abcdef", "/blobs/{hex}")],
-        f"`{fields.URL_PATH}` string, expected string",
+        f"`{ecs.URL_PATH}` string, expected string",
     ).transform(enrich_endpoint(rules))
-    assert_field(df, fields.ENDPOINT, "expected")
+    assert_field(df, ecs.ENDPOINT, "expected")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
 from logiflow.etl.enrich_geo import country_of, enrich_geo
 
-SCHEMA = f"`{fields.SOURCE_IP}` string, `{fields.CLIENT_IP}` string"
+SCHEMA = f"`{ecs.SOURCE_IP}` string, `{ecs.CLIENT_IP}` string"
 OUT_SCHEMA = (
-    f"`{fields.SOURCE_IP}` string, `{fields.CLIENT_IP}` string, "
-    f"`{fields.SOURCE_GEO_COUNTRY_ISO_CODE}` string, `{fields.SOURCE_GEO_COUNTRY_NAME}` string"
+    f"`{ecs.SOURCE_IP}` string, `{ecs.CLIENT_IP}` string, "
+    f"`{ecs.SOURCE_GEO_COUNTRY_ISO_CODE}` string, `{ecs.SOURCE_GEO_COUNTRY_NAME}` string"
 )
 
 

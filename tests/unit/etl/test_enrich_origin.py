@@ -3,7 +3,8 @@ from __future__ import annotations
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 from logiflow.etl.enrich_origin import fill_origin_from_key
 
 SCHEMA = "`kafka.key` string, `host.name` string, `service.name` string"
@@ -35,6 +36,6 @@ def test_key_fills_missing_host_and_service_but_never_overrides_the_line(
         SCHEMA,
     )
     result = df.transform(fill_origin_from_key()).select(
-        fields.col(fields.KAFKA_KEY), fields.col(fields.HOST_NAME), fields.col(fields.SERVICE_NAME)
+        col(ecs.KAFKA_KEY), col(ecs.HOST_NAME), col(ecs.SERVICE_NAME)
     )
     assert_df_equality(result, expected, ignore_nullable=True)

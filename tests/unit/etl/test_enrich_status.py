@@ -5,13 +5,14 @@ from __future__ import annotations
 from chispa import assert_column_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
 from logiflow.etl.enrich_status import enrich_status
 
 
 def assert_field(df: DataFrame, name: str, expected: str) -> None:
     """chispa on a dotted ECS column (chispa selects by plain name, which Spark splits on dots)."""
-    picked = df.select(fields.col(name).alias("actual"), expected)
+    picked = df.select(col(name).alias("actual"), expected)
     assert_column_equality(picked, "actual", expected)
 
 
@@ -31,7 +32,7 @@ def test_status_class_and_error_flag(spark: SparkSession) -> None:
             (None, None, None),
             (999, None, True),
         ],
-        f"`{fields.HTTP_RESPONSE_STATUS_CODE}` int, expected_class string, expected_error boolean",
+        f"`{ecs.HTTP_RESPONSE_STATUS_CODE}` int, expected_class string, expected_error boolean",
     ).transform(enrich_status())
-    assert_field(df, fields.STATUS_CLASS, "expected_class")
-    assert_field(df, fields.IS_ERROR, "expected_error")
+    assert_field(df, ecs.STATUS_CLASS, "expected_class")
+    assert_field(df, ecs.IS_ERROR, "expected_error")

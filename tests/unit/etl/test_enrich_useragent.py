@@ -7,7 +7,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from logiflow.etl import fields
+from logiflow.contract import ecs
 from logiflow.etl.enrich_useragent import (
     cache_stats_accumulator,
     classify,
@@ -81,7 +81,7 @@ def test_resolve_batch_dedupes_and_keeps_nulls() -> None:
 
 
 def test_enrich_user_agent_frame(spark: SparkSession) -> None:
-    schema = f"`{fields.USER_AGENT_ORIGINAL}` string"
+    schema = f"`{ecs.USER_AGENT_ORIGINAL}` string"
     df = spark.createDataFrame([(IPAD,), (None,), (GOOGLEBOT,), (CHROME_WIN,)], schema)
     stats = cache_stats_accumulator(spark)
     actual = df.transform(enrich_user_agent(cache_size=100, stats=stats))
@@ -95,13 +95,13 @@ def test_enrich_user_agent_frame(spark: SparkSession) -> None:
         ", ".join(
             f"`{name}` {kind}"
             for name, kind in [
-                (fields.USER_AGENT_ORIGINAL, "string"),
-                (fields.USER_AGENT_NAME, "string"),
-                (fields.USER_AGENT_VERSION, "string"),
-                (fields.USER_AGENT_OS_NAME, "string"),
-                (fields.USER_AGENT_DEVICE_NAME, "string"),
-                (fields.DEVICE_TYPE, "string"),
-                (fields.IS_BOT, "boolean"),
+                (ecs.USER_AGENT_ORIGINAL, "string"),
+                (ecs.USER_AGENT_NAME, "string"),
+                (ecs.USER_AGENT_VERSION, "string"),
+                (ecs.USER_AGENT_OS_NAME, "string"),
+                (ecs.USER_AGENT_DEVICE_NAME, "string"),
+                (ecs.DEVICE_TYPE, "string"),
+                (ecs.IS_BOT, "boolean"),
             ]
         ),
     )

@@ -7,18 +7,19 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import DropRule, FilterSettings
+from logiflow.contract import ecs
 from logiflow.errors import ConfigError
-from logiflow.etl import fields
+from logiflow.etl.columns import col
 from logiflow.etl.filter_rules import apply_drop_rules, rule_condition
 
-INDEXED = fields.OUTCOME_INDEXED
-FILTERED = fields.OUTCOME_FILTERED
-DEAD = fields.OUTCOME_DEAD_LETTER
+INDEXED = ecs.OUTCOME_INDEXED
+FILTERED = ecs.OUTCOME_FILTERED
+DEAD = ecs.OUTCOME_DEAD_LETTER
 
 SCHEMA = (
-    f"`{fields.URL_PATH}` string, `{fields.HTTP_RESPONSE_STATUS_CODE}` int, "
-    f"`{fields.IS_BOT}` boolean, `{fields.EXTRA}` map<string,string>, "
-    f"`{fields.OUTCOME}` string"
+    f"`{ecs.URL_PATH}` string, `{ecs.HTTP_RESPONSE_STATUS_CODE}` int, "
+    f"`{ecs.IS_BOT}` boolean, `{ecs.EXTRA}` map<string,string>, "
+    f"`{ecs.OUTCOME}` string"
 )
 
 
@@ -39,12 +40,12 @@ def events(spark: SparkSession) -> DataFrame:
 
 
 RULES = [
-    DropRule(name="health", field=fields.URL_PATH, op="in", value=["/healthz", "/readyz"]),
-    DropRule(name="static", field=fields.URL_PATH, op="prefix", value="/static/"),
-    DropRule(name="images", field=fields.URL_PATH, op="regex", value=r"(?i)\.(png|jpe?g|gif)$"),
-    DropRule(name="bots", field=fields.IS_BOT, op="equals", value=True),
+    DropRule(name="health", field=ecs.URL_PATH, op="in", value=["/healthz", "/readyz"]),
+    DropRule(name="static", field=ecs.URL_PATH, op="prefix", value="/static/"),
+    DropRule(name="images", field=ecs.URL_PATH, op="regex", value=r"(?i)\.(png|jpe?g|gif)$"),
+    DropRule(name="bots", field=ecs.IS_BOT, op="equals", value=True),
     DropRule(name="test-tenant", field="logiflow.extra.tenant", op="equals", value="test"),
-    DropRule(name="also-health", field=fields.URL_PATH, op="suffix", value="healthz"),
+    DropRule(name="also-health", field=ecs.URL_PATH, op="suffix", value="healthz"),
 ]
 
 
@@ -53,8 +54,8 @@ def test_each_op_and_first_match_wins(spark: SparkSession) -> None:
         events(spark)
         .transform(apply_drop_rules(RULES))
         .select(
-            fields.col(fields.OUTCOME).alias("outcome"),
-            fields.col(fields.FILTER_RULE).alias("rule"),
+            col(ecs.OUTCOME).alias("outcome"),
+            col(ecs.FILTER_RULE).alias("rule"),
         )
     )
     expected = spark.createDataFrame(
@@ -76,9 +77,9 @@ def test_each_op_and_first_match_wins(spark: SparkSession) -> None:
 def test_numbers_compare_as_text(spark: SparkSession) -> None:
     df = spark.createDataFrame([(500, "yes"), (200, "no"), (None, "no")], "s int, expected string")
     for value in (500, "500"):
-        rule = DropRule(name="r", field=fields.HTTP_RESPONSE_STATUS_CODE, op="equals", value=value)
+        rule = DropRule(name="r", field=ecs.HTTP_RESPONSE_STATUS_CODE, op="equals", value=value)
         got = (
-            df.withColumnRenamed("s", fields.HTTP_RESPONSE_STATUS_CODE)
+            df.withColumnRenamed("s", ecs.HTTP_RESPONSE_STATUS_CODE)
             .select(rule_condition(rule).alias("m"), "expected")
             .collect()
         )
@@ -88,18 +89,18 @@ def test_numbers_compare_as_text(spark: SparkSession) -> None:
 def test_no_rules_changes_nothing(spark: SparkSession) -> None:
     df = events(spark)
     out = df.transform(apply_drop_rules(FilterSettings().drop))
-    assert out.where(fields.col(fields.OUTCOME) == FILTERED).count() == 0
-    assert out.where(fields.col(fields.FILTER_RULE).isNotNull()).count() == 0
+    assert out.where(col(ecs.OUTCOME) == FILTERED).count() == 0
+    assert out.where(col(ecs.FILTER_RULE).isNotNull()).count() == 0
 
 
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
         (DropRule(name="typo", field="url.pth", op="equals", value="/x"), "'typo'.*'url.pth'"),
-        (DropRule(name="bad-in", field=fields.URL_PATH, op="in", value="/x"), "needs a non-empty"),
-        (DropRule(name="bad-eq", field=fields.URL_PATH, op="equals", value=["/x"]), "one value"),
-        (DropRule(name="bad-re", field=fields.URL_PATH, op="regex", value="(unclosed"), "regex"),
-        (DropRule(name="internal", field=fields.OUTCOME, op="equals", value="x"), "unknown"),
+        (DropRule(name="bad-in", field=ecs.URL_PATH, op="in", value="/x"), "needs a non-empty"),
+        (DropRule(name="bad-eq", field=ecs.URL_PATH, op="equals", value=["/x"]), "one value"),
+        (DropRule(name="bad-re", field=ecs.URL_PATH, op="regex", value="(unclosed"), "regex"),
+        (DropRule(name="internal", field=ecs.OUTCOME, op="equals", value="x"), "unknown"),
     ],
 )
 def test_config_errors_at_build_time(rule: DropRule, message: str) -> None:
@@ -108,6 +109,6 @@ def test_config_errors_at_build_time(rule: DropRule, message: str) -> None:
 
 
 def test_duplicate_rule_names_rejected() -> None:
-    rule = DropRule(name="same", field=fields.URL_PATH, op="equals", value="/x")
+    rule = DropRule(name="same", field=ecs.URL_PATH, op="equals", value="/x")
     with pytest.raises(ConfigError, match="unique"):
         apply_drop_rules([rule, rule])

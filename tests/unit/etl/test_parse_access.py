@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.config import CustomFormat, ParseSettings
-from logiflow.etl import fields
+from logiflow.contract import ecs
 from logiflow.etl.parse_access import nullify, unescape
 
 ParseRows = Callable[..., list[dict[str, Any]]]
@@ -94,26 +94,26 @@ def edge(parse_rows: ParseRows) -> dict[str, dict[str, Any]]:
 
 def test_combined_line_maps_to_ecs(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["ipv4"]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.ERROR_MESSAGE] is None
-    assert row[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 16, 34, 15)  # +0530 -> UTC
-    assert row[fields.SOURCE_IP] == row[fields.SOURCE_ADDRESS] == "203.0.113.7"
-    assert row[fields.CLIENT_IP] == "203.0.113.7"
-    assert row[fields.USER_NAME] == "alice"
-    assert row[fields.HTTP_REQUEST_METHOD] == "GET"
-    assert row[fields.HTTP_VERSION] == "1.1"
-    assert row[fields.URL_ORIGINAL] == "/api/users/123?x=1&y=2"
-    assert row[fields.URL_PATH] == "/api/users/123"
-    assert row[fields.URL_QUERY] == "x=1&y=2"
-    assert row[fields.URL_DOMAIN] is None
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 200
-    assert row[fields.HTTP_RESPONSE_BODY_BYTES] == 512
-    assert row[fields.HTTP_REQUEST_REFERRER] == "https://www.example.com/"
-    assert row[fields.USER_AGENT_ORIGINAL] == "Mozilla/5.0 (X11; Linux x86_64)"
-    assert row[fields.EVENT_DURATION] is None
-    assert row[fields.EVENT_DATASET] == "access.combined"
-    assert row[fields.EXTRA] is None
-    assert row[fields.KAFKA_TIMESTAMP] != row[fields.TIMESTAMP]  # event time, not Kafka time
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.ERROR_MESSAGE] is None
+    assert row[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 16, 34, 15)  # +0530 -> UTC
+    assert row[ecs.SOURCE_IP] == row[ecs.SOURCE_ADDRESS] == "203.0.113.7"
+    assert row[ecs.CLIENT_IP] == "203.0.113.7"
+    assert row[ecs.USER_NAME] == "alice"
+    assert row[ecs.HTTP_REQUEST_METHOD] == "GET"
+    assert row[ecs.HTTP_VERSION] == "1.1"
+    assert row[ecs.URL_ORIGINAL] == "/api/users/123?x=1&y=2"
+    assert row[ecs.URL_PATH] == "/api/users/123"
+    assert row[ecs.URL_QUERY] == "x=1&y=2"
+    assert row[ecs.URL_DOMAIN] is None
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == 200
+    assert row[ecs.HTTP_RESPONSE_BODY_BYTES] == 512
+    assert row[ecs.HTTP_REQUEST_REFERRER] == "https://www.example.com/"
+    assert row[ecs.USER_AGENT_ORIGINAL] == "Mozilla/5.0 (X11; Linux x86_64)"
+    assert row[ecs.EVENT_DURATION] is None
+    assert row[ecs.EVENT_DATASET] == "access.combined"
+    assert row[ecs.EXTRA] is None
+    assert row[ecs.KAFKA_TIMESTAMP] != row[ecs.TIMESTAMP]  # event time, not Kafka time
 
 
 @pytest.mark.parametrize(
@@ -126,48 +126,48 @@ def test_combined_line_maps_to_ecs(edge: dict[str, dict[str, Any]]) -> None:
     ],
 )
 def test_ipv6_clients(edge: dict[str, dict[str, Any]], case: str, ip: str) -> None:
-    assert edge[case][fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert edge[case][fields.SOURCE_IP] == ip
+    assert edge[case][ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert edge[case][ecs.SOURCE_IP] == ip
 
 
 def test_offset_minus_0700_converted_to_utc(edge: dict[str, dict[str, Any]]) -> None:
-    assert edge["ipv6_full"][fields.TIMESTAMP] == dt.datetime(2026, 11, 25, 5, 4, 15)
+    assert edge["ipv6_full"][ecs.TIMESTAMP] == dt.datetime(2026, 11, 25, 5, 4, 15)
 
 
 def test_non_ip_remote_address_is_kept_but_not_an_ip(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["hostname"]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.SOURCE_ADDRESS] == "unix:"
-    assert row[fields.SOURCE_IP] is None
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.SOURCE_ADDRESS] == "unix:"
+    assert row[ecs.SOURCE_IP] is None
 
 
 @pytest.mark.parametrize("case", ["nginx_escapes", "apache_escapes"])
 def test_escaped_quotes_are_unescaped(edge: dict[str, dict[str, Any]], case: str) -> None:
     row = edge[case]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.USER_AGENT_ORIGINAL] == 'UA "quoted"'
-    assert row[fields.URL_PATH] == "/s"
-    assert row[fields.URL_QUERY] in ('q="ab"', 'q="a"')
-    assert '"r"' in row[fields.HTTP_REQUEST_REFERRER]
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.USER_AGENT_ORIGINAL] == 'UA "quoted"'
+    assert row[ecs.URL_PATH] == "/s"
+    assert row[ecs.URL_QUERY] in ('q="ab"', 'q="a"')
+    assert '"r"' in row[ecs.HTTP_REQUEST_REFERRER]
 
 
 def test_empty_referrer_and_dash_bytes(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["empty_referrer"]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.HTTP_REQUEST_REFERRER] is None
-    assert row[fields.HTTP_RESPONSE_BODY_BYTES] is None
-    assert row[fields.HTTP_REQUEST_METHOD] == "HEAD"
-    assert edge["ipv6_short"][fields.HTTP_REQUEST_REFERRER] is None  # "-"
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.HTTP_REQUEST_REFERRER] is None
+    assert row[ecs.HTTP_RESPONSE_BODY_BYTES] is None
+    assert row[ecs.HTTP_REQUEST_METHOD] == "HEAD"
+    assert edge["ipv6_short"][ecs.HTTP_REQUEST_REFERRER] is None  # "-"
 
 
 def test_absolute_uri_in_request_line(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["absolute_uri"]
-    assert row[fields.URL_ORIGINAL] == "http://example.com:8080/a/b?c=1"
-    assert row[fields.URL_DOMAIN] == "example.com"
-    assert row[fields.URL_PATH] == "/a/b"
-    assert row[fields.URL_QUERY] == "c=1"
-    assert edge["absolute_ipv6_uri"][fields.URL_DOMAIN] == "[2001:db8::2]"
-    assert edge["absolute_ipv6_uri"][fields.URL_PATH] == "/p"
+    assert row[ecs.URL_ORIGINAL] == "http://example.com:8080/a/b?c=1"
+    assert row[ecs.URL_DOMAIN] == "example.com"
+    assert row[ecs.URL_PATH] == "/a/b"
+    assert row[ecs.URL_QUERY] == "c=1"
+    assert edge["absolute_ipv6_uri"][ecs.URL_DOMAIN] == "[2001:db8::2]"
+    assert edge["absolute_ipv6_uri"][ecs.URL_PATH] == "/p"
 
 
 @pytest.mark.parametrize("case", ["tls_handshake", "scanner_junk", "empty_request"])
@@ -175,56 +175,56 @@ def test_non_http_request_lines_are_indexed_with_raw_request(
     edge: dict[str, dict[str, Any]], case: str
 ) -> None:
     row = edge[case]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 400
-    assert row[fields.HTTP_REQUEST_METHOD] is None
-    assert row[fields.URL_PATH] is None
-    assert row[fields.URL_ORIGINAL] is None
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == 400
+    assert row[ecs.HTTP_REQUEST_METHOD] is None
+    assert row[ecs.URL_PATH] is None
+    assert row[ecs.URL_ORIGINAL] is None
     raw = EDGE_LINES[case].split('"')[1]
-    assert (row[fields.EXTRA] or {}).get("request") == (raw or None)
+    assert (row[ecs.EXTRA] or {}).get("request") == (raw or None)
 
 
 def test_tls_bytes_are_kept_as_logged(edge: dict[str, dict[str, Any]]) -> None:
-    assert edge["tls_handshake"][fields.EXTRA] == {
+    assert edge["tls_handshake"][ecs.EXTRA] == {
         "request": "\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03"
     }
 
 
 def test_missing_trailing_fields(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["no_user_agent"]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.USER_AGENT_ORIGINAL] is None
-    assert row[fields.EVENT_DATASET] == "access.combined"
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.USER_AGENT_ORIGINAL] is None
+    assert row[ecs.EVENT_DATASET] == "access.combined"
     no_bytes = edge["common_no_bytes"]
-    assert no_bytes[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert no_bytes[fields.HTTP_RESPONSE_STATUS_CODE] == 499
-    assert no_bytes[fields.HTTP_RESPONSE_BODY_BYTES] is None
+    assert no_bytes[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert no_bytes[ecs.HTTP_RESPONSE_STATUS_CODE] == 499
+    assert no_bytes[ecs.HTTP_RESPONSE_BODY_BYTES] is None
 
 
 def test_common_lines_are_detected_as_common(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["common"]
-    assert row[fields.EVENT_DATASET] == "access.common"
-    assert (row[fields.USER_NAME], row[fields.HTTP_VERSION]) == ("bob", "1.0")
-    assert row[fields.HTTP_RESPONSE_BODY_BYTES] == 0
+    assert row[ecs.EVENT_DATASET] == "access.common"
+    assert (row[ecs.USER_NAME], row[ecs.HTTP_VERSION]) == ("bob", "1.0")
+    assert row[ecs.HTTP_RESPONSE_BODY_BYTES] == 0
 
 
 def test_request_without_protocol(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["http09"]
-    assert (row[fields.HTTP_REQUEST_METHOD], row[fields.URL_PATH]) == ("GET", "/old")
-    assert row[fields.HTTP_VERSION] is None
+    assert (row[ecs.HTTP_REQUEST_METHOD], row[ecs.URL_PATH]) == ("GET", "/old")
+    assert row[ecs.HTTP_VERSION] is None
 
 
 def test_x_forwarded_for_lists(edge: dict[str, dict[str, Any]]) -> None:
     row = edge["main_xff"]
-    assert row[fields.EVENT_DATASET] == "access.main"
-    assert row[fields.SOURCE_IP] == "10.244.1.9"
-    assert row[fields.CLIENT_IP] == "1.2.3.4"
-    assert edge["main_xff_ipv6"][fields.CLIENT_IP] == "2001:db8::5"
-    assert edge["main_xff_dash"][fields.CLIENT_IP] == "10.244.1.9"
+    assert row[ecs.EVENT_DATASET] == "access.main"
+    assert row[ecs.SOURCE_IP] == "10.244.1.9"
+    assert row[ecs.CLIENT_IP] == "1.2.3.4"
+    assert edge["main_xff_ipv6"][ecs.CLIENT_IP] == "2001:db8::5"
+    assert edge["main_xff_dash"][ecs.CLIENT_IP] == "10.244.1.9"
 
 
 def test_trailing_whitespace_is_tolerated(edge: dict[str, dict[str, Any]]) -> None:
-    assert edge["trailing_space"][fields.OUTCOME] == fields.OUTCOME_INDEXED
+    assert edge["trailing_space"][ecs.OUTCOME] == ecs.OUTCOME_INDEXED
 
 
 @pytest.mark.parametrize(
@@ -240,12 +240,12 @@ def test_bad_lines_become_dead_letters(
     edge: dict[str, dict[str, Any]], case: str, reason: str
 ) -> None:
     row = edge[case]
-    assert row[fields.OUTCOME] == fields.OUTCOME_DEAD_LETTER
-    assert row[fields.ERROR_MESSAGE] == reason
-    assert row[fields.EVENT_ORIGINAL] == EDGE_LINES[case]
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_DEAD_LETTER
+    assert row[ecs.ERROR_MESSAGE] == reason
+    assert row[ecs.EVENT_ORIGINAL] == EDGE_LINES[case]
     # Nothing half-parsed on a dead letter.
-    assert row[fields.TIMESTAMP] is None
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] is None
+    assert row[ecs.TIMESTAMP] is None
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] is None
 
 
 NGINX_CONF = """
@@ -281,31 +281,31 @@ def test_custom_formats_from_real_config_snippets(parse_rows: ParseRows) -> None
     ]
     nginx, apache, iso, epoch = parse_rows(lines, settings)
 
-    assert nginx[fields.EVENT_DATASET] == "custom.timed"
-    assert nginx[fields.EVENT_DURATION] == 123_000_000
-    assert nginx[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 16, 34, 15)
-    assert nginx[fields.URL_DOMAIN] == "shop.example.com"
-    assert nginx[fields.EXTRA] == {
+    assert nginx[ecs.EVENT_DATASET] == "custom.timed"
+    assert nginx[ecs.EVENT_DURATION] == 123_000_000
+    assert nginx[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 16, 34, 15)
+    assert nginx[ecs.URL_DOMAIN] == "shop.example.com"
+    assert nginx[ecs.EXTRA] == {
         "upstream_response_time": "0.010, 0.002",
         "request_id": "9f8e7d6c",
     }
 
-    assert apache[fields.EVENT_DATASET] == "custom.vhost_timed"
-    assert apache[fields.EVENT_DURATION] == 1_520_000
-    assert apache[fields.SOURCE_IP] == "2001:db8::1"
-    assert apache[fields.TIMESTAMP] == dt.datetime(2026, 11, 25, 4, 0, 30)
-    assert apache[fields.EXTRA] == {"server_name": "www.example.com", "server_port": "443"}
+    assert apache[ecs.EVENT_DATASET] == "custom.vhost_timed"
+    assert apache[ecs.EVENT_DURATION] == 1_520_000
+    assert apache[ecs.SOURCE_IP] == "2001:db8::1"
+    assert apache[ecs.TIMESTAMP] == dt.datetime(2026, 11, 25, 4, 0, 30)
+    assert apache[ecs.EXTRA] == {"server_name": "www.example.com", "server_port": "443"}
 
-    assert iso[fields.EVENT_DATASET] == "custom.iso"
-    assert iso[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 4, 15)
-    assert (iso[fields.HTTP_REQUEST_METHOD], iso[fields.URL_PATH], iso[fields.URL_QUERY]) == (
+    assert iso[ecs.EVENT_DATASET] == "custom.iso"
+    assert iso[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 4, 15)
+    assert (iso[ecs.HTTP_REQUEST_METHOD], iso[ecs.URL_PATH], iso[ecs.URL_QUERY]) == (
         "PUT",
         "/items/9",
         "force=1",
     )
-    assert iso[fields.HTTP_VERSION] == "1.1"
-    assert iso[fields.EVENT_DURATION] == 17_000_000
-    assert iso[fields.CLIENT_IP] == "198.51.100.7"
+    assert iso[ecs.HTTP_VERSION] == "1.1"
+    assert iso[ecs.EVENT_DURATION] == 17_000_000
+    assert iso[ecs.CLIENT_IP] == "198.51.100.7"
 
-    assert epoch[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 22, 4, 15, 123000)
-    assert epoch[fields.EVENT_DURATION] == 2_000_000_000
+    assert epoch[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 22, 4, 15, 123000)
+    assert epoch[ecs.EVENT_DURATION] == 2_000_000_000

@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.config import ParseSettings
-from logiflow.etl import fields
+from logiflow.contract import ecs
 from logiflow.etl.parse_json import parse_json_object, split_url, url_part
 
 ParseRows = Callable[..., list[dict[str, Any]]]
@@ -127,51 +127,51 @@ def rows(parse_rows: ParseRows) -> dict[str, dict[str, Any]]:
 
 def test_zap_style_keys(rows: dict[str, dict[str, Any]]) -> None:
     row = rows["zap"]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.EVENT_DATASET] == "json"
-    assert row[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 22, 4, 15, 250000)
-    assert row[fields.LOG_LEVEL] == "info"
-    assert row[fields.HTTP_REQUEST_METHOD] == "GET"
-    assert (row[fields.URL_PATH], row[fields.URL_QUERY]) == ("/api/v1/users/42", "verbose=1")
-    assert row[fields.URL_ORIGINAL] == "/api/v1/users/42?verbose=1"
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 503
-    assert row[fields.EVENT_DURATION] == 29_500_000
-    assert row[fields.CLIENT_IP] == "81.45.71.67"
-    assert row[fields.USER_AGENT_ORIGINAL] == "curl/8.5.0"
-    assert row[fields.SERVICE_NAME] == "catalog"
-    assert row[fields.TRACE_ID] == "37ecc66a942b3aa70eea5882e522b30c"
-    assert row[fields.EXTRA] == {"msg": "request completed"}
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.EVENT_DATASET] == "json"
+    assert row[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 22, 4, 15, 250000)
+    assert row[ecs.LOG_LEVEL] == "info"
+    assert row[ecs.HTTP_REQUEST_METHOD] == "GET"
+    assert (row[ecs.URL_PATH], row[ecs.URL_QUERY]) == ("/api/v1/users/42", "verbose=1")
+    assert row[ecs.URL_ORIGINAL] == "/api/v1/users/42?verbose=1"
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == 503
+    assert row[ecs.EVENT_DURATION] == 29_500_000
+    assert row[ecs.CLIENT_IP] == "81.45.71.67"
+    assert row[ecs.USER_AGENT_ORIGINAL] == "curl/8.5.0"
+    assert row[ecs.SERVICE_NAME] == "catalog"
+    assert row[ecs.TRACE_ID] == "37ecc66a942b3aa70eea5882e522b30c"
+    assert row[ecs.EXTRA] == {"msg": "request completed"}
 
 
 def test_ecs_style_nested_objects(rows: dict[str, dict[str, Any]]) -> None:
     row = rows["ecs"]
-    assert row[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 20, 59, 8, 162000)
-    assert row[fields.LOG_LEVEL] == "warn"
-    assert row[fields.HTTP_REQUEST_METHOD] == "DELETE"
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 201
-    assert row[fields.HTTP_RESPONSE_BODY_BYTES] == 44787
-    assert row[fields.URL_PATH] == "/index.html"
-    assert row[fields.SOURCE_IP] == "2001:db8::9"
-    assert row[fields.SERVICE_NAME] == "payments"
-    assert row[fields.EVENT_DURATION] == 1_500_000
-    assert row[fields.TRACE_ID] == "abc"
-    assert row[fields.HOST_NAME] == "pod-1"
+    assert row[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 20, 59, 8, 162000)
+    assert row[ecs.LOG_LEVEL] == "warn"
+    assert row[ecs.HTTP_REQUEST_METHOD] == "DELETE"
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == 201
+    assert row[ecs.HTTP_RESPONSE_BODY_BYTES] == 44787
+    assert row[ecs.URL_PATH] == "/index.html"
+    assert row[ecs.SOURCE_IP] == "2001:db8::9"
+    assert row[ecs.SERVICE_NAME] == "payments"
+    assert row[ecs.EVENT_DURATION] == 1_500_000
+    assert row[ecs.TRACE_ID] == "abc"
+    assert row[ecs.HOST_NAME] == "pod-1"
     # Nested objects are kept whole in the extras, nothing is lost.
-    assert json.loads(row[fields.EXTRA]["http"])["response"]["status_code"] == 201
-    assert row[fields.EXTRA]["message"] == "handled"
+    assert json.loads(row[ecs.EXTRA]["http"])["response"]["status_code"] == 201
+    assert row[ecs.EXTRA]["message"] == "handled"
 
 
 def test_numbers_as_strings_and_offset_timestamps(rows: dict[str, dict[str, Any]]) -> None:
     row = rows["strings"]
-    assert row[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 16, 34, 15, 123456)
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 201
-    assert row[fields.HTTP_RESPONSE_BODY_BYTES] == 812
-    assert row[fields.EVENT_DURATION] == 250_000_000
-    assert row[fields.SOURCE_IP] == "10.0.0.7"
-    assert row[fields.CLIENT_IP] == "203.0.113.5"
-    assert row[fields.HOST_NAME] == "api-7d9f"
-    assert row[fields.SERVICE_NAME] == "gateway"
-    assert row[fields.EXTRA] == {
+    assert row[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 16, 34, 15, 123456)
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == 201
+    assert row[ecs.HTTP_RESPONSE_BODY_BYTES] == 812
+    assert row[ecs.EVENT_DURATION] == 250_000_000
+    assert row[ecs.SOURCE_IP] == "10.0.0.7"
+    assert row[ecs.CLIENT_IP] == "203.0.113.5"
+    assert row[ecs.HOST_NAME] == "api-7d9f"
+    assert row[ecs.SERVICE_NAME] == "gateway"
+    assert row[ecs.EXTRA] == {
         "upstream": '{"name":"backend","addr":"10.0.3.4:8080"}',
         "retries": "2",
     }
@@ -179,51 +179,51 @@ def test_numbers_as_strings_and_offset_timestamps(rows: dict[str, dict[str, Any]
 
 def test_missing_keys(rows: dict[str, dict[str, Any]]) -> None:
     row = rows["minimal"]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 0, 0)
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] is None
-    assert row[fields.SOURCE_IP] is None
-    assert row[fields.EXTRA] == {"msg": "cache refresh", "keys": "5"}
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 0, 0)
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] is None
+    assert row[ecs.SOURCE_IP] is None
+    assert row[ecs.EXTRA] == {"msg": "cache refresh", "keys": "5"}
 
 
 def test_no_timestamp_falls_back_to_kafka_time(rows: dict[str, dict[str, Any]]) -> None:
     row = rows["no_time"]
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.TIMESTAMP] == row[fields.KAFKA_TIMESTAMP]
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.TIMESTAMP] == row[ecs.KAFKA_TIMESTAMP]
 
 
 def test_epoch_millis_and_float_status(rows: dict[str, dict[str, Any]]) -> None:
     row = rows["epoch_ms"]
-    assert row[fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 22, 4, 15, 123000)
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 200
-    assert row[fields.EVENT_DURATION] == 1_500_000_000
+    assert row[ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 22, 4, 15, 123000)
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == 200
+    assert row[ecs.EVENT_DURATION] == 1_500_000_000
 
 
 def test_timestamps_without_offset_use_default_timezone(rows: dict[str, dict[str, Any]]) -> None:
     # Europe/Berlin is UTC+1 in November.
-    assert rows["naive_time"][fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 4, 15)
-    assert rows["comma_millis"][fields.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 4, 15, 250000)
-    assert rows["naive_time"][fields.LOG_LEVEL] == "error"
+    assert rows["naive_time"][ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 4, 15)
+    assert rows["comma_millis"][ecs.TIMESTAMP] == dt.datetime(2026, 11, 24, 21, 4, 15, 250000)
+    assert rows["naive_time"][ecs.LOG_LEVEL] == "error"
 
 
 def test_object_under_scalar_key_is_not_used_but_kept(rows: dict[str, dict[str, Any]]) -> None:
     row = rows["user_object"]
-    assert row[fields.USER_NAME] is None
-    assert row[fields.EXTRA] == {"user": '{"id":5}'}
+    assert row[ecs.USER_NAME] is None
+    assert row[ecs.EXTRA] == {"user": '{"id":5}'}
 
 
 def test_a_later_key_name_fills_a_field_the_first_holds_an_object_for(
     rows: dict[str, dict[str, Any]],
 ) -> None:
     row = rows["object_then_scalar"]
-    assert row[fields.USER_NAME] == "bob"
-    assert row[fields.HTTP_RESPONSE_STATUS_CODE] == 503
-    assert row[fields.EXTRA] == {"user": '{"id":5}', "status": '{"code":1}'}
+    assert row[ecs.USER_NAME] == "bob"
+    assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == 503
+    assert row[ecs.EXTRA] == {"user": '{"id":5}', "status": '{"code":1}'}
 
 
 def test_leading_whitespace_still_json(rows: dict[str, dict[str, Any]]) -> None:
-    assert rows["leading_space"][fields.EVENT_DATASET] == "json"
-    assert rows["leading_space"][fields.EXTRA] == {"lead": "1"}
+    assert rows["leading_space"][ecs.EVENT_DATASET] == "json"
+    assert rows["leading_space"][ecs.EXTRA] == {"lead": "1"}
 
 
 @pytest.mark.parametrize(
@@ -237,5 +237,5 @@ def test_leading_whitespace_still_json(rows: dict[str, dict[str, Any]]) -> None:
 def test_bad_json_lines_are_dead_letters(
     rows: dict[str, dict[str, Any]], case: str, reason: str
 ) -> None:
-    assert rows[case][fields.OUTCOME] == fields.OUTCOME_DEAD_LETTER
-    assert rows[case][fields.ERROR_MESSAGE] == reason
+    assert rows[case][ecs.OUTCOME] == ecs.OUTCOME_DEAD_LETTER
+    assert rows[case][ecs.ERROR_MESSAGE] == reason

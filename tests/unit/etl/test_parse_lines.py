@@ -16,8 +16,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.config import CustomFormat, ParseSettings, load_config
+from logiflow.contract import ecs
 from logiflow.errors import ConfigError
-from logiflow.etl import fields
+from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.parse_lines import ECS_COLUMNS, parse_lines
 
@@ -49,14 +50,14 @@ def test_output_schema_is_the_same_for_every_format(kafka_frame: KafkaFrame) -> 
     )
     assert df.columns[-len(ECS_COLUMNS) - 2 :] == [
         *ECS_COLUMNS,
-        fields.ERROR_MESSAGE,
-        fields.OUTCOME,
+        ecs.ERROR_MESSAGE,
+        ecs.OUTCOME,
     ]
-    assert dict(df.dtypes)[fields.TIMESTAMP] == "timestamp"
-    assert dict(df.dtypes)[fields.HTTP_RESPONSE_STATUS_CODE] == "int"
-    assert dict(df.dtypes)[fields.HTTP_RESPONSE_BODY_BYTES] == "bigint"
-    assert dict(df.dtypes)[fields.EVENT_DURATION] == "bigint"
-    assert dict(df.dtypes)[fields.EXTRA] == "map<string,string>"
+    assert dict(df.dtypes)[ecs.TIMESTAMP] == "timestamp"
+    assert dict(df.dtypes)[ecs.HTTP_RESPONSE_STATUS_CODE] == "int"
+    assert dict(df.dtypes)[ecs.HTTP_RESPONSE_BODY_BYTES] == "bigint"
+    assert dict(df.dtypes)[ecs.EVENT_DURATION] == "bigint"
+    assert dict(df.dtypes)[ecs.EXTRA] == "map<string,string>"
 
 
 def test_format_chosen_per_topic(parse_rows: ParseRows) -> None:
@@ -68,7 +69,7 @@ def test_format_chosen_per_topic(parse_rows: ParseRows) -> None:
     lines = [COMBINED, JSON, JSON, JSON, COMBINED, CUSTOM, CUSTOM, COMBINED]
     topics = ["web", "api", "edge", "web", "api", "pipes", "edge", "pipes"]
     got = parse_rows(lines, settings, topics=topics)
-    assert [r[fields.EVENT_DATASET] for r in got] == [
+    assert [r[ecs.EVENT_DATASET] for r in got] == [
         "access.combined",
         "json",
         "json",
@@ -78,7 +79,7 @@ def test_format_chosen_per_topic(parse_rows: ParseRows) -> None:
         "custom.pipe",
         None,
     ]
-    assert [r[fields.ERROR_MESSAGE] for r in got] == [
+    assert [r[ecs.ERROR_MESSAGE] for r in got] == [
         None,
         None,
         None,
@@ -88,39 +89,37 @@ def test_format_chosen_per_topic(parse_rows: ParseRows) -> None:
         None,
         "line does not match log format 'pipe'",
     ]
-    assert got[5][fields.EVENT_DURATION] == 500_000_000
+    assert got[5][ecs.EVENT_DURATION] == 500_000_000
 
 
 def test_dead_letters_keep_coordinates_and_original(parse_rows: ParseRows) -> None:
     long_line = COMBINED + " " + "x" * 100
     got = parse_rows(["", "nonsense", long_line, COMBINED], ParseSettings(max_line_bytes=120))
-    assert [r[fields.ERROR_MESSAGE] for r in got] == [
+    assert [r[ecs.ERROR_MESSAGE] for r in got] == [
         "empty line",
         "no format matched",
         "line exceeds 120 bytes",
         None,
     ]
-    assert [r[fields.OUTCOME] for r in got] == [fields.OUTCOME_DEAD_LETTER] * 3 + [
-        fields.OUTCOME_INDEXED
-    ]
-    assert got[2][fields.EVENT_ORIGINAL] == long_line
-    assert [r[fields.DOC_ID] for r in got] == ["logs-0-0", "logs-0-1", "logs-0-2", "logs-0-3"]
+    assert [r[ecs.OUTCOME] for r in got] == [ecs.OUTCOME_DEAD_LETTER] * 3 + [ecs.OUTCOME_INDEXED]
+    assert got[2][ecs.EVENT_ORIGINAL] == long_line
+    assert [r[ecs.DOC_ID] for r in got] == ["logs-0-0", "logs-0-1", "logs-0-2", "logs-0-3"]
     assert all(r[c] is None for r in got[:3] for c in ECS_COLUMNS)
 
 
 def test_invalid_utf8_is_replaced_and_parsed(parse_rows: ParseRows) -> None:
     raw = b'1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET /a HTTP/1.1" 200 5 "-" "caf\xe9"'
     (row,) = parse_rows([raw])
-    assert row[fields.OUTCOME] == fields.OUTCOME_INDEXED
-    assert row[fields.USER_AGENT_ORIGINAL] == "caf\ufffd"
-    assert row[fields.EVENT_ORIGINAL_BASE64] is not None
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_INDEXED
+    assert row[ecs.USER_AGENT_ORIGINAL] == "caf\ufffd"
+    assert row[ecs.EVENT_ORIGINAL_BASE64] is not None
 
 
 def test_events_keep_their_own_time_in_any_order(parse_rows: ParseRows) -> None:
     later = COMBINED.replace("22:04:15 +0000", "22:09:00 +0000")
     earlier = COMBINED.replace("22:04:15 +0000", "21:59:00 -0100")
     got = parse_rows([later, earlier])
-    assert [r[fields.TIMESTAMP] for r in got] == [
+    assert [r[ecs.TIMESTAMP] for r in got] == [
         dt.datetime(2026, 11, 24, 22, 9),
         dt.datetime(2026, 11, 24, 22, 59),
     ]
@@ -163,30 +162,30 @@ def test_corpus_counts_match_its_readme(kafka_frame: KafkaFrame) -> None:
         .transform(parse_lines(settings))
     )
     rows = df.select(
-        fields.col(fields.KAFKA_TOPIC).alias("file"),
-        fields.col(fields.OUTCOME).alias("outcome"),
-        fields.col(fields.EVENT_DATASET).alias("dataset"),
-        fields.col(fields.ERROR_MESSAGE).alias("error"),
-        fields.col(fields.EVENT_ORIGINAL).alias("line"),
-        F.col(f"`{fields.TIMESTAMP}`").isNotNull().alias("has_time"),
+        col(ecs.KAFKA_TOPIC).alias("file"),
+        col(ecs.OUTCOME).alias("outcome"),
+        col(ecs.EVENT_DATASET).alias("dataset"),
+        col(ecs.ERROR_MESSAGE).alias("error"),
+        col(ecs.EVENT_ORIGINAL).alias("line"),
+        F.col(f"`{ecs.TIMESTAMP}`").isNotNull().alias("has_time"),
     ).collect()
     assert len(rows) == len(lines)
     counts = Counter((r.file, r.outcome) for r in rows)
     problems = [
         (r.file, r.error, r.line)
         for r in rows
-        if (r.outcome == fields.OUTCOME_DEAD_LETTER) != (r.file == "malformed.log")
+        if (r.outcome == ecs.OUTCOME_DEAD_LETTER) != (r.file == "malformed.log")
     ]
     assert problems == []
     for name, (valid, malformed, datasets) in expected.items():
-        assert counts[(name, fields.OUTCOME_INDEXED)] == valid, name
-        assert counts[(name, fields.OUTCOME_DEAD_LETTER)] == malformed, name
+        assert counts[(name, ecs.OUTCOME_INDEXED)] == valid, name
+        assert counts[(name, ecs.OUTCOME_DEAD_LETTER)] == malformed, name
         got_datasets = {r.dataset for r in rows if r.file == name and r.dataset}
         if name == "apache_combined.log" or name == "nginx_combined.log":
             assert got_datasets <= {"access.combined", "access.common"}
         else:
             assert got_datasets == datasets, name
-    assert all(r.has_time for r in rows if r.outcome == fields.OUTCOME_INDEXED)
+    assert all(r.has_time for r in rows if r.outcome == ecs.OUTCOME_INDEXED)
 
 
 def test_usable_in_a_streaming_query(spark: SparkSession, tmp_path: Path) -> None:
@@ -258,12 +257,12 @@ def test_parser_never_raises_on_arbitrary_bytes(
         .transform(parse_lines(settings))
     )
     rows = df.select(
-        fields.col(fields.KAFKA_OFFSET).alias("offset"),
-        fields.col(fields.OUTCOME).alias("outcome"),
-        fields.col(fields.ERROR_MESSAGE).alias("error"),
+        col(ecs.KAFKA_OFFSET).alias("offset"),
+        col(ecs.OUTCOME).alias("outcome"),
+        col(ecs.ERROR_MESSAGE).alias("error"),
     ).collect()
     # Every input row comes out exactly once, with a final outcome and a reason when rejected.
     assert sorted(r.offset for r in rows) == list(range(len(lines)))
     for r in rows:
-        assert r.outcome in (fields.OUTCOME_INDEXED, fields.OUTCOME_DEAD_LETTER)
-        assert (r.error is not None) == (r.outcome == fields.OUTCOME_DEAD_LETTER)
+        assert r.outcome in (ecs.OUTCOME_INDEXED, ecs.OUTCOME_DEAD_LETTER)
+        assert (r.error is not None) == (r.outcome == ecs.OUTCOME_DEAD_LETTER)

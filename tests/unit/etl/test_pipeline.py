@@ -8,10 +8,11 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import DropRule, FilterSettings, LogiflowConfig
+from logiflow.contract import ecs
 from logiflow.errors import ConfigError
-from logiflow.etl import fields, pipeline
+from logiflow.etl import pipeline
 from logiflow.etl.aggregate_windows import AGG_REQUESTS, AGG_SCOPE
-from logiflow.etl.dead_letters import EVENT_KIND
+from logiflow.etl.columns import col
 from logiflow.ingest.generator import GeneratedLine, TrafficProfile, generate_lines
 
 KAFKA_SCHEMA = (
@@ -20,8 +21,8 @@ KAFKA_SCHEMA = (
 )
 KAFKA_TS = dt.datetime(2026, 1, 1, 0, 5)
 DROP = [
-    DropRule(name="health", field=fields.URL_PATH, op="equals", value="/healthz"),
-    DropRule(name="static", field=fields.URL_PATH, op="regex", value=r"^/static/|\.(ico|txt)$"),
+    DropRule(name="health", field=ecs.URL_PATH, op="equals", value="/healthz"),
+    DropRule(name="static", field=ecs.URL_PATH, op="regex", value=r"^/static/|\.(ico|txt)$"),
 ]
 
 
@@ -52,7 +53,7 @@ def test_accounting_reconciles(processed: DataFrame, corpus: list[GeneratedLine]
     counts = pipeline.outcome_counts(processed)
     assert sum(counts.values()) == len(corpus) + 3 == processed.count()
     malformed = sum(1 for g in corpus if g.format == "malformed")
-    assert counts[fields.OUTCOME_DEAD_LETTER] == malformed + 3
+    assert counts[ecs.OUTCOME_DEAD_LETTER] == malformed + 3
     expected_filtered = sum(
         1
         for g in corpus
@@ -60,55 +61,55 @@ def test_accounting_reconciles(processed: DataFrame, corpus: list[GeneratedLine]
         or (g.path or "").startswith("/static/")
         or (g.path or "").endswith((".ico", ".txt"))
     )
-    assert counts[fields.OUTCOME_FILTERED] == expected_filtered > 0
+    assert counts[ecs.OUTCOME_FILTERED] == expected_filtered > 0
     by_rule = pipeline.filtered_counts(processed)
     assert set(by_rule) == {"health", "static"}
     assert sum(by_rule.values()) == expected_filtered
-    assert counts[fields.OUTCOME_INDEXED] == len(corpus) - malformed - expected_filtered
+    assert counts[ecs.OUTCOME_INDEXED] == len(corpus) - malformed - expected_filtered
 
 
 def test_selectors(processed: DataFrame) -> None:
     counts = pipeline.outcome_counts(processed)
     events = pipeline.select_events(processed)
-    assert events.count() == counts[fields.OUTCOME_INDEXED]
-    internal = [c for c in events.columns if c.startswith("_logiflow") and c != fields.DOC_ID]
+    assert events.count() == counts[ecs.OUTCOME_INDEXED]
+    internal = [c for c in events.columns if c.startswith("_logiflow") and c != ecs.DOC_ID]
     assert internal == []
-    assert events.columns[0] == fields.DOC_ID
+    assert events.columns[0] == ecs.DOC_ID
     for column in (
-        fields.ENDPOINT,
-        fields.STATUS_CLASS,
-        fields.DEVICE_TYPE,
-        fields.SOURCE_GEO_COUNTRY_ISO_CODE,
-        fields.USER_AGENT_NAME,
+        ecs.ENDPOINT,
+        ecs.STATUS_CLASS,
+        ecs.DEVICE_TYPE,
+        ecs.SOURCE_GEO_COUNTRY_ISO_CODE,
+        ecs.USER_AGENT_NAME,
     ):
         assert column in events.columns
-    ids = events.select(fields.col(fields.DOC_ID)).distinct().count()
-    assert ids == counts[fields.OUTCOME_INDEXED]  # one id per Kafka record
+    ids = events.select(col(ecs.DOC_ID)).distinct().count()
+    assert ids == counts[ecs.OUTCOME_INDEXED]  # one id per Kafka record
 
     dead = pipeline.select_dead_letters(processed)
-    assert dead.count() == counts[fields.OUTCOME_DEAD_LETTER]
+    assert dead.count() == counts[ecs.OUTCOME_DEAD_LETTER]
     rows = dead.collect()
-    assert all(r[fields.ERROR_MESSAGE] and r[EVENT_KIND] == "pipeline_error" for r in rows)
-    assert all(r[fields.TIMESTAMP] == KAFKA_TS for r in rows)
-    invalid = [r for r in rows if r[fields.EVENT_ORIGINAL_BASE64] is not None]
+    assert all(r[ecs.ERROR_MESSAGE] and r[ecs.EVENT_KIND] == "pipeline_error" for r in rows)
+    assert all(r[ecs.TIMESTAMP] == KAFKA_TS for r in rows)
+    invalid = [r for r in rows if r[ecs.EVENT_ORIGINAL_BASE64] is not None]
     assert len(invalid) >= 1  # the invalid UTF-8 record keeps its exact bytes
-    assert any(len(r[fields.EVENT_ORIGINAL]) == 40_000 for r in rows)  # long line kept whole
+    assert any(len(r[ecs.EVENT_ORIGINAL]) == 40_000 for r in rows)  # long line kept whole
 
 
 def test_enriched_values_match_generator_facts(
     processed: DataFrame, corpus: list[GeneratedLine]
 ) -> None:
     rows = {
-        r[fields.KAFKA_OFFSET]: r
+        r[ecs.KAFKA_OFFSET]: r
         for r in processed.select(
-            fields.col(fields.KAFKA_OFFSET),
-            fields.col(fields.OUTCOME),
-            fields.col(fields.ENDPOINT),
-            fields.col(fields.DEVICE_TYPE),
-            fields.col(fields.HTTP_RESPONSE_STATUS_CODE),
-            fields.col(fields.STATUS_CLASS),
-            fields.col(fields.TIMESTAMP),
-            fields.col(fields.EVENT_DURATION),
+            col(ecs.KAFKA_OFFSET),
+            col(ecs.OUTCOME),
+            col(ecs.ENDPOINT),
+            col(ecs.DEVICE_TYPE),
+            col(ecs.HTTP_RESPONSE_STATUS_CODE),
+            col(ecs.STATUS_CLASS),
+            col(ecs.TIMESTAMP),
+            col(ecs.EVENT_DURATION),
         ).collect()
     }
     checked = 0
@@ -116,22 +117,22 @@ def test_enriched_values_match_generator_facts(
         if fact.format == "malformed":
             continue
         row = rows[offset]
-        assert row[fields.HTTP_RESPONSE_STATUS_CODE] == fact.status, fact.line
-        assert row[fields.STATUS_CLASS] == f"{fact.status // 100}xx"  # type: ignore[operator]
-        assert row[fields.ENDPOINT] == fact.endpoint, fact.line
-        assert row[fields.DEVICE_TYPE] == fact.device_type, fact.line
-        assert row[fields.TIMESTAMP] == fact.timestamp.replace(tzinfo=None), fact.line
-        assert row[fields.EVENT_DURATION] == fact.duration_ns, fact.line
+        assert row[ecs.HTTP_RESPONSE_STATUS_CODE] == fact.status, fact.line
+        assert row[ecs.STATUS_CLASS] == f"{fact.status // 100}xx"  # type: ignore[operator]
+        assert row[ecs.ENDPOINT] == fact.endpoint, fact.line
+        assert row[ecs.DEVICE_TYPE] == fact.device_type, fact.line
+        assert row[ecs.TIMESTAMP] == fact.timestamp.replace(tzinfo=None), fact.line
+        assert row[ecs.EVENT_DURATION] == fact.duration_ns, fact.line
         checked += 1
     assert checked > 700
 
 
 def test_aggregate_on_processed_batch(processed: DataFrame, corpus: list[GeneratedLine]) -> None:
     docs = processed.transform(pipeline.aggregate(LogiflowConfig())).where(
-        fields.col(AGG_SCOPE) == "service"
+        col(AGG_SCOPE) == "service"
     )
     total = sum(r[AGG_REQUESTS] for r in docs.collect())
-    indexed = pipeline.outcome_counts(processed)[fields.OUTCOME_INDEXED]
+    indexed = pipeline.outcome_counts(processed)[ecs.OUTCOME_INDEXED]
     assert total == indexed  # every indexed generated event is an HTTP request
 
 

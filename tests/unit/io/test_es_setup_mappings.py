@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 from logiflow.config import ElasticsearchSettings
-from logiflow.etl import fields
-from logiflow.io import index_names as names
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
 from logiflow.io.es_setup import EVENT_FIELD_TYPES, Capabilities, desired_objects, nest
 
 # Types every distribution has (the minimal local node lacks mapper-extras, wildcard, ...).
 CORE_TYPES = {"keyword", "ip", "date", "long", "integer", "double", "boolean", "text", "flattened"}
 
 
-def _contract_fields() -> set[str]:
-    return {
-        value
-        for name, value in vars(fields).items()
-        if name.isupper()
-        and isinstance(value, str)
-        and not name.startswith("OUTCOME")
-        and not value.startswith("_logiflow")
-    }
-
-
 def test_every_event_column_has_a_mapping() -> None:
-    assert _contract_fields() <= set(EVENT_FIELD_TYPES)
+    assert ecs.event_fields() <= set(EVENT_FIELD_TYPES)
 
 
 def test_only_core_types_and_original_line_not_indexed() -> None:
     assert {m["type"] for m in EVENT_FIELD_TYPES.values()} <= CORE_TYPES
-    original = EVENT_FIELD_TYPES[fields.EVENT_ORIGINAL]
+    original = EVENT_FIELD_TYPES[ecs.EVENT_ORIGINAL]
     assert original["index"] is False and original["doc_values"] is False
 
 

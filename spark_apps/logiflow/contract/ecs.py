@@ -1,23 +1,15 @@
-"""Column names shared by every transform, sink and test: the ETL's data contract.
+"""ECS field names of LogiFlow's event and dead-letter documents: the record contract.
 
-Events are flat DataFrames whose column names are the Elastic Common Schema field paths
-(``source.ip``, ``http.response.status_code``). Elasticsearch expands dotted keys into objects,
-so the documents the sink writes are ECS as Kibana expects, with no renaming step in between.
-Spark treats a dot in a bare column name as struct access, so always go through ``col()``.
+Events are flat records whose keys are Elastic Common Schema field paths (``source.ip``,
+``http.response.status_code``). Elasticsearch expands dotted keys into objects, so the documents
+the sink writes are ECS as Kibana expects, with no renaming step in between. The ETL (Spark
+columns), the index templates, ``logiflow report`` and the dashboards all name fields from here;
+this module imports nothing, so the shipper and the CLI's light commands never load Spark.
 
-Columns starting with ``_logiflow`` are internal bookkeeping and never indexed.
+Names starting with ``_logiflow`` are internal bookkeeping and never indexed.
 """
 
 from __future__ import annotations
-
-from pyspark.sql import Column
-from pyspark.sql import functions as F
-
-
-def col(name: str) -> Column:
-    """A column by its exact (possibly dotted) name."""
-    return F.col(f"`{name}`")
-
 
 # --- Kafka record coordinates (as Filebeat's kafka input names them) -------------------------
 KAFKA_TOPIC = "kafka.topic"
@@ -77,3 +69,30 @@ DOC_ID = "_logiflow_id"  # Elasticsearch _id, derived from Kafka coordinates
 OUTCOME_INDEXED = "indexed"
 OUTCOME_FILTERED = "filtered"
 OUTCOME_DEAD_LETTER = "dead_letter"
+
+# --- dead letters -------------------------------------------------------------------------------
+EVENT_KIND = "event.kind"
+EVENT_KIND_PIPELINE_ERROR = "pipeline_error"  # ECS's value for a line the pipeline rejected
+
+# Names above that are values or belong to dead letters only, not fields of an event.
+_NOT_EVENT_FIELDS = frozenset(
+    {
+        "OUTCOME_INDEXED",
+        "OUTCOME_FILTERED",
+        "OUTCOME_DEAD_LETTER",
+        "EVENT_KIND",
+        "EVENT_KIND_PIPELINE_ERROR",
+    }
+)
+
+
+def event_fields() -> frozenset[str]:
+    """Every public field of an event document (internal ``_logiflow`` columns excluded)."""
+    return frozenset(
+        value
+        for name, value in globals().items()
+        if name.isupper()
+        and isinstance(value, str)
+        and name not in _NOT_EVENT_FIELDS
+        and not value.startswith("_logiflow")
+    )
