@@ -1,4 +1,9 @@
-"""Session-wide fixtures: one local SparkSession for the whole test run.
+"""Session-wide set-up: a clean config environment and one local SparkSession for the run.
+
+Tests never read the developer's own ``LOGIFLOW_*`` configuration: ``pytest_configure`` drops
+the config model's variables from the environment before anything loads a config, so a
+``LOGIFLOW_KAFKA__BOOTSTRAP_SERVERS`` left in a shell cannot point a test (or the ``logiflow``
+subprocesses tests start) at another cluster. Tests that need such variables set them.
 
 The session carries the Kafka connector jars from the start (``getOrCreate`` cannot add jars
 later), so unit and integration tests share it; the jars come from the artifact cache
@@ -7,14 +12,26 @@ later), so unit and integration tests share it; the jars come from the artifact 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 
 import pytest
 from pyspark.sql import SparkSession
 
-from logiflow.config import SparkSettings, load_config
+from logiflow.config import CONFIG_ENV_VAR, LogiflowConfig, SparkSettings, load_config
 from logiflow.local.artifacts import connector_jars
 from logiflow.spark_session import create_spark_session
+
+
+def config_environment_variables(environ: Mapping[str, str]) -> list[str]:
+    """The variables the config model would read: LOGIFLOW_CONFIG and LOGIFLOW_<SECTION>__*."""
+    sections = tuple(f"LOGIFLOW_{name.upper()}__" for name in LogiflowConfig.model_fields)
+    return [key for key in environ if key == CONFIG_ENV_VAR or key.startswith(sections)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for key in config_environment_variables(os.environ):
+        del os.environ[key]
 
 
 @pytest.fixture(scope="session")

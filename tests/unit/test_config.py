@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +72,30 @@ def test_unreadable_and_malformed_files_say_so(tmp_path: Path) -> None:
         load_config(_yaml(tmp_path, "kafka: [unclosed\n"))
     with pytest.raises(ConfigError, match="mapping at the top level"):
         load_config(_yaml(tmp_path, "- a list\n"))
+
+
+def test_tests_ignore_the_developers_logiflow_environment(tmp_path: Path) -> None:
+    """A test run started from a shell with LOGIFLOW_* set still sees the defaults."""
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(
+        "from logiflow.config import load_config\n"
+        "def test_defaults():\n"
+        "    assert load_config().kafka.bootstrap_servers == '127.0.0.1:9092'\n"
+    )
+    env = {
+        **os.environ,
+        "LOGIFLOW_KAFKA__BOOTSTRAP_SERVERS": "elsewhere:9092",
+        "LOGIFLOW_CONFIG": str(tmp_path / "missing.yaml"),
+    }
+    conftest = Path(__file__).parents[1] / "conftest.py"
+    shutil.copy(conftest, tmp_path / "conftest.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
