@@ -1,6 +1,7 @@
 # LogiFlow developer entry points. Every target installs what it needs by itself.
 #   make run    the whole pipeline on this machine (local Kafka + Elasticsearch + Spark)
 #   make test   every test: unit, integration against real local servers, and the chart proofs
+# Fast loops: make lint | unit | integration | chart  (each one part of make test)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit clean
+.PHONY: install run test lint unit integration chart clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +22,20 @@ install: $(STAMP)
 run: install
 	$(BIN)/logiflow run
 
+LINTED := spark_apps tests charts/logiflow/files
+
 lint: install
-	$(BIN)/ruff check spark_apps tests
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 unit: install
 	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+chart: install tools
+	$(BIN)/pytest tests/chart
 
 test: install lint tools
 	$(BIN)/pytest

@@ -18,9 +18,9 @@ import uuid
 from datetime import UTC, datetime
 
 from logiflow.config import load_config
-from logiflow.etl import fields
+from logiflow.contract import ecs
+from logiflow.contract.index_names import EVENTS, index_pattern
 from logiflow.io.es_client import connect
-from logiflow.io.index_names import EVENTS, index_pattern
 
 
 def marker_line(marker: str) -> tuple[str, str, str]:
@@ -47,9 +47,9 @@ def main() -> int:
     query = {
         "bool": {
             "should": [
-                {"term": {fields.URL_PATH: path}},
-                {"term": {fields.USER_AGENT_ORIGINAL: agent}},
-                {"match_phrase": {fields.EVENT_ORIGINAL: marker}},
+                {"term": {ecs.URL_PATH: path}},
+                {"term": {ecs.USER_AGENT_ORIGINAL: agent}},
+                {"match_phrase": {ecs.EVENT_ORIGINAL: marker}},
             ],
             "minimum_should_match": 1,
         }
