@@ -17,7 +17,6 @@ from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
-_LENIENT = {"ignore_unavailable": True, "allow_no_indices": True}
 
 
 @dataclass(frozen=True)
@@ -88,8 +87,9 @@ class Report:
 
 
 def count(client: Elasticsearch, index: str, query: dict[str, Any] | None = None) -> int:
-    body = {"query": query} if query else {}
-    response = client.count(index=index, **body, **_LENIENT)
+    response = client.count(
+        index=index, query=query or None, ignore_unavailable=True, allow_no_indices=True
+    )
     return int(response["count"])
 
 
@@ -135,7 +135,8 @@ def traffic(
         query=query,
         aggs=_traffic_aggs(top),
         track_total_hits=False,
-        **_LENIENT,
+        ignore_unavailable=True,
+        allow_no_indices=True,
     )
     aggregations = response.get("aggregations")
     if not aggregations:
@@ -156,7 +157,8 @@ def batch_totals(client: Elasticsearch, prefix: str) -> BatchTotals:
         query={"term": {names.BATCH_QUERY: names.EVENTS_QUERY}},
         aggs={key: {"sum": {"field": path}} for key, path in sums.items()},
         track_total_hits=True,
-        **_LENIENT,
+        ignore_unavailable=True,
+        allow_no_indices=True,
     )
     aggregations = response.get("aggregations")
     if not aggregations:
@@ -176,7 +178,8 @@ def event_time_range(client: Elasticsearch, prefix: str) -> tuple[str | None, st
             "last": {"max": {"field": ecs.TIMESTAMP}},
         },
         track_total_hits=False,
-        **_LENIENT,
+        ignore_unavailable=True,
+        allow_no_indices=True,
     )
     aggregations = response.get("aggregations") or {}
     first = (aggregations.get("first") or {}).get("value_as_string")

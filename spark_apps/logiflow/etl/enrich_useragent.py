@@ -175,7 +175,7 @@ def classify(user_agent: str) -> UserAgentFacts:
 
 
 @functools.cache
-def _cached_classifier(cache_size: int) -> Callable[[str], UserAgentFacts]:
+def _cached_classifier(cache_size: int) -> functools._lru_cache_wrapper[UserAgentFacts]:
     return functools.lru_cache(maxsize=cache_size)(classify)
 
 

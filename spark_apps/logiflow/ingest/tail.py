@@ -15,7 +15,7 @@ Rotated files are looked for next to the path, named ``<name>.<suffix>`` or ``<n
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -350,7 +350,7 @@ class FileFollower:
         if self._reopen_path():
             yield self._marker()
 
-    def _check_path(self) -> Iterator[TailEvent]:
+    def _check_path(self) -> Generator[TailEvent, None, bool]:
         """At the end of the current file: has the path been rotated or truncated?
 
         Returns (as the generator's value) whether reading should go on at once.

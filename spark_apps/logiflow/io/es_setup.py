@@ -323,28 +323,30 @@ def setup_elasticsearch(client: Elasticsearch, settings: ElasticsearchSettings) 
                     f" is not deleted after {_retention(settings, kind)} on this cluster",
                 )
             )
-    for kind, objects in desired_objects(settings, capabilities).items():
+    for object_kind, objects in desired_objects(settings, capabilities).items():
         for name, body in objects:
             wanted = _with_meta(body)
             try:
-                meta = _existing_meta(client, kind, name)
+                meta = _existing_meta(client, object_kind, name)
                 if meta is not None and meta.get("hash") == wanted["_meta"]["hash"]:
-                    steps.append(SetupStep(kind, name, "unchanged", "already up to date"))
+                    steps.append(SetupStep(object_kind, name, "unchanged", "already up to date"))
                     continue
-                _put(client, kind, name, wanted)
+                _put(client, object_kind, name, wanted)
             except ApiError as exc:
                 raise SetupError(
-                    f"Elasticsearch refused {kind} {name} ({exc.status_code}): {exc.message}"
+                    f"Elasticsearch refused {object_kind} {name} ({exc.status_code}): {exc.message}"
                     f" {_reason(exc)}"
                 ) from exc
             if meta is None:
-                steps.append(SetupStep(kind, name, "created"))
+                steps.append(SetupStep(object_kind, name, "created"))
             elif meta.get("managed_by") != MANAGED_BY:
                 steps.append(
-                    SetupStep(kind, name, "updated", "replaced a version not made by logiflow")
+                    SetupStep(
+                        object_kind, name, "updated", "replaced a version not made by logiflow"
+                    )
                 )
             else:
-                steps.append(SetupStep(kind, name, "updated", "definition changed"))
+                steps.append(SetupStep(object_kind, name, "updated", "definition changed"))
     return steps
 
 
