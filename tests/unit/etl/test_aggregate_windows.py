@@ -107,9 +107,7 @@ def test_counts_rates_bytes_and_percentiles(spark: SparkSession) -> None:
 
     ids = [doc[ecs.DOC_ID] for doc in docs.values()]
     assert len(set(ids)) == len(ids)
-    again = {
-        r[ecs.DOC_ID] for r in df.transform(aggregate_windows(AggregateSettings())).collect()
-    }
+    again = {r[ecs.DOC_ID] for r in df.transform(aggregate_windows(AggregateSettings())).collect()}
     assert again == set(ids)  # deterministic: a rewrite targets the same documents
 
 
