@@ -102,7 +102,7 @@ def create_spark_session(
     jar_list = ",".join(jars)
     if jar_list:
         options["spark.jars"] = jar_list
-    options.update(_merged_conf(settings.conf, log_file))
+    options.update(merged_conf(settings.conf, log_file))
     if log_file is not None and not submitted:
         _launch_jvm_logging_to(log_file, options)
     builder = SparkSession.builder
@@ -111,7 +111,7 @@ def create_spark_session(
     return builder.getOrCreate()
 
 
-def _merged_conf(user_conf: Mapping[str, str], log_file: Path | None) -> dict[str, str]:
+def merged_conf(user_conf: Mapping[str, str], log_file: Path | None) -> dict[str, str]:
     """The user's conf, with our additions merged into the keys we also set."""
     conf = dict(user_conf)
     excluded = [_NO_FILTER_PUSHDOWN, conf.get(_EXCLUDED_RULES, "")]
