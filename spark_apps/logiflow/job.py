@@ -25,16 +25,14 @@ and Ctrl-C stop the queries between batches.
 from __future__ import annotations
 
 import re
-import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -66,11 +64,7 @@ from logiflow.io.sink_elasticsearch import (
 from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import check_kafka, read_kafka
 from logiflow.spark_session import create_spark_session
-
-# Where the Kafka connector jars come from: "download" fetches them from Maven Central into the
-# local cache (laptop, CI); "provided" means they are already on Spark's classpath (the cluster
-# image bakes them into /opt/spark/jars).
-ConnectorJars = Literal["download", "provided"]
+from logiflow.stop_signals import StopSignals
 
 QUERY_NAMES = (names.EVENTS_QUERY, names.AGGREGATES_QUERY)
 
@@ -251,26 +245,6 @@ def start_queries(
     return queries
 
 
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM (Kubernetes, the SIGKILL test's polite sibling) and SIGINT set ``stop``."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def handler(signum: int, frame: Any) -> None:
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 _OUR_ERROR_RE = re.compile(
     r"(SinkUnavailableError|DeliveryError|ServiceUnreachableError|ConfigError): "
     r"(?P<message>[^\n]+)"
@@ -342,15 +316,14 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
         client.close()
 
 
-def session_for(config: LogiflowConfig, connector_jars: ConnectorJars) -> SparkSession:
-    jars: list[str] = []
-    if connector_jars == "download":
-        from logiflow.local.artifacts import connector_jars as fetch_connector_jars
-
-        jars = fetch_connector_jars(config.local)
+def session_for(
+    config: LogiflowConfig, jars: Sequence[str] = (), log_file: Path | None = None
+) -> SparkSession:
+    """The job's SparkSession; ``jars``: the Kafka connector's, unless Spark's classpath has
+    them (the cluster image); ``log_file``: where Spark logs instead of the console."""
     # The console belongs to the job's own output (and the live view), not Spark's stage bars.
     conf = {"spark.ui.showConsoleProgress": "false", **config.spark.conf}
-    return create_spark_session(config.spark.model_copy(update={"conf": conf}), jars)
+    return create_spark_session(config.spark.model_copy(update={"conf": conf}), jars, log_file)
 
 
 def run_etl(
@@ -358,7 +331,8 @@ def run_etl(
     until_caught_up: bool = False,
     *,
     spark: SparkSession | None = None,
-    connector_jars: ConnectorJars = "download",
+    jars: Sequence[str] = (),
+    spark_log: Path | None = None,
     setup_es: bool = True,
     stop: threading.Event | None = None,
     on_batch: Callable[[BatchAccount], None] | None = None,
@@ -367,50 +341,15 @@ def run_etl(
     """Run the job until caught up (``until_caught_up``), or until ``stop``/SIGTERM/Ctrl-C.
 
     ``spark``: an existing session (tests) that must already have the Kafka connector; otherwise
-    one is built from ``config.spark`` with the jars as ``connector_jars`` says. ``result``: the
-    totals to fill as batches finish (a live view passes its own and reads it while the job
-    runs); a new one otherwise. It is returned either way.
+    one is built from ``config.spark`` with ``jars`` and ``spark_log`` (see ``session_for``).
+    ``result``: the totals to fill as batches finish (a live view passes its own and reads it
+    while the job runs); a new one otherwise. It is returned either way.
     """
     prepare(config, setup_es=setup_es)
-    session = spark if spark is not None else session_for(config, connector_jars)
-    stop = stop or threading.Event()
+    session = spark if spark is not None else session_for(config, jars, spark_log)
     result = result if result is not None else EtlResult()
-    with _stop_on_signals(stop):
+    # On the main thread, SIGTERM (Kubernetes) and Ctrl-C stop the queries between batches.
+    with StopSignals(stop) as signals:
         queries = start_queries(session, config, until_caught_up, result, on_batch)
-        result.stopped_by_signal = await_queries(queries, stop)
+        result.stopped_by_signal = await_queries(queries, signals.requested)
     return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry for ``etl_main.py`` (spark-submit): ``--config FILE [--until-caught-up]``."""
-    import argparse
-    import sys
-
-    from logiflow.config import load_config
-
-    parser = argparse.ArgumentParser(prog="etl_main.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="YAML config file (default: $LOGIFLOW_CONFIG)")
-    parser.add_argument("--until-caught-up", action="store_true")
-    parser.add_argument(
-        "--connector-jars",
-        choices=["download", "provided"],
-        default="provided",
-        help="provided (default): the image has them; download: fetch from Maven Central",
-    )
-    parser.add_argument(
-        "--skip-es-setup", action="store_true", help="do not create/update index templates"
-    )
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-        result = run_etl(
-            config,
-            args.until_caught_up,
-            connector_jars=args.connector_jars,
-            setup_es=not args.skip_es_setup,
-        )
-    except LogiflowError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(f"logiflow etl: {result.totals}")
-    return 0

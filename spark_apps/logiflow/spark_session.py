@@ -3,14 +3,23 @@
 Settings that change results live here so tests and production agree: UTC session time zone,
 ANSI mode on (bad values must be handled explicitly with ``try_*`` functions), Arrow for Python
 UDFs.
+
+With ``log_file`` (the local CLI: ``logiflow run`` and ``logiflow etl``) Spark's log and the JVM's
+own console output go to that file instead of the terminal, which stays LogiFlow's. Without it
+(tests, the SparkApplication) Spark logs as usual: in the cluster, to the container's stdout.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
 
+from pyspark import SparkConf, SparkContext
+from pyspark.java_gateway import launch_gateway
 from pyspark.sql import SparkSession
 
 from logiflow.config import SparkSettings
@@ -39,9 +48,23 @@ _JAVA_OPTIONS_KEYS = ("spark.driver.extraJavaOptions", "spark.executor.extraJava
 
 def with_jit_options(user_options: str) -> str:
     """The user's extra Java options with ``JIT_JAVA_OPTIONS`` added (once)."""
-    if JIT_JAVA_OPTIONS in user_options.split():
-        return user_options
-    return f"{user_options} {JIT_JAVA_OPTIONS}".strip()
+    return with_java_options(user_options, JIT_JAVA_OPTIONS)
+
+
+def with_java_options(user_options: str, *added: str) -> str:
+    """``user_options`` followed by each of ``added`` that is not already among them."""
+    present = user_options.split()
+    missing = [option for option in added if option not in present]
+    return " ".join([user_options.strip(), *missing]).strip()
+
+
+LOG4J2_PROPERTIES = "spark-log4j2.properties"
+
+
+def log_to_file_java_options(log_file: Path) -> tuple[str, ...]:
+    """Driver JVM flags that send Spark's log4j2 logging to ``log_file`` (our properties file)."""
+    config = resources.files("logiflow") / LOG4J2_PROPERTIES
+    return (f"-Dlog4j2.configurationFile={config}", f"-Dlogiflow.spark.log={log_file}")
 
 
 def launched_by_spark_submit() -> bool:
@@ -49,7 +72,9 @@ def launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def create_spark_session(settings: SparkSettings, jars: Iterable[str] = ()) -> SparkSession:
+def create_spark_session(
+    settings: SparkSettings, jars: Iterable[str] = (), log_file: Path | None = None
+) -> SparkSession:
     submitted = launched_by_spark_submit()
     if settings.master.startswith("local") and not submitted:
         # Local mode talks to itself only: keep the driver on loopback instead of whatever
@@ -58,33 +83,64 @@ def create_spark_session(settings: SparkSettings, jars: Iterable[str] = ()) -> S
         # Python workers must run the interpreter that has logiflow installed (the venv's),
         # not whatever python3 is first on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder
+    options: dict[str, str] = {}
     if not submitted:
         # Under spark-submit the master (k8s://...) and deploy mode come from the submission;
         # overriding them here would point the driver somewhere else.
-        builder = builder.master(settings.master)
-    builder = (
-        builder.appName(settings.app_name)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.ansi.enabled", "true")
-        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config(
-            "spark.sql.streaming.stateStore.providerClass",
-            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
-        )
-    )
+        options["spark.master"] = settings.master
+    options.update(
+        {
+            "spark.app.name": settings.app_name,
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.ansi.enabled": "true",
+            "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.sql.streaming.stateStore.providerClass":
+                "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+        }
+    )  # fmt: skip
     jar_list = ",".join(jars)
     if jar_list:
-        builder = builder.config("spark.jars", jar_list)
-    # The user's conf, with our additions merged into the keys we also set.
-    conf = dict(settings.conf)
+        options["spark.jars"] = jar_list
+    options.update(merged_conf(settings.conf, log_file))
+    if log_file is not None and not submitted:
+        _launch_jvm_logging_to(log_file, options)
+    builder = SparkSession.builder
+    for key, value in options.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def merged_conf(user_conf: Mapping[str, str], log_file: Path | None) -> dict[str, str]:
+    """The user's conf, with our additions merged into the keys we also set."""
+    conf = dict(user_conf)
     excluded = [_NO_FILTER_PUSHDOWN, conf.get(_EXCLUDED_RULES, "")]
     conf[_EXCLUDED_RULES] = ",".join(rule for rule in excluded if rule)
     for key in _JAVA_OPTIONS_KEYS:
         # Takes effect where this process starts the JVM (local mode, tests, benchmark); under
         # spark-submit the SparkApplication passes the same flag as driver/executor javaOptions.
         conf[key] = with_jit_options(conf.get(key, ""))
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
+    if log_file is not None:
+        # Local mode: the executors live in the driver's JVM, so the driver's flags cover both.
+        driver = "spark.driver.extraJavaOptions"
+        conf[driver] = with_java_options(conf[driver], *log_to_file_java_options(log_file))
+    return conf
+
+
+def _launch_jvm_logging_to(log_file: Path, options: Mapping[str, str]) -> None:
+    """Start the driver JVM (PySpark's gateway) with its stdout and stderr on ``log_file``.
+
+    The JVM launcher's own warnings ("Using incubator modules") and the Python workers' stderr
+    never pass through log4j2; redirecting the gateway process is the only way to keep them off
+    the terminal. ``getOrCreate`` then finds the gateway running and uses it. The file is started
+    afresh: it holds the latest run.
+    """
+    if SparkContext._gateway is not None:  # a JVM already runs in this process: keep it
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_bytes(b"")
+    conf = SparkConf(loadDefaults=False).setAll(list(options.items()))
+    # Appending (O_APPEND) like log4j2's file appender, so the two writers never overwrite.
+    with log_file.open("ab") as out:
+        gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": subprocess.STDOUT})
+    SparkContext._ensure_initialized(gateway=gateway, conf=conf)

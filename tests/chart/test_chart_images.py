@@ -38,11 +38,10 @@ def test_pinned_non_root_and_sources_exist(dockerfile: Path) -> None:
 
 def test_etl_image_matches_spark_and_entry_point() -> None:
     text = (REPO / "images" / "spark-etl" / "Dockerfile").read_text()
-    pyspark = next(
-        d
-        for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-        if d.startswith("pyspark")
-    )
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    pyspark = next(d for d in extras["spark"] if d.startswith("pyspark"))
     spark_version = pyspark.split("==")[1]
     assert f"apache/spark:{spark_version}-scala2.13-java17" in text
     values = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -50,3 +49,14 @@ def test_etl_image_matches_spark_and_entry_point() -> None:
     entry = values["spark"]["mainApplicationFile"].removeprefix("local://")
     assert f"COPY spark_apps/etl_main.py {entry}" in text
     assert "spark_apps/logiflow/local/spark-connectors.pom.xml" in text
+
+
+def test_only_the_etl_image_installs_spark() -> None:
+    """The shipper image carries no pyspark: the package's Spark side is its `spark` extra."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith(("pyspark", "pyarrow"))]
+    install = re.compile(r"uv pip install --python \S+ (\S+)$", re.M)
+    etl = (REPO / "images" / "spark-etl" / "Dockerfile").read_text()
+    shipper = (REPO / "images" / "shipper" / "Dockerfile").read_text()
+    assert install.findall(etl) == ['".[spark]"']
+    assert install.findall(shipper) == ["."]

@@ -27,7 +27,9 @@ from elasticsearch import Elasticsearch
 from rich.console import Console
 
 from logiflow.config import LogiflowConfig, load_config
-from logiflow.local.servers import LocalServers, LocalStack, create_topics, free_port
+from logiflow.io.topic_admin import create_topics
+from logiflow.local.process import free_port
+from logiflow.local.servers import LocalServers, LocalStack
 
 _HERE = Path(__file__).parent
 

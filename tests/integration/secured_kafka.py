@@ -33,7 +33,8 @@ from cryptography.x509.oid import NameOID
 from rich.console import Console
 
 from logiflow.config import LocalSettings
-from logiflow.local.servers import KafkaServer, free_port, kafka_ready
+from logiflow.local.kafka_server import KafkaServer, kafka_ready
+from logiflow.local.process import free_port
 
 LOOPBACK = "127.0.0.1"
 

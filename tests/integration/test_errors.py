@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from logiflow.config import LogiflowConfig
-from logiflow.local.servers import free_port
+from logiflow.local.process import free_port
 
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 

@@ -31,8 +31,9 @@ from logiflow.contract.kafka_records import (
     HEADER_SOURCE_TOPIC,
 )
 from logiflow.errors import ConfigError
+from logiflow.io.topic_admin import create_topics
 from logiflow.job import run_etl
-from logiflow.local.servers import LocalStack, create_topics
+from logiflow.local.servers import LocalStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chart"))
 from chart_render import Doc, find, one, render

@@ -26,17 +26,12 @@ from rich.console import Console
 
 from logiflow.config import LocalSettings, LogiflowConfig, load_config
 from logiflow.errors import ArtifactError, ServiceUnreachableError
+from logiflow.io.topic_admin import create_topics
 from logiflow.local import artifacts
-from logiflow.local.servers import (
-    LocalServerError,
-    LocalServers,
-    LocalStack,
-    create_topics,
-    elasticsearch_ready,
-    free_port,
-    kafka_ready,
-    new_cluster_id,
-)
+from logiflow.local.elasticsearch_server import elasticsearch_ready
+from logiflow.local.kafka_server import kafka_ready, new_cluster_id
+from logiflow.local.process import LocalServerError, free_port
+from logiflow.local.servers import LocalServers, LocalStack
 
 pytestmark = pytest.mark.integration
 

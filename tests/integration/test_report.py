@@ -15,7 +15,7 @@ from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.io.es_setup import setup_elasticsearch
-from logiflow.local.servers import free_port
+from logiflow.local.process import free_port
 
 LOGIFLOW = str(Path(sys.executable).parent / "logiflow")
 

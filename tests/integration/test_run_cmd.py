@@ -15,7 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from logiflow.local.servers import free_port
+from logiflow.local.process import free_port
 
 LOGIFLOW = str(Path(sys.executable).parent / "logiflow")
 

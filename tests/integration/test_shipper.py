@@ -23,7 +23,7 @@ from logiflow.config import LogiflowConfig
 from logiflow.errors import ConfigError, DeliveryError
 from logiflow.ingest.producer import LogProducer, client_config
 from logiflow.ingest.shipper import Shipper
-from logiflow.local.servers import free_port
+from logiflow.local.process import free_port
 
 LOGIFLOW = str(Path(sys.executable).parent / "logiflow")
 

@@ -17,7 +17,7 @@ from logiflow.contract import index_names as names
 from logiflow.io.es_client import connect
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.sink_elasticsearch import event_index, write_documents
-from logiflow.local.servers import free_port
+from logiflow.local.process import free_port
 
 SCHEMA = T.StructType(
     [

@@ -12,13 +12,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from logiflow.cli.main import app, err_console, state
+from logiflow.cli.state import state
 from logiflow.io.es_client import connect
 from logiflow.pipeline_check import find_marker, new_marker, send_marker
 
+err_console = Console(stderr=True)
 
-@app.command("check")
+
 def check(
     ctx: typer.Context,
     timeout: Annotated[

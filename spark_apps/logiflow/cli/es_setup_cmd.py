@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from logiflow.cli import options
-from logiflow.cli.main import app, state
+from logiflow.cli.state import state
 from logiflow.io.es_client import connect, describe_hosts
 from logiflow.io.es_setup import setup_elasticsearch
 
@@ -19,7 +19,6 @@ console = Console()
 _STYLE = {"created": "green", "updated": "yellow", "unchanged": "dim", "skipped": "magenta"}
 
 
-@app.command("es-setup")
 def es_setup(
     ctx: typer.Context,
     es_host: options.EsHosts = None,

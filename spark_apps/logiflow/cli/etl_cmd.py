@@ -2,7 +2,8 @@
 
 Continuous (default): runs until Ctrl-C or SIGTERM, which stop the queries between batches.
 ``--until-caught-up``: processes everything in Kafka now, then exits (backfills, tests).
-Kafka and Elasticsearch are checked first: an unreachable one is a one-line error.
+Kafka and Elasticsearch are checked first: an unreachable one is a one-line error. Spark's own
+logging goes to ``<local.state_dir>/logs/spark.log``; the terminal shows the batches.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import typer
 from rich.console import Console
 
 from logiflow.cli import options
-from logiflow.cli.main import app, state
+from logiflow.cli.spark_runtime import (
+    ConnectorJars,
+    connector_jars,
+    require_spark,
+    spark_log_file,
+)
+from logiflow.cli.state import state
 
 console = Console()
 
 
-@app.command("etl")
 def etl(
     ctx: typer.Context,
     until_caught_up: Annotated[
@@ -32,8 +38,8 @@ def etl(
     checkpoint_dir: Annotated[
         str | None, typer.Option("--checkpoint-dir", help="Streaming checkpoints (per query).")
     ] = None,
-    connector_jars: Annotated[
-        str,
+    jars_from: Annotated[
+        ConnectorJars,
         typer.Option(
             "--connector-jars",
             help="download: fetch the Spark Kafka connector into the local cache; "
@@ -45,11 +51,10 @@ def etl(
     ] = False,
 ) -> None:
     """Run the streaming ETL: Kafka -> parse/enrich/filter/aggregate -> Elasticsearch."""
-    # Spark is imported only by the command that needs it: the rest of the CLI stays quick.
+    require_spark()
+    # Spark is imported only by the commands that run it: the rest of the CLI never loads it.
     from logiflow.job import BatchAccount, run_etl
 
-    if connector_jars not in ("download", "provided"):
-        raise typer.BadParameter("must be 'download' or 'provided'", param_hint="--connector-jars")
     config = state(ctx).config(
         kafka=options.kafka_overrides(bootstrap_servers, topic),
         elasticsearch=options.elasticsearch_overrides(es_host, index_prefix),
@@ -74,7 +79,8 @@ def etl(
     result = run_etl(
         config,
         until_caught_up,
-        connector_jars="download" if connector_jars == "download" else "provided",
+        jars=connector_jars(config, jars_from, console),
+        spark_log=spark_log_file(config, console),
         setup_es=not skip_es_setup,
         on_batch=show,
     )

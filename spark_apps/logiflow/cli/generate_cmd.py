@@ -20,45 +20,42 @@ from rich.console import Console
 from rich.text import Text
 
 from logiflow.cli import options as cli_options
-from logiflow.cli.main import app, state
 from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
-from logiflow.cli.ship_cmd import install_stop_handlers
-from logiflow.errors import ConfigError
+from logiflow.cli.state import state
 from logiflow.ingest.producer import LogProducer
 from logiflow.ingest.traffic import BurstSpec, FormatChoice, TrafficOptions, TrafficSender
+from logiflow.stop_signals import StopSignals
 
 console = Console(stderr=True)
 
 
 def line_count(rate: float, duration: float | None, count: int | None) -> int | None:
     if count is not None and duration is not None:
-        raise ConfigError("give --duration or --count, not both")
+        raise typer.BadParameter("give --duration or --count, not both", param_hint="--count")
     if count is not None:
-        if count < 0:
-            raise ConfigError("--count must not be negative")
         return count
     if duration is not None:
-        if duration <= 0:
-            raise ConfigError("--duration must be positive")
         return round(rate * duration)
     return None
 
 
-@app.command("generate")
 def generate(
     ctx: typer.Context,
-    rate: Annotated[float, typer.Option(help="Lines per second.")] = 100.0,
+    rate: cli_options.Rate = 100.0,
     duration: Annotated[
-        float | None, typer.Option(help="Seconds to run (sends rate x duration lines).")
+        float | None,
+        typer.Option(
+            help="Seconds to run (sends rate x duration lines).", callback=cli_options.positive
+        ),
     ] = None,
-    count: Annotated[int | None, typer.Option(help="Lines to send, instead of --duration.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same lines.")] = 0,
+    count: Annotated[
+        int | None, typer.Option(min=0, help="Lines to send, instead of --duration.")
+    ] = None,
+    seed: cli_options.Seed = 0,
     line_format: Annotated[
         FormatChoice, typer.Option("--format", help="nginx access lines, JSON API logs, or both.")
     ] = "mixed",
-    malformed: Annotated[
-        float, typer.Option(help="Share of garbage lines (0-1), to see dead letters.")
-    ] = 0.0,
+    malformed: cli_options.MalformedShare = 0.0,
     error_burst: Annotated[
         list[str] | None,
         typer.Option(
@@ -72,10 +69,6 @@ def generate(
 ) -> None:
     """Send realistic synthetic traffic (access and JSON API logs) to Kafka at a steady rate."""
     config = state(ctx).config(kafka=cli_options.kafka_overrides(bootstrap_servers, topic))
-    if not 0.0 <= malformed <= 1.0:
-        raise ConfigError("--malformed is a share between 0 and 1")
-    if rate <= 0:
-        raise ConfigError("--rate must be positive")
     options = TrafficOptions(
         rate=rate,
         count=line_count(rate, duration, count),
@@ -105,11 +98,8 @@ def generate(
             )
 
         sender = TrafficSender(producer, options, stop=stop, on_tick=tick)
-        restore = install_stop_handlers(stop, interrupt_first=False)
-        try:
+        with StopSignals(stop, interrupt_second=True):
             sender.run()
-        finally:
-            restore()
 
     elapsed = time.monotonic() - started
     stats = producer.stats

@@ -18,16 +18,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from logiflow.cli.main import app, state
+from logiflow.cli.state import state
 from logiflow.config import LogiflowConfig
+from logiflow.io.topic_admin import ensure_pipeline_topics
 from logiflow.local import artifacts
-from logiflow.local.servers import DEFAULT_START_TIMEOUT, LocalServers, ensure_pipeline_topics
+from logiflow.local.servers import DEFAULT_START_TIMEOUT, LocalServers
 
 local_app = typer.Typer(
     help="Local Kafka and Elasticsearch servers (the embedded default): up, down, status.",
     no_args_is_help=True,
 )
-app.add_typer(local_app, name="local")
 
 out = Console()
 err = Console(stderr=True)

@@ -2,20 +2,33 @@
 
 Run ``logiflow --help``. Every command reads the same config model: flags override environment
 variables (``LOGIFLOW_*``), which override the YAML file (``--config`` or ``LOGIFLOW_CONFIG``),
-which overrides the defaults. Each command lives in its own module under ``logiflow.cli`` and
-registers itself here.
+which overrides the defaults. Each command lives in its own module under ``logiflow.cli`` as a
+plain function (or, for ``local``, a sub-app); this module registers them, in the order of
+``--help``. Commands that run Spark (``etl``, ``run``) import it inside the command, so the
+light ones (``ship``, ``generate``, ``report``, ...) start without pyspark.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from logiflow.config import LogiflowConfig, load_config
+from logiflow.cli import (
+    check_cmd,
+    es_setup_cmd,
+    etl_cmd,
+    generate_cmd,
+    local_cmd,
+    replay_cmd,
+    report_cmd,
+    run_cmd,
+    ship_cmd,
+)
+from logiflow.cli.state import CliState
 from logiflow.errors import LogiflowError
 
 app = typer.Typer(
@@ -28,30 +41,15 @@ app = typer.Typer(
 
 err_console = Console(stderr=True)
 
-
-class CliState:
-    """What the top-level options leave for the subcommands."""
-
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-
-    def config(self, **overrides: Any) -> LogiflowConfig:
-        """The validated config; ``overrides`` are nested dicts built from command flags."""
-        cleaned = _drop_unset(overrides)
-        return load_config(self.config_path, cleaned)
-
-
-def _drop_unset(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Flags left at None mean "not given": they must not mask env vars or the YAML file."""
-    result: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if isinstance(value, dict):
-            nested = _drop_unset(value)
-            if nested:
-                result[key] = nested
-        elif value is not None:
-            result[key] = value
-    return result
+app.command("run")(run_cmd.run)
+app.add_typer(local_cmd.local_app, name="local")
+app.command("es-setup")(es_setup_cmd.es_setup)
+app.command("etl")(etl_cmd.etl)
+app.command("ship")(ship_cmd.ship)
+app.command("generate")(generate_cmd.generate)
+app.command("report")(report_cmd.report)
+app.command("replay-dead-letters")(replay_cmd.replay)
+app.command("check")(check_cmd.check)
 
 
 @app.callback()
@@ -70,12 +68,6 @@ def main(
     ctx.obj = CliState(config)
 
 
-def state(ctx: typer.Context) -> CliState:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, CliState)
-    return obj
-
-
 def run() -> None:
     """Console-script entry: our own errors become one line on stderr and a non-zero exit.
 
@@ -87,16 +79,3 @@ def run() -> None:
     except LogiflowError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-
-
-# Command modules register themselves on import; keep this list in the order of --help.
-# (Each module defines its commands with @app.command or app.add_typer.)
-from logiflow.cli import run_cmd  # noqa: E402,F401,I001
-from logiflow.cli import local_cmd  # noqa: E402,F401
-from logiflow.cli import es_setup_cmd  # noqa: E402,F401
-from logiflow.cli import etl_cmd  # noqa: E402,F401
-from logiflow.cli import ship_cmd  # noqa: E402,F401
-from logiflow.cli import generate_cmd  # noqa: E402,F401
-from logiflow.cli import report_cmd  # noqa: E402,F401
-from logiflow.cli import replay_cmd  # noqa: E402,F401
-from logiflow.cli import check_cmd  # noqa: E402,F401

@@ -16,13 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from logiflow.cli import options
-from logiflow.cli.main import app, state
+from logiflow.cli.state import state
 from logiflow.ingest.replay import DEFAULT_GROUP, replay_dead_letters
 
 console = Console()
 
 
-@app.command("replay-dead-letters")
 def replay(
     ctx: typer.Context,
     dry_run: Annotated[

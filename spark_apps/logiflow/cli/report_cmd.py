@@ -18,7 +18,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from logiflow.cli import options
-from logiflow.cli.main import app, state
+from logiflow.cli.state import state
 from logiflow.io.es_client import connect, describe_hosts
 from logiflow.report import Report, build_report
 
@@ -61,7 +61,6 @@ def report_tables(report: Report) -> Group:
     return Group(totals, classes, endpoints)
 
 
-@app.command("report")
 def report(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (stable keys).")] = False,

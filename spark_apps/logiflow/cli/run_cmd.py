@@ -21,44 +21,39 @@ The ETL runs in this process, on a worker thread, rather than as a ``logiflow et
   generator and the view do little work, and the heavy lifting runs in the JVM and in Spark's
   separate Python workers.
 
-Live view figures: events/s in from the logs topic's end offsets; consumer lag = end offsets
-minus the offsets the events query has finished; docs/s indexed from the ETL's batch accounts;
-dead letters, requests/min, error rate and top endpoints from Elasticsearch (last minute by
-``@timestamp``; the generator stamps lines with the current time).
+This module is the orchestration; the threads are in ``run_threads``, the view in
+``live_view``. Spark's own log goes to ``<local.state_dir>/logs/spark.log``, off the view.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import signal
-import threading
 import time
-from dataclasses import dataclass, field
-from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
-from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
-from logiflow.cli.main import app, state
-from logiflow.cli.progress import RateMeter
+from logiflow.cli import options
+from logiflow.cli.live_view import LiveView, Sample
+from logiflow.cli.run_threads import EtlThread, GeneratorThread
+from logiflow.cli.spark_runtime import connector_jars, require_spark, spark_log_file
+from logiflow.cli.state import state
 from logiflow.config import LogiflowConfig
 from logiflow.contract import index_names as names
-from logiflow.errors import LogiflowError
-from logiflow.ingest.producer import LogProducer, client_config, end_offsets
+from logiflow.ingest.producer import LogProducer
 from logiflow.ingest.traffic import TrafficOptions, TrafficSender
 from logiflow.io.es_client import connect
 from logiflow.io.es_setup import setup_elasticsearch
-from logiflow.report import LiveSnapshot, build_report, live_snapshot
-
-if TYPE_CHECKING:
-    from logiflow.job import EtlResult
+from logiflow.io.topic_admin import ensure_pipeline_topics
+from logiflow.local.servers import LocalServers
+from logiflow.report import build_report
+from logiflow.stop_signals import StopSignals
 
 console = Console(stderr=True)
 
@@ -67,237 +62,33 @@ CATCH_UP_SECONDS = 60.0
 TOPIC_PARTITIONS = 2
 
 
-def _new_etl_result() -> EtlResult:
-    # logiflow.job is imported where it is used, as elsewhere in this module: importing it
-    # up front (the streaming job and its sinks) would add ~0.1 s to every logiflow command.
-    from logiflow.job import EtlResult
-
-    return EtlResult()
-
-
-@dataclass
-class EtlThread:
-    """``logiflow.job.run_etl`` on a worker thread, with its own stop event."""
-
-    config: LogiflowConfig
-    spark: Any
-    # Filled by the job as batches finish; the live view reads it.
-    result: EtlResult = field(default_factory=_new_etl_result)
-    stop: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
-    thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="logiflow-etl", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        from logiflow.job import run_etl
-
-        try:
-            run_etl(
-                self.config,
-                spark=self.spark,
-                setup_es=False,
-                stop=self.stop,
-                result=self.result,
-            )
-        except BaseException as exc:  # reported by the main thread
-            self.error = exc
-
-    @property
-    def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def finish(self, timeout: float = 120.0) -> None:
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-    def processed_offsets(self) -> int | None:
-        """Sum over partitions of the offsets the events query's last finished batch reached."""
-        query_name = f"{self.config.elasticsearch.index_prefix}-{names.EVENTS_QUERY}"
-        for query in self.spark.streams.active:
-            if query.name != query_name:
-                continue
-            progress = query.lastProgress
-            if not progress:
-                return None
-            total = 0
-            for source in progress["sources"]:
-                offsets = source["endOffset"]
-                if isinstance(offsets, str):
-                    offsets = json.loads(offsets)
-                for partitions in (offsets or {}).values():
-                    total += sum(int(v) for v in partitions.values())
-            return total
-        return None
+@dataclass(frozen=True)
+class RunOptions:
+    traffic: TrafficOptions
+    duration: float | None
+    catch_up: float
 
 
-@dataclass
-class Sample:
-    end_offsets: int | None = None
-    processed: int | None = None
-    events_in_rate: float = 0.0
-    indexed_rate: float = 0.0
-    snapshot: LiveSnapshot | None = None
-    es_error: str | None = None
-
-    @property
-    def lag(self) -> int | None:
-        if self.end_offsets is None or self.processed is None:
-            return None
-        return max(0, self.end_offsets - self.processed)
-
-
-class LiveView:
-    """Gathers the figures for one refresh of the view."""
-
-    def __init__(
-        self, config: LogiflowConfig, es: Elasticsearch, etl: EtlThread, sender: TrafficSender
-    ) -> None:
-        self.config = config
-        self.es = es
-        self.etl = etl
-        self.sender = sender
-        self.admin = AdminClient(client_config(config.kafka))
-        metadata = self.admin.list_topics(timeout=10)
-        self.partitions = len(metadata.topics[config.kafka.logs_topic].partitions)
-        self.in_meter = RateMeter(window=6)
-        self.indexed_meter = RateMeter(window=6)
-        self.started = time.monotonic()
-
-    def end_offsets(self) -> int:
-        offsets = end_offsets(self.admin, self.config.kafka.logs_topic, self.partitions)
-        return sum(offsets.values())
-
-    def sample(self) -> Sample:
-        result = Sample()
-        try:
-            result.end_offsets = self.end_offsets()
-            result.events_in_rate = self.in_meter.update(result.end_offsets)
-        except Exception:  # a slow broker must not kill the view; the figure shows as "?"
-            result.end_offsets = None
-        result.processed = self.etl.processed_offsets()
-        result.indexed_rate = self.indexed_meter.update(self.etl.result.totals["indexed"])
-        try:
-            result.snapshot = live_snapshot(self.es, self.config.elasticsearch.index_prefix)
-        except Exception as exc:
-            result.es_error = str(exc).splitlines()[0][:120]
-        return result
-
-    def render(self, sample: Sample, phase: str) -> Group:
-        def fmt(value: int | None) -> str:
-            return "?" if value is None else f"{value:,}"
-
-        elapsed = time.monotonic() - self.started
-        etl_result = self.etl.result
-        stats = self.sender.producer.stats
-        head = Text.assemble(
-            ("LogiFlow ", "bold cyan"),
-            (phase, "bold"),
-            f"  {elapsed:,.0f}s  ·  Kafka {self.config.kafka.bootstrap_servers}  ·  "
-            f"Elasticsearch {', '.join(self.config.elasticsearch.hosts)}  ·  Ctrl-C stops",
-        )
-        flow = Table(show_header=False, box=None, padding=(0, 2))
-        flow.add_column(style="dim")
-        flow.add_column(justify="right")
-        flow.add_column(style="dim")
-        flow.add_column(justify="right")
-        lag = sample.lag
-        lag_text = "starting" if lag is None else f"{lag:,}"
-        flow.add_row(
-            "events/s in (Kafka)", f"{sample.events_in_rate:,.0f}",
-            "generated", f"{stats.acked:,}",
-        )  # fmt: skip
-        flow.add_row(
-            "docs/s indexed", f"{sample.indexed_rate:,.0f}",
-            "consumer lag", lag_text,
-        )  # fmt: skip
-        snapshot = sample.snapshot
-        minute = snapshot.last_minute if snapshot else None
-        flow.add_row(
-            "events in Elasticsearch", fmt(snapshot.events_indexed if snapshot else None),
-            "dead letters", fmt(snapshot.dead_letters if snapshot else None),
-        )  # fmt: skip
-        flow.add_row(
-            "requests/min", fmt(minute.requests if minute else None),
-            "error rate (1 min)", f"{minute.error_rate:.1%}" if minute else "?",
-        )  # fmt: skip
-        flow.add_row(
-            "ETL batches", f"{etl_result.batch_count:,}",
-            "filtered", f"{etl_result.totals['filtered']:,}",
-        )  # fmt: skip
-        endpoints = Table(title="top endpoints (last minute)", title_justify="left", box=None)
-        endpoints.add_column("endpoint", overflow="fold")
-        endpoints.add_column("req/min", justify="right")
-        endpoints.add_column("errors", justify="right")
-        for endpoint in minute.top_endpoints if minute else []:
-            endpoints.add_row(endpoint.endpoint, f"{endpoint.requests:,}", f"{endpoint.errors:,}")
-        parts: list[Any] = [head, flow, endpoints]
-        if sample.es_error:
-            parts.append(Text(f"Elasticsearch: {sample.es_error}", style="yellow"))
-        return Group(*parts)
-
-    def status_line(self, sample: Sample) -> str:
-        """The plain-text form, one line per refresh, for logs without a terminal."""
-        snapshot = sample.snapshot
-        return (
-            f"t={time.monotonic() - self.started:.0f}s in/s={sample.events_in_rate:.0f} "
-            f"indexed/s={sample.indexed_rate:.0f} lag={sample.lag} "
-            f"events={snapshot.events_indexed if snapshot else '?'} "
-            f"dead_letters={snapshot.dead_letters if snapshot else '?'} "
-            f"generated={self.sender.producer.stats.acked}"
-        )
-
-
-class Interrupts:
-    """Ctrl-C/SIGTERM set ``requested``; a second one also sets ``forced``."""
-
-    def __init__(self) -> None:
-        self.requested = threading.Event()
-        self.forced = threading.Event()
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> Interrupts:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._previous[sig] = signal.getsignal(sig)
-        self.install()
-        return self
-
-    def install(self) -> None:
-        """(Re)claim the signals: creating a SparkContext installs its own SIGINT handler."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, _signum: int, _frame: FrameType | None) -> None:
-        if self.requested.is_set():
-            self.forced.set()
-        self.requested.set()
-
-    def __exit__(self, *_exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
-@app.command("run")
 def run(
     ctx: typer.Context,
-    rate: Annotated[float, typer.Option(help="Generated lines per second.")] = 200.0,
+    rate: options.Rate = 200.0,
     duration: Annotated[
         float | None,
-        typer.Option(help="Stop after this many seconds of flow (default: run until Ctrl-C)."),
+        typer.Option(
+            help="Stop after this many seconds of flow (default: run until Ctrl-C).",
+            callback=options.positive,
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the traffic generator.")] = 0,
-    malformed: Annotated[
-        float, typer.Option(help="Share of garbage lines, to show dead letters.")
-    ] = 0.005,
+    seed: options.Seed = 0,
+    malformed: options.MalformedShare = 0.005,
     keep_servers: Annotated[
         bool, typer.Option("--keep-servers", help="Leave Kafka and Elasticsearch running.")
     ] = False,
     catch_up: Annotated[
         float,
-        typer.Option(help="At the end, wait up to this many seconds for the ETL to catch up."),
+        typer.Option(
+            min=0.0, help="At the end, wait up to this many seconds for the ETL to catch up."
+        ),
     ] = CATCH_UP_SECONDS,
     summary_json: Annotated[
         bool,
@@ -305,10 +96,10 @@ def run(
     ] = False,
 ) -> None:
     """Run the whole pipeline here: local servers, ETL, generator, and a live view."""
-    from logiflow.local.servers import LocalServers
-
-    if rate <= 0:
-        raise typer.BadParameter("--rate must be positive")
+    require_spark()
+    run_options = RunOptions(
+        TrafficOptions(rate=rate, seed=seed, malformed_share=malformed), duration, catch_up
+    )
     base = state(ctx).config()
     if "checkpoint_dir" not in base.spark.model_fields_set:
         # The checkpoint records offsets of this state directory's Kafka: keep them together.
@@ -320,10 +111,8 @@ def run(
     # Ctrl-C while the servers start interrupts the start (which cleans up after itself).
     started = servers.start(foreground=not keep_servers)
     try:
-        with Interrupts() as interrupts:
-            summary = _run_pipeline(
-                servers.apply_to(base), rate, duration, seed, malformed, catch_up, interrupts
-            )
+        with StopSignals() as stop_signals:
+            summary = _run_pipeline(servers.apply_to(base), run_options, stop_signals)
     finally:
         if not keep_servers:
             for server in servers.servers:
@@ -340,16 +129,9 @@ def run(
 
 
 def _run_pipeline(
-    config: LogiflowConfig,
-    rate: float,
-    duration: float | None,
-    seed: int,
-    malformed: float,
-    catch_up: float,
-    interrupts: Interrupts,
+    config: LogiflowConfig, run_options: RunOptions, stop_signals: StopSignals
 ) -> dict[str, Any]:
     from logiflow.job import session_for
-    from logiflow.local.servers import ensure_pipeline_topics
 
     created = ensure_pipeline_topics(config, partitions=TOPIC_PARTITIONS)
     if created:
@@ -359,17 +141,16 @@ def _run_pipeline(
         steps = setup_elasticsearch(es, config.elasticsearch)
         changed = sum(step.action in ("created", "updated") for step in steps)
         console.print(f"Elasticsearch set up ({changed} templates/policies created or updated)")
-        with console.status("starting Spark (first run downloads the Kafka connector)"):
-            spark = session_for(config, "download")
-        # Spark's warnings go straight to the terminal and would tear the live view apart;
-        # failures still surface through the queries.
-        spark.sparkContext.setLogLevel("ERROR")
-        interrupts.install()
-        if interrupts.requested.is_set():
+        jars = connector_jars(config, "download", console)
+        log_file = spark_log_file(config, console)
+        with console.status("starting Spark"):
+            spark = session_for(config, jars, log_file)
+        stop_signals.install()
+        if stop_signals.requested.is_set():
             spark.stop()
             raise KeyboardInterrupt
         try:
-            return _flow(config, es, spark, rate, duration, seed, malformed, catch_up, interrupts)
+            return _flow(config, es, spark, run_options, stop_signals)
         finally:
             with console.status("stopping Spark"):
                 spark.stop()
@@ -381,86 +162,109 @@ def _flow(
     config: LogiflowConfig,
     es: Elasticsearch,
     spark: Any,
-    rate: float,
-    duration: float | None,
-    seed: int,
-    malformed: float,
-    catch_up: float,
-    interrupts: Interrupts,
+    run_options: RunOptions,
+    stop_signals: StopSignals,
 ) -> dict[str, Any]:
     etl = EtlThread(config, spark)
     etl.start()
     producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
     producer.connect()
-    generator_stop = threading.Event()
-    sender = TrafficSender(
-        producer,
-        TrafficOptions(rate=rate, seed=seed, malformed_share=malformed),
-        stop=generator_stop,
-    )
-    generator_error: list[BaseException] = []
-
-    def generate() -> None:
-        try:
-            sender.run()
-        except BaseException as exc:
-            generator_error.append(exc)
-
-    generator = threading.Thread(target=generate, name="logiflow-generator", daemon=True)
+    generator = GeneratorThread(TrafficSender(producer, run_options.traffic))
     generator.start()
-    view = LiveView(config, es, etl, sender)
-    deadline = None if duration is None else time.monotonic() + duration
-    interactive = console.is_terminal
+    view = LiveView(config, es, etl, generator.sender)
+
+    def check() -> None:
+        etl.raise_if_failed()
+        generator.raise_if_failed()
+
     caught_up = False
     try:
-        with (
-            Live(console=console, refresh_per_second=2, transient=False)
-            if interactive
-            else (contextlib.nullcontext()) as live
-        ):
-
-            def show(phase: str) -> Sample:
-                sample = view.sample()
-                if live is not None:
-                    live.update(view.render(sample, phase))
-                else:
-                    console.print(
-                        f"{phase}: {view.status_line(sample)}", highlight=False, soft_wrap=True
-                    )
-                return sample
-
-            while not interrupts.requested.is_set():
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                _raise_from(etl, generator_error)
-                show("running")
-                interrupts.requested.wait(REFRESH_SECONDS)
+        with _live_display(view) as show:
+            _watch_flow(show, check, stop_signals, run_options.duration)
             # Stop the input, then let the ETL finish what is in Kafka (bounded).
-            generator_stop.set()
-            generator.join(60)
-            _raise_from(etl, generator_error)
-            catch_up_until = time.monotonic() + catch_up
-            while not interrupts.forced.is_set() and time.monotonic() < catch_up_until:
-                sample = show("catching up")
-                if sample.lag == 0:
-                    caught_up = True
-                    break
-                _raise_from(etl, generator_error)
-                interrupts.forced.wait(1.0)
+            generator.finish()
+            check()
+            caught_up = _watch_catch_up(show, check, stop_signals, run_options.catch_up)
     finally:
-        generator_stop.set()
+        generator.sender.stop.set()
         with console.status("stopping the ETL"):
             etl.finish()
-    _raise_from(etl, generator_error)
+    check()
+    return _summary(config, es, etl, producer, caught_up)
+
+
+@contextlib.contextmanager
+def _live_display(view: LiveView) -> Iterator[Callable[[str], Sample]]:
+    """Yields ``show(phase) -> Sample``: a live table on a terminal, status lines elsewhere."""
+    with (
+        Live(console=console, refresh_per_second=2, transient=False)
+        if console.is_terminal
+        else contextlib.nullcontext()
+    ) as live:
+
+        def show(phase: str) -> Sample:
+            sample = view.sample()
+            if live is not None:
+                live.update(view.render(sample, phase))
+            else:
+                console.print(
+                    f"{phase}: {view.status_line(sample)}", highlight=False, soft_wrap=True
+                )
+            return sample
+
+        yield show
+
+
+def _watch_flow(
+    show: Callable[[str], Sample],
+    check: Callable[[], None],
+    stop_signals: StopSignals,
+    duration: float | None,
+) -> None:
+    """Refresh the view until Ctrl-C or the end of ``duration``."""
+    deadline = None if duration is None else time.monotonic() + duration
+    while not stop_signals.requested.is_set():
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        check()
+        show("running")
+        stop_signals.requested.wait(REFRESH_SECONDS)
+
+
+def _watch_catch_up(
+    show: Callable[[str], Sample],
+    check: Callable[[], None],
+    stop_signals: StopSignals,
+    catch_up: float,
+) -> bool:
+    """Refresh the view until the ETL has read everything (True), a second Ctrl-C or timeout."""
+    catch_up_until = time.monotonic() + catch_up
+    while not stop_signals.forced.is_set() and time.monotonic() < catch_up_until:
+        if show("catching up").lag == 0:
+            return True
+        check()
+        stop_signals.forced.wait(1.0)
+    return False
+
+
+def _summary(
+    config: LogiflowConfig,
+    es: Elasticsearch,
+    etl: EtlThread,
+    producer: LogProducer,
+    caught_up: bool,
+) -> dict[str, Any]:
+    """The closing report: what Elasticsearch holds, and this run's own accounts."""
+    prefix = config.elasticsearch.index_prefix
     with contextlib.suppress(Exception):
         es.indices.refresh(
-            index=names.index_pattern(config.elasticsearch.index_prefix, names.EVENTS)
+            index=names.index_pattern(prefix, names.EVENTS)
             + ","
-            + names.index_pattern(config.elasticsearch.index_prefix, names.DEAD_LETTER),
+            + names.index_pattern(prefix, names.DEAD_LETTER),
             ignore_unavailable=True,
             allow_no_indices=True,
         )
-    report = build_report(es, config.elasticsearch.index_prefix)
+    report = build_report(es, prefix)
     summary = report.as_json()
     summary["generated_lines"] = producer.stats.acked
     summary["caught_up"] = caught_up
@@ -478,12 +282,3 @@ def _flow(
         soft_wrap=True,
     )
     return summary
-
-
-def _raise_from(etl: EtlThread, generator_error: list[BaseException]) -> None:
-    if etl.error is not None:
-        raise etl.error
-    if generator_error:
-        raise generator_error[0]
-    if etl.thread is not None and not etl.alive and not etl.stop.is_set():
-        raise LogiflowError("the ETL stopped unexpectedly; see the messages above")

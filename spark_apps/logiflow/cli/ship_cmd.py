@@ -10,13 +10,10 @@ exit code is non-zero if Kafka is unreachable or any record was not acknowledged
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -24,36 +21,15 @@ from rich.console import Console
 from rich.text import Text
 
 from logiflow.cli import options
-from logiflow.cli.main import app, state
 from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
+from logiflow.cli.state import state
 from logiflow.ingest.producer import LogProducer
 from logiflow.ingest.shipper import Shipper, default_reject_file
+from logiflow.stop_signals import StopSignals
 
 console = Console(stderr=True)
 
 
-def install_stop_handlers(stop: threading.Event, *, interrupt_first: bool) -> Callable[[], None]:
-    """First SIGINT/SIGTERM sets ``stop`` (or interrupts, for a blocking read); a second one
-    interrupts whatever is running. Returns a function restoring the previous handlers."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set() or interrupt_first:
-            stop.set()
-            raise KeyboardInterrupt
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore
-
-
-@app.command("ship")
 def ship(
     ctx: typer.Context,
     files: Annotated[
@@ -132,17 +108,16 @@ def ship(
             on_tick=lambda: live.update(status()),
             notify=lambda message: live.note(f"[yellow]note:[/] {message}"),
         )
-        restore = install_stop_handlers(stop, interrupt_first=use_stdin)
         interrupted = False
+        # Stdin: the first Ctrl-C must break the blocking read; files: it stops after the line.
         try:
-            if use_stdin:
-                shipper.ship_stream(sys.stdin.buffer)
-            else:
-                shipper.ship_files(paths, follow=follow)
+            with StopSignals(stop, interrupt_first=use_stdin, interrupt_second=True):
+                if use_stdin:
+                    shipper.ship_stream(sys.stdin.buffer)
+                else:
+                    shipper.ship_files(paths, follow=follow)
         except KeyboardInterrupt:
             interrupted = True
-        finally:
-            restore()
 
     stats = producer.stats
     elapsed = time.monotonic() - started
