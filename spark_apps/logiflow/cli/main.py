@@ -94,6 +94,7 @@ def run() -> None:
 from logiflow.cli import run_cmd  # noqa: E402,F401,I001
 from logiflow.cli import local_cmd  # noqa: E402,F401
 from logiflow.cli import es_setup_cmd  # noqa: E402,F401
+from logiflow.cli import kibana_cmd  # noqa: E402,F401
 from logiflow.cli import etl_cmd  # noqa: E402,F401
 from logiflow.cli import ship_cmd  # noqa: E402,F401
 from logiflow.cli import generate_cmd  # noqa: E402,F401
