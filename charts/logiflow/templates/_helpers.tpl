@@ -160,6 +160,23 @@ type is a decision, not a silent 403 at install time.
 {{- $privileges | uniq | sortAlpha | toJson -}}
 {{- end -}}
 
+{{/* Index patterns of the file's data views that lie outside config.elasticsearch.indexPrefix, comma-separated. */}}
+{{- define "logiflow.kibana.foreignIndexPatterns" -}}
+{{- $prefix := printf "%s-" .Values.config.elasticsearch.indexPrefix -}}
+{{- $foreign := list -}}
+{{- range .Files.Lines (include "logiflow.kibana.savedObjectsFile" .) -}}
+{{- if trim . -}}
+{{- $object := fromJson . -}}
+{{- if eq (toString $object.type) "index-pattern" -}}
+{{- range splitList "," (toString (dig "attributes" "title" "" $object)) -}}
+{{- if not (hasPrefix $prefix (trim .)) -}}{{- $foreign = append $foreign (trim .) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $foreign -}}
+{{- end -}}
+
 {{/* The saved objects (files/kibana/saved-objects.ndjson) as a ConfigMap, and where pods mount it. */}}
 {{- define "logiflow.kibana.savedObjectsFile" -}}files/kibana/saved-objects.ndjson{{- end -}}
 {{- define "logiflow.kibana.savedObjectsConfigMap" -}}{{ include "logiflow.componentName" (list . "kibana-saved-objects") }}{{- end -}}

@@ -153,3 +153,13 @@ def test_unknown_type_or_bad_line_stops_the_release(tmp_path: Path) -> None:
     assert 'saved object type "canvas-workpad" (line 1' in unknown.stderr
     bad = render_with_saved_objects(tmp_path / "bad", '{"type": "dashboard", "id": "d"}\n{oops\n')
     assert bad.returncode != 0 and "line 2 is not JSON" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("kibanaDashboards.space=My Space", "space"), ("kibanaDashboards.enabeld=true", "enabeld")],
+)
+def test_schema_rejects_bad_values(value: str, message: str) -> None:
+    from chart_render import render_fails
+
+    assert message in render_fails("--set", value)
