@@ -20,6 +20,7 @@ on the development machine; the tests talk to a small local server that answers 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,28 +223,27 @@ class KibanaClient:
         Every answer short of that is retried, a 401 too: ECK loads a new file-realm user into
         Elasticsearch a little after the hook starts.
         """
-        last: list[str] = ["no answer yet"]
 
         def attempt() -> KibanaStatus:
             try:
                 current = self.status()
             except requests.RequestException as exc:
-                last[0] = _short(exc)
-                raise _Retriable(last[0]) from exc
-            if not current.available:
-                last[0] = _describe_status(current)
-                if on_wait is not None:
-                    on_wait(last[0])
-                raise _Retriable(last[0])
-            return current
+                reason = _short(exc)
+            else:
+                if current.available:
+                    return current
+                reason = _describe_status(current)
+            if on_wait is not None:
+                on_wait(reason)
+            raise _Retriable(reason)
 
         try:
             return _retrying(attempt, stop_after_delay(self.settings.ready_timeout_seconds))
-        except _Retriable:
+        except _Retriable as exc:
             raise ServiceUnreachableError(
                 "Kibana",
                 self.settings.url,
-                f"not available after {self.settings.ready_timeout_seconds:.0f}s; last: {last[0]}",
+                f"not available after {self.settings.ready_timeout_seconds:.0f}s; last: {exc}",
             ) from None
 
     def import_saved_objects(self, ndjson: bytes, filename: str) -> ImportResult:
@@ -339,5 +339,6 @@ def _json(response: requests.Response) -> Any:
 
 
 def _short(value: object) -> str:
-    text = " ".join(str(value).split())
+    # Connection errors name a Python object by address; without it, repeats read the same.
+    text = re.sub(r" object at 0x[0-9a-f]+", "", " ".join(str(value).split()))
     return text if len(text) <= 300 else text[:297] + "..."

@@ -8,12 +8,13 @@ tests/integration/test_kibana_import_cmd.py.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
 
 from logiflow.config import KibanaSettings, load_config
-from logiflow.errors import ConfigError
+from logiflow.errors import ConfigError, ServiceUnreachableError
 from logiflow.io.kibana_import import (
     KibanaClient,
     KibanaImportError,
@@ -187,3 +188,17 @@ def test_config_section_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         load_config(None, {"kibana": {"url": "kb:5601"}})
     with pytest.raises(ConfigError, match=r"kibana\.space"):
         load_config(None, {"kibana": {"space": "My Space"}})
+
+
+def test_wait_gives_up_with_the_last_reason_and_repeats_read_the_same() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = KibanaSettings(url=f"http://127.0.0.1:{port}", ready_timeout_seconds=1.5)
+    reasons: list[str] = []
+    with KibanaClient(settings) as client, pytest.raises(ServiceUnreachableError) as caught:
+        client.wait_until_available(reasons.append)
+    assert len(reasons) >= 2 and len(set(reasons)) == 1, reasons
+    assert "Kibana is unreachable" in str(caught.value)
+    assert "not available after 2s; last:" in str(caught.value)
+    assert "Connection refused" in str(caught.value)
