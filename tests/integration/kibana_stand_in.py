@@ -5,7 +5,8 @@ shapes: ``GET /api/status`` (503 "unavailable" for the first ``unavailable_polls
 200 "available"), ``POST [/s/<space>]/api/saved_objects/_import`` (needs ``kbn-xsrf`` and a
 multipart ``file``; stores objects by type and id; answers ``missing_references`` for a
 reference that resolves nowhere, and 403 for a type the user may not write) and
-``GET [/s/<space>]/api/saved_objects/<type>/<id>``. Every request needs basic auth. What only a
+``GET [/s/<space>]/api/saved_objects/<type>/<id>``; like Kibana it refuses an upload whose file
+name does not end in ``.ndjson``. Every request needs basic auth. What only a
 real Kibana checks (saved-object migrations, Lens state, feature privileges) is not modelled.
 """
 
@@ -46,14 +47,15 @@ def _error(status: int, error: str, message: str) -> tuple[int, dict[str, Any]]:
     return status, {"statusCode": status, "error": error, "message": message}
 
 
-def _multipart_file(content_type: str, body: bytes) -> bytes | None:
+def _multipart_file(content_type: str, body: bytes) -> tuple[str, bytes] | None:
+    """(file name, content) of the multipart field ``file``."""
     message = BytesParser(policy=HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == "file":
             payload = part.get_payload(decode=True)
-            return payload if isinstance(payload, bytes) else None
+            return str(part.get_filename() or ""), payload if isinstance(payload, bytes) else b""
     return None
 
 
@@ -146,9 +148,13 @@ class _Handler(BaseHTTPRequestHandler):
             message = "Request must contain a kbn-xsrf header."
             return self._answer(*_error(400, "Bad Request", message))
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        file = _multipart_file(self.headers.get("Content-Type", ""), body)
-        if file is None:
+        upload = _multipart_file(self.headers.get("Content-Type", ""), body)
+        if upload is None:
             return self._answer(*_error(415, "Unsupported Media Type", "file is required"))
+        filename, file = upload
+        if not filename.lower().endswith(".ndjson"):
+            extension = Path(filename).suffix
+            return self._answer(*_error(400, "Bad Request", f"Invalid file extension {extension}"))
         query = parse_qs(url.query)
         self.state.imports.append({"query": query, "space": match["space"] or "default"})
         return self._answer(*_import(self.state, match["space"] or "default", file))

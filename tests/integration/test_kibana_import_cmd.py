@@ -110,6 +110,17 @@ def test_dashboard_missing_fails_the_check(
     assert "logiflow-overview" in result.stderr
 
 
+def test_any_file_name_is_uploaded_as_ndjson(
+    kibana: tuple[KibanaState, str], certs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    state, url = kibana
+    exported = tmp_path / "export.json"
+    exported.write_bytes(SAVED_OBJECTS.read_bytes())
+    result = logiflow("kibana-import", url, exported, certs[0])
+    assert result.returncode == 0, result.stderr
+    assert state.objects
+
+
 def test_missing_reference_fails_with_the_object_named(
     kibana: tuple[KibanaState, str], certs: tuple[Path, Path], tmp_path: Path
 ) -> None:

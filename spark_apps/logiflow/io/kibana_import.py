@@ -249,6 +249,8 @@ class KibanaClient:
     def import_saved_objects(self, ndjson: bytes, filename: str) -> ImportResult:
         """``_import?overwrite=true``; a refusal or any failed object raises KibanaImportError."""
         url = self.space_url("/api/saved_objects/_import")
+        # Kibana refuses an upload whose file name does not end in .ndjson.
+        upload_name = filename if filename.lower().endswith(".ndjson") else f"{filename}.ndjson"
 
         def attempt() -> requests.Response:
             try:
@@ -257,7 +259,7 @@ class KibanaClient:
                     url,
                     params={"overwrite": "true"},
                     headers=XSRF_HEADERS,
-                    files={"file": (filename, ndjson, "application/ndjson")},
+                    files={"file": (upload_name, ndjson, "application/ndjson")},
                 )
             except requests.RequestException as exc:
                 raise _Retriable(_short(exc)) from exc
