@@ -108,6 +108,28 @@ class ElasticsearchSettings(_Section):
         return hosts
 
 
+class KibanaSettings(_Section):
+    """Kibana's HTTP API, used by ``logiflow kibana-import`` and ``kibana-check`` (the chart)."""
+
+    url: str = "http://127.0.0.1:5601"
+    username: str | None = None
+    password: SecretStr | None = None
+    # PEM CA for an https url (ECK's Kibana http CA); verification is never turned off.
+    ca_certs: Path | None = None
+    # Space the saved objects go to; "default" is Kibana's own (no /s/<space> in the path).
+    space: str = Field(default="default", pattern=r"^[a-z0-9_-]+$")
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+    # How long to wait for Kibana to report "available" (a new ECK Kibana takes minutes).
+    ready_timeout_seconds: float = Field(default=600.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url_has_scheme(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"url {url!r} must start with http:// or https://")
+        return url.rstrip("/")
+
+
 class CustomFormat(_Section):
     """A format derived from the user's own web server configuration, no regex writing."""
 
@@ -240,6 +262,7 @@ class LogiflowConfig(BaseSettings):
 
     kafka: KafkaSettings = KafkaSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    kibana: KibanaSettings = KibanaSettings()
     parse: ParseSettings = ParseSettings()
     enrich: EnrichSettings = EnrichSettings()
     filter: FilterSettings = FilterSettings()

@@ -11,9 +11,11 @@ OFF_ETL = ["spark.enabled=false", "tests.enabled=false"]
 @pytest.mark.parametrize(
     ("switches", "absent_kinds", "absent_components"),
     [
-        (["kibana.enabled=false"], {"Kibana"}, {"kibana"}),
+        (["kibana.enabled=false"], {"Kibana"}, {"kibana", "kibana-dashboards"}),
         (["shipper.enabled=false"], {"Deployment"}, {"shipper"}),
-        (["esSetup.enabled=false"], {"Job"}, {"es-setup"}),
+        (["esSetup.enabled=false"], set(), {"es-setup"}),
+        (["kibanaDashboards.enabled=false"], set(), {"kibana-dashboards"}),
+        (["esSetup.enabled=false", "kibanaDashboards.enabled=false"], {"Job"}, {"es-setup"}),
         (["tests.enabled=false"], {"Pod"}, {"test"}),
         (["networkPolicy.enabled=false"], {"NetworkPolicy"}, {"network"}),
         (

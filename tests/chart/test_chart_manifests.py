@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -40,7 +41,8 @@ def test_scripts_parse_and_use_the_pinned_versions() -> None:
         assert run(["bash", "-n", path]).returncode == 0
         text = path.read_text()
         for variable in versions():
-            assert f'"${variable}"' in text, f"{script} ignores {variable}"
+            used = re.search(rf"\$(\{{{variable}\}}|{variable}\b)", text)
+            assert used, f"{script} ignores {variable}"
 
 
 def test_spark_operator_watches_the_release_namespace_without_its_own_rbac() -> None:

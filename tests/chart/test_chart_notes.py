@@ -62,3 +62,20 @@ def test_replay_job_is_named_when_enabled(tmp_path: Path) -> None:
     assert "replay" not in notes(tmp_path / "off")
     text = notes(tmp_path / "on", "--set", "deadLetterReplay.enabled=true")
     assert "logs -f job/lf-logiflow-replay-1" in text
+
+
+def test_kibana_step_opens_the_dashboards_as_the_viewer(tmp_path: Path) -> None:
+    text = notes(tmp_path / "default")
+    assert "https://localhost:5601/app/dashboards#/view/logiflow-overview" in text
+    assert "https://localhost:5601/app/dashboards#/view/logiflow-pipeline-health" in text
+    assert 'Log in as "logiflow-viewer"' in text
+    assert "get secret lf-logiflow-kibana-viewer-user" in text
+    assert "logs job/lf-logiflow-kibana-dashboards" in text
+    assert "WARNING" not in text
+    spaced = notes(tmp_path / "space", "--set", "kibanaDashboards.space=ops")
+    assert "https://localhost:5601/s/ops/app/dashboards#/view/logiflow-overview" in spaced
+    # Data views that read other indices than the configured prefix are pointed out.
+    prefixed = notes(tmp_path / "prefix", "--set", "config.elasticsearch.indexPrefix=acme")
+    assert "WARNING: their data views read logiflow-" in prefixed
+    off = notes(tmp_path / "off", "--set", "kibanaDashboards.enabled=false")
+    assert "app/dashboards" not in off and "kibana-dashboards" not in off

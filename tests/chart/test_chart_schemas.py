@@ -147,10 +147,10 @@ def test_optional_replay_job_matches_its_schema(
 ) -> None:
     """The replay Job is off in every profile, so it is rendered and checked on its own."""
     jobs = [d for d in render("--set", "deadLetterReplay.enabled=true") if d["kind"] == "Job"]
-    assert len(jobs) == 2  # es-setup and the replay
+    assert len(jobs) == 3  # es-setup, the Kibana dashboards hook and the replay
     report = validate(kubeconform, schema_dirs, jobs)
     assert report["returncode"] == 0, json.dumps(report["resources"], indent=2)
-    assert report["summary"]["valid"] == 2
+    assert report["summary"]["valid"] == 3
 
 
 @pytest.mark.parametrize(

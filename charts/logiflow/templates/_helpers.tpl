@@ -58,6 +58,7 @@ app.kubernetes.io/part-of: logiflow
 {{- define "logiflow.replay.labels" -}}{{ include "logiflow.labels" (list . "replay") }}{{- end -}}
 {{- define "logiflow.test.labels" -}}{{ include "logiflow.labels" (list . "test") }}{{- end -}}
 {{- define "logiflow.config.labels" -}}{{ include "logiflow.labels" (list . "config") }}{{- end -}}
+{{- define "logiflow.kibanaDashboards.labels" -}}{{ include "logiflow.labels" (list . "kibana-dashboards") }}{{- end -}}
 
 {{/* ---------- Kafka (Strimzi) ---------- */}}
 
@@ -111,6 +112,75 @@ app.kubernetes.io/part-of: logiflow
 {{- .Values.elasticsearch.users.setupExistingSecret | default (include "logiflow.componentName" (list . "es-setup-user")) -}}
 {{- end -}}
 
+{{/* ECK's Kibana HTTP Service is <kb>-kb-http, TLS by default with ECK's self-signed CA. */}}
+{{- define "logiflow.kibana.url" -}}
+{{- printf "https://%s-kb-http.%s.svc:5601" (include "logiflow.kibana.fullname" .) .Release.Namespace -}}
+{{- end -}}
+
+{{/* ECK publishes Kibana's HTTP CA (PEM in key ca.crt) in <kb>-kb-http-certs-public. */}}
+{{- define "logiflow.kibana.caSecret" -}}{{ printf "%s-kb-http-certs-public" (include "logiflow.kibana.fullname" .) }}{{- end -}}
+
+{{/*
+Kibana users, in the same file realm: the dashboards hook imports saved objects as the import
+user; people (and the dashboards' helm test) read them as the viewer.
+*/}}
+{{- define "logiflow.kibana.importUsername" -}}logiflow-kibana-import{{- end -}}
+{{- define "logiflow.kibana.viewerUsername" -}}logiflow-viewer{{- end -}}
+{{- define "logiflow.kibana.importSecret" -}}
+{{- .Values.elasticsearch.users.kibanaImportExistingSecret | default (include "logiflow.componentName" (list . "kibana-import-user")) -}}
+{{- end -}}
+{{- define "logiflow.kibana.viewerSecret" -}}
+{{- .Values.elasticsearch.users.kibanaViewerExistingSecret | default (include "logiflow.componentName" (list . "kibana-viewer-user")) -}}
+{{- end -}}
+{{/* Kibana's Elasticsearch application name (kibana-<kibana index>) for its privileges. */}}
+{{- define "logiflow.kibana.application" -}}kibana-.kibana{{- end -}}
+{{/*
+Kibana feature privileges the import user needs: one per saved-object type in the file (write on
+exactly those types), as a JSON list. A type the chart does not know fails the render, so a new
+type is a decision, not a silent 403 at install time.
+*/}}
+{{- define "logiflow.kibana.importPrivileges" -}}
+{{- $features := dict "index-pattern" "indexPatterns" "lens" "visualize_v2" "visualization" "visualize_v2" "dashboard" "dashboard_v2" "search" "discover_v2" "tag" "savedObjectsTagging" -}}
+{{- $privileges := list -}}
+{{- range $number, $line := .Files.Lines (include "logiflow.kibana.savedObjectsFile" .) -}}
+{{- if trim $line -}}
+{{- $object := fromJson $line -}}
+{{- if hasKey $object "Error" -}}
+{{- fail (printf "%s line %d is not JSON: %s" (include "logiflow.kibana.savedObjectsFile" $) (add1 $number) $object.Error) -}}
+{{- end -}}
+{{- if not (hasKey $object "exportedCount") -}}
+{{- $feature := get $features (toString $object.type) -}}
+{{- if not $feature -}}
+{{- fail (printf "saved object type %q (line %d of %s) has no Kibana feature privilege in logiflow.kibana.importPrivileges: add one" (toString $object.type) (add1 $number) (include "logiflow.kibana.savedObjectsFile" $)) -}}
+{{- end -}}
+{{- $privileges = append $privileges (printf "feature_%s.all" $feature) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $privileges | uniq | sortAlpha | toJson -}}
+{{- end -}}
+
+{{/* Index patterns of the file's data views that lie outside config.elasticsearch.indexPrefix, comma-separated. */}}
+{{- define "logiflow.kibana.foreignIndexPatterns" -}}
+{{- $prefix := printf "%s-" .Values.config.elasticsearch.indexPrefix -}}
+{{- $foreign := list -}}
+{{- range .Files.Lines (include "logiflow.kibana.savedObjectsFile" .) -}}
+{{- if trim . -}}
+{{- $object := fromJson . -}}
+{{- if eq (toString $object.type) "index-pattern" -}}
+{{- range splitList "," (toString (dig "attributes" "title" "" $object)) -}}
+{{- if not (hasPrefix $prefix (trim .)) -}}{{- $foreign = append $foreign (trim .) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $foreign -}}
+{{- end -}}
+
+{{/* The saved objects (files/kibana/saved-objects.ndjson) as a ConfigMap, and where pods mount it. */}}
+{{- define "logiflow.kibana.savedObjectsFile" -}}files/kibana/saved-objects.ndjson{{- end -}}
+{{- define "logiflow.kibana.savedObjectsConfigMap" -}}{{ include "logiflow.componentName" (list . "kibana-saved-objects") }}{{- end -}}
+
 {{/* ---------- LogiFlow pods ---------- */}}
 
 {{/* repository:tag of an image block; an empty tag means the chart's appVersion. */}}
@@ -129,18 +199,23 @@ app.kubernetes.io/part-of: logiflow
 {{- define "logiflow.paths.config" -}}/etc/logiflow/config.yaml{{- end -}}
 {{- define "logiflow.paths.kafkaCa" -}}/etc/logiflow/kafka-ca{{- end -}}
 {{- define "logiflow.paths.esCa" -}}/etc/logiflow/es-ca{{- end -}}
+{{- define "logiflow.paths.kibanaCa" -}}/etc/logiflow/kibana-ca{{- end -}}
+{{- define "logiflow.paths.savedObjects" -}}/etc/logiflow/kibana/saved-objects.ndjson{{- end -}}
 
 {{/*
 Credentials as LOGIFLOW_* variables (config.py reads LOGIFLOW_<SECTION>__<KEY>), taken from the
-operators' Secrets. Argument: (list $ ROLE), ROLE one of etl, shipper, setup, test. Each role gets
-only the identities it needs: the shipper/test write to Kafka as the shipper user, the ETL reads as
-the etl user; the ETL/test use the writer in Elasticsearch, the hook the setup user.
+operators' Secrets. Argument: (list $ ROLE), ROLE one of etl, shipper, setup, test, replay,
+kibana-import, kibana-test. Each role gets only the identities it needs: the shipper/test write to
+Kafka as the shipper user, the ETL reads as the etl user; the ETL/test use the writer in
+Elasticsearch, the es-setup hook the setup user; the dashboards hook talks to Kibana only, as the
+import user, and its helm test as the viewer.
 */}}
 {{- define "logiflow.credentialEnv" -}}
 {{- $root := index . 0 -}}
 {{- $who := index . 1 -}}
 {{- $kafkaUser := get (dict "etl" (include "logiflow.kafka.etlUser" $root) "shipper" (include "logiflow.kafka.shipperUser" $root) "test" (include "logiflow.kafka.shipperUser" $root) "replay" (include "logiflow.kafka.replayUser" $root)) $who -}}
 {{- $esSecret := get (dict "etl" (include "logiflow.elasticsearch.etlSecret" $root) "setup" (include "logiflow.elasticsearch.setupSecret" $root) "test" (include "logiflow.elasticsearch.etlSecret" $root)) $who -}}
+{{- $kibanaSecret := get (dict "kibana-import" (include "logiflow.kibana.importSecret" $root) "kibana-test" (include "logiflow.kibana.viewerSecret" $root)) $who -}}
 - name: LOGIFLOW_CONFIG
   value: {{ include "logiflow.paths.config" $root }}
 - name: HOME
@@ -164,6 +239,18 @@ the etl user; the ETL/test use the writer in Elasticsearch, the hook the setup u
   valueFrom:
     secretKeyRef:
       name: {{ $esSecret }}
+      key: password
+{{- end }}
+{{- if and $root.Values.kibana.enabled $kibanaSecret }}
+- name: LOGIFLOW_KIBANA__USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $kibanaSecret }}
+      key: username
+- name: LOGIFLOW_KIBANA__PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $kibanaSecret }}
       key: password
 {{- end }}
 {{- end -}}
@@ -212,6 +299,28 @@ the etl user; the ETL/test use the writer in Elasticsearch, the hook the setup u
   mountPath: /tmp
 {{- end -}}
 
+{{/* What the pods calling Kibana mount besides the common volumes: Kibana's CA, the saved objects. */}}
+{{- define "logiflow.kibanaVolumes" -}}
+- name: kibana-ca
+  secret:
+    secretName: {{ include "logiflow.kibana.caSecret" . }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+- name: saved-objects
+  configMap:
+    name: {{ include "logiflow.kibana.savedObjectsConfigMap" . }}
+{{- end -}}
+
+{{- define "logiflow.kibanaVolumeMounts" -}}
+- name: kibana-ca
+  mountPath: {{ include "logiflow.paths.kibanaCa" . }}
+  readOnly: true
+- name: saved-objects
+  mountPath: {{ include "logiflow.paths.savedObjects" . | dir }}
+  readOnly: true
+{{- end -}}
+
 {{/* imagePullSecrets block of a pod spec, or nothing. Use: include ... (list $ INDENT) */}}
 {{- define "logiflow.imagePullSecrets" -}}
 {{- $root := index . 0 -}}
@@ -230,4 +339,10 @@ onto the Kafka pods, which must not match these policies.
 {{- define "logiflow.clientLabels" -}}
 app.kubernetes.io/instance: {{ .Release.Name }}
 logiflow.io/client: "true"
+{{- end -}}
+
+{{/* The few LogiFlow pods that call Kibana (dashboards hook and its helm test), for its policy. */}}
+{{- define "logiflow.kibanaClientLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+logiflow.io/kibana-client: "true"
 {{- end -}}

@@ -22,6 +22,7 @@ from logiflow.cli import (
     es_setup_cmd,
     etl_cmd,
     generate_cmd,
+    kibana_cmd,
     local_cmd,
     replay_cmd,
     report_cmd,
@@ -44,6 +45,8 @@ err_console = Console(stderr=True)
 app.command("run")(run_cmd.run)
 app.add_typer(local_cmd.local_app, name="local")
 app.command("es-setup")(es_setup_cmd.es_setup)
+app.command("kibana-import")(kibana_cmd.kibana_import)
+app.command("kibana-check")(kibana_cmd.kibana_check)
 app.command("etl")(etl_cmd.etl)
 app.command("ship")(ship_cmd.ship)
 app.command("generate")(generate_cmd.generate)

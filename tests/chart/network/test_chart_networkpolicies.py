@@ -47,3 +47,36 @@ def test_elasticsearch_admits_clients_kibana_and_eck(docs: list[Doc]) -> None:
     assert {"podSelector": {"matchLabels": CLIENTS}} in peers
     assert {"podSelector": {"matchLabels": {"kibana.k8s.elastic.co/name": NAME}}} in peers
     assert http["ports"] == [{"port": 9200, "protocol": "TCP"}]
+
+
+KIBANA_CLIENTS = {"app.kubernetes.io/instance": "lf", "logiflow.io/kibana-client": "true"}
+
+
+def test_only_the_dashboards_pods_reach_kibana(docs: list[Doc]) -> None:
+    kibana = one(docs, "NetworkPolicy", f"{NAME}-kibana")
+    (rule,) = kibana["spec"]["ingress"]
+    assert {"podSelector": {"matchLabels": KIBANA_CLIENTS}} in rule["from"]
+    assert rule["ports"] == [{"port": 5601, "protocol": "TCP"}]
+    egress = one(docs, "NetworkPolicy", f"{NAME}-kibana-clients")
+    assert egress["spec"]["podSelector"]["matchLabels"] == KIBANA_CLIENTS
+    assert egress["spec"]["egress"] == [
+        {
+            "to": [{"podSelector": {"matchLabels": {"kibana.k8s.elastic.co/name": NAME}}}],
+            "ports": [{"port": 5601, "protocol": "TCP"}],
+        }
+    ]
+    # The clients policy itself opens nothing towards Kibana.
+    clients = one(docs, "NetworkPolicy", f"{NAME}-clients")
+    assert "kibana" not in str(clients["spec"]["egress"])
+    labelled = {
+        d["metadata"]["name"] for d in docs if KIBANA_CLIENTS.items() <= pod_labels(d).items()
+    }
+    assert labelled == {f"{NAME}-kibana-dashboards", f"{NAME}-test-kibana-dashboards"}
+
+
+def pod_labels(doc: Doc) -> dict[str, str]:
+    if doc["kind"] == "Pod":
+        return dict(doc["metadata"]["labels"])
+    if doc["kind"] in ("Job", "Deployment"):
+        return dict(doc["spec"]["template"]["metadata"]["labels"])
+    return {}

@@ -6,7 +6,7 @@ from chart_render import Doc, one
 
 
 def test_hook_runs_logiflow_es_setup(docs: list[Doc]) -> None:
-    job = one(docs, "Job")
+    job = one(docs, "Job", "lf-logiflow-es-setup")
     annotations = job["metadata"]["annotations"]
     assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
     container = job["spec"]["template"]["spec"]["containers"][0]

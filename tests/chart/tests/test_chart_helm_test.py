@@ -32,3 +32,22 @@ def test_marker_script_uses_the_projects_names() -> None:
         for alias in node.names
     }
     assert {"load_config", "connect", "index_pattern", "EVENTS", "fields"} <= imported
+
+
+def test_dashboards_pod_checks_the_imported_file_as_the_viewer(docs: list[Doc]) -> None:
+    pod = one(docs, "Pod", "lf-logiflow-test-kibana-dashboards")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    container = pod["spec"]["containers"][0]
+    assert container["command"][3:] == [
+        "kibana-check",
+        "--file",
+        "/etc/logiflow/kibana/saved-objects.ndjson",
+    ]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["LOGIFLOW_KIBANA__PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
+        "lf-logiflow-kibana-viewer-user"
+    )
+    assert not any(n.startswith(("LOGIFLOW_KAFKA__", "LOGIFLOW_ELASTICSEARCH__")) for n in env)
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["saved-objects"]["configMap"]["name"] == "lf-logiflow-kibana-saved-objects"
+    assert volumes["kibana-ca"]["secret"]["secretName"] == "lf-logiflow-kb-http-certs-public"
