@@ -22,7 +22,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/logiflow run
 
-LINTED := spark_apps tests charts/logiflow/files
+LINTED := spark_apps tests
 
 lint: install
 	$(BIN)/ruff check $(LINTED)

@@ -1,10 +1,10 @@
-"""templates/tests: `helm test` ships a marker as the shipper and reads it back as the ETL user."""
+"""templates/tests: `helm test` runs `logiflow check` (a marker line in as the shipper, read back
+as the ETL user; the command itself is tested in tests/integration/test_check_cmd.py) and checks
+the Kibana dashboards as the viewer."""
 
 from __future__ import annotations
 
-import ast
-
-from chart_render import CHART, Doc, one
+from chart_render import Doc, one
 
 
 def test_marker_pod_is_a_test_hook(docs: list[Doc]) -> None:
@@ -18,20 +18,11 @@ def test_marker_pod_is_a_test_hook(docs: list[Doc]) -> None:
     assert env["LOGIFLOW_ELASTICSEARCH__PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
         "lf-logiflow-es-etl-user"
     )
-    script = one(docs, "ConfigMap", "lf-logiflow-test-marker")["data"]["marker_test.py"]
-    assert script == (CHART / "files" / "marker_test.py").read_text()
-    assert container["command"][:2] == ["python3", "/opt/logiflow-test/marker_test.py"]
-
-
-def test_marker_script_uses_the_projects_names() -> None:
-    tree = ast.parse((CHART / "files" / "marker_test.py").read_text())
-    imported = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    }
-    assert {"load_config", "connect", "index_pattern", "EVENTS", "fields"} <= imported
+    assert container["command"][0] == "logiflow"
+    assert container["command"][3:5] == ["check", "--timeout"]
+    assert not any(
+        d["kind"] == "ConfigMap" and "test-marker" in d["metadata"]["name"] for d in docs
+    )
 
 
 def test_dashboards_pod_checks_the_imported_file_as_the_viewer(docs: list[Doc]) -> None:
