@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,12 +28,15 @@ from pyspark.sql import functions as F
 from logiflow.contract import ecs
 from logiflow.etl.columns import col
 
+if TYPE_CHECKING:
+    from geoip2fast import GeoIP2Fast
+
 GEO_STRUCT_TYPE = "country_iso_code string, country_name string"
 _CACHE_SIZE = 100_000
 
 
 @functools.cache
-def _database() -> object:
+def _database() -> GeoIP2Fast:
     from geoip2fast import GeoIP2Fast
 
     # The IPv6 file holds the IPv4 ranges too.
@@ -43,7 +47,7 @@ def _database() -> object:
 def country_of(ip: str) -> tuple[str | None, str | None]:
     """(ISO code, name) of an address, or (None, None) when it has no country."""
     try:
-        result = _database().lookup(ip.strip())  # type: ignore[attr-defined]
+        result = _database().lookup(ip.strip())
     except Exception:
         return None, None
     code = result.country_code
@@ -65,7 +69,9 @@ def resolve_batch(ips: pa.Array) -> pa.StructArray:
 def enrich_geo(enabled: bool = True) -> Callable[[DataFrame], DataFrame]:
     """Add ``source.geo.country_iso_code`` and ``source.geo.country_name``."""
 
-    @F.arrow_udf(GEO_STRUCT_TYPE)  # type: ignore[call-overload,misc]
+    # pyspark's stubs only type arrow_udf with an explicit functionType; the decorator form its
+    # docs recommend (scalar by default) has no overload.
+    @F.arrow_udf(GEO_STRUCT_TYPE)  # type: ignore[call-overload]
     def lookup_countries(ips: pa.Array) -> pa.Array:
         return resolve_batch(ips)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +36,9 @@ from pyspark.sql import functions as F
 
 from logiflow.contract import ecs
 from logiflow.etl.columns import col
+
+if TYPE_CHECKING:
+    import ua_parser
 
 DEVICE_DESKTOP = "desktop"
 DEVICE_MOBILE = "mobile"
@@ -108,7 +111,7 @@ class UserAgentFacts(NamedTuple):
 
 
 @functools.cache
-def _resolver() -> Callable[[str], object]:
+def _resolver() -> Callable[[str], ua_parser.Result]:
     """One ua-parser resolver per Python worker; the native one when ua-parser-rs is there."""
     import ua_parser
 
@@ -140,9 +143,9 @@ def _version(ua: object) -> str | None:
 def classify(user_agent: str) -> UserAgentFacts:
     """Parse one user agent (uncached; the UDF caches this)."""
     result = _resolver()(user_agent)
-    ua = result.user_agent  # type: ignore[attr-defined]
-    os_ = result.os  # type: ignore[attr-defined]
-    device = result.device  # type: ignore[attr-defined]
+    ua = result.user_agent
+    os_ = result.os
+    device = result.device
     name = ua.family if ua is not None and ua.family != "Other" else None
     os_name = os_.family if os_ is not None and os_.family != "Other" else None
     device_name = device.family if device is not None and device.family != "Other" else None
@@ -236,7 +239,9 @@ def enrich_user_agent(
     ``stats`` (from ``cache_stats_accumulator``) collects cache figures from the workers.
     """
 
-    @F.arrow_udf(UA_STRUCT_TYPE)  # type: ignore[call-overload,misc]
+    # pyspark's stubs only type arrow_udf with an explicit functionType; the decorator form its
+    # docs recommend (scalar by default) has no overload.
+    @F.arrow_udf(UA_STRUCT_TYPE)  # type: ignore[call-overload]
     def parse_user_agents(user_agents: pa.Array) -> pa.Array:
         # resolve_batch is module-level, so cloudpickle ships it by reference and the cache it
         # uses is the worker module's, shared by every task that worker runs.

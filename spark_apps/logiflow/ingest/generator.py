@@ -562,6 +562,7 @@ class TrafficGenerator:
         when = when.replace(microsecond=when.microsecond // 1000 * 1000)
         trace_id = f"{rng.getrandbits(128):032x}"
         level = "error" if status >= 500 else "warn" if status >= 400 else "info"
+        latency_ms = round(duration_ns / 1_000_000, 3)
         record = {
             "timestamp": when.astimezone(UTC)
             .isoformat(timespec="milliseconds")
@@ -573,7 +574,7 @@ class TrafficGenerator:
             "path": f"{path}?{query}" if query else path,
             "status": status,
             "bytes": body if body is not None else 0,
-            "latency_ms": round(duration_ns / 1_000_000, 3),
+            "latency_ms": latency_ms,
             "client_ip": client.ip,
             "user_agent": client.user_agent,
             "trace_id": trace_id,
@@ -581,7 +582,7 @@ class TrafficGenerator:
             "region": rng.choice(("eu-west-1", "us-east-1", "ap-southeast-2")),
         }
         # The duration the parser can see is what the line says, in whole microseconds.
-        exact_ns = round(record["latency_ms"] * 1_000_000)  # type: ignore[operator]
+        exact_ns = round(latency_ms * 1_000_000)
         return GeneratedLine(
             json.dumps(record, separators=(",", ":")),
             "json",
