@@ -51,10 +51,11 @@ from logiflow.cli.progress import RateMeter
 from logiflow.config import LogiflowConfig
 from logiflow.contract import index_names as names
 from logiflow.errors import LogiflowError
-from logiflow.ingest.producer import LogProducer, client_config, end_offsets
+from logiflow.ingest.producer import LogProducer, end_offsets
 from logiflow.ingest.traffic import TrafficOptions, TrafficSender
 from logiflow.io.es_client import connect
 from logiflow.io.es_setup import setup_elasticsearch
+from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.report import LiveSnapshot, build_report, live_snapshot
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class LiveView:
         self.es = es
         self.etl = etl
         self.sender = sender
-        self.admin = AdminClient(client_config(config.kafka))
+        self.admin = AdminClient(quiet_librdkafka_config(config.kafka))
         metadata = self.admin.list_topics(timeout=10)
         self.partitions = len(metadata.topics[config.kafka.logs_topic].partitions)
         self.in_meter = RateMeter(window=6)

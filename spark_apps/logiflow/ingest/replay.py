@@ -42,8 +42,8 @@ from logiflow.contract.kafka_records import (
 )
 from logiflow.errors import ConfigError
 from logiflow.ingest.producer import LogProducer
+from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.io.kafka_diagnosis import KafkaErrorLog, invisible_topic, metadata_failure
-from logiflow.io.source_kafka import librdkafka_config
 
 DEFAULT_GROUP = "logiflow-replay"
 # How long to wait for the group's coordinator: a broker creates the offsets topic on a group's
@@ -149,14 +149,16 @@ def replay_dead_letters(
         raise ConfigError("kafka.dead_letter_topic is not set: there is no topic to replay")
     log = KafkaErrorLog()
     consumer = Consumer(
-        {
-            **librdkafka_config(kafka),
-            "group.id": group,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "error_cb": log.record,
-            "log_level": 0,
-        }
+        quiet_librdkafka_config(
+            kafka,
+            {
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "error_cb": log.record,
+                "log_level": 0,
+            },
+        )
     )
     producer = None if dry_run else LogProducer(kafka, ship, kafka.logs_topic)
     try:
