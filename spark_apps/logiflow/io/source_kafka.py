@@ -3,7 +3,8 @@
 ``kafka_source_options`` turns ``KafkaSettings`` into the Spark Kafka source's options (a pure
 function, unit-tested): the logs topic, starting offsets, ``maxOffsetsPerTrigger`` as
 back-pressure, ``failOnDataLoss`` (on by default: records deleted by retention before we read
-them must fail the query loudly), the consumer group prefix, and the connection and security
+them must fail the query loudly), the consumer group prefix, the record headers (for
+``log.file.path``), and the connection and security
 options shared with every Kafka client (``io.kafka_client``).
 
 Spark's source does not fail fast on an unreachable broker (it retries offset lookups for
@@ -28,7 +29,8 @@ def kafka_source_options(settings: KafkaSettings) -> dict[str, str]:
             "maxOffsetsPerTrigger": str(settings.max_offsets_per_trigger),
             "failOnDataLoss": "true" if settings.fail_on_data_loss else "false",
             "groupIdPrefix": settings.consumer_group_prefix,
-            "includeHeaders": "false",
+            # For log.file.path (etl.decode_records).
+            "includeHeaders": "true",
         }
     )
     return options

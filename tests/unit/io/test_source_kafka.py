@@ -22,7 +22,7 @@ def test_plaintext_defaults() -> None:
         "maxOffsetsPerTrigger": "200000",
         "failOnDataLoss": "true",
         "groupIdPrefix": "logiflow-etl",
-        "includeHeaders": "false",
+        "includeHeaders": "true",
     }
 
 
