@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -57,7 +66,8 @@ class KafkaSettings(_Section):
     # Spark appends its own suffix per query; the prefix makes our consumers easy to find.
     consumer_group_prefix: str = "logiflow-etl"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    # Used with the SASL protocols; Strimzi's KafkaUser with SCRAM authentication uses SHA-512.
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     # PEM file with the CA that signed the brokers' certificates (Strimzi's cluster CA).
@@ -76,6 +86,48 @@ class KafkaSettings(_Section):
     def _empty_topic_is_none(cls, value: str | None) -> str | None:
         # An empty environment variable is how a deployment switches the topic off.
         return value or None
+
+    @model_validator(mode="after")
+    def _security_is_consistent(self) -> KafkaSettings:
+        # One check for both clients (librdkafka and Spark's Java client), so a setting that
+        # works for the shipper cannot fail in the ETL. Whether the PEM files can be read is
+        # checked where they are used (io.kafka_client): the config is also validated where
+        # they are not mounted.
+        problems = _security_problems(self)
+        if problems:
+            # A custom error type keeps pydantic's "Value error, " prefix off the message.
+            raise PydanticCustomError("kafka_security", "; ".join(problems))
+        return self
+
+
+def _security_problems(kafka: KafkaSettings) -> list[str]:
+    protocol = kafka.security_protocol
+    problems = []
+    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+        missing = [
+            key
+            for key, value in (
+                ("kafka.sasl_username", kafka.sasl_username),
+                ("kafka.sasl_password", kafka.sasl_password),
+            )
+            if not value
+        ]
+        if missing:
+            problems.append(f"kafka.security_protocol {protocol} needs {' and '.join(missing)}")
+    has_cert = kafka.ssl_certificate_location is not None
+    if has_cert != (kafka.ssl_key_location is not None):
+        problems.append("mTLS needs both kafka.ssl_certificate_location and kafka.ssl_key_location")
+    tls_files = [
+        f"kafka.{name}"
+        for name in ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location")
+        if getattr(kafka, name) is not None
+    ]
+    if tls_files and protocol not in ("SSL", "SASL_SSL"):
+        problems.append(
+            f"{', '.join(tls_files)} set but kafka.security_protocol is {protocol}; "
+            "use SSL or SASL_SSL"
+        )
+    return problems
 
 
 class ElasticsearchSettings(_Section):

@@ -52,7 +52,7 @@ from logiflow.etl.pipeline import (
 )
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_setup import setup_elasticsearch
-from logiflow.io.kafka_diagnosis import invisible_topic
+from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
     SinkUnavailableError,
     aggregate_index,
@@ -62,7 +62,7 @@ from logiflow.io.sink_elasticsearch import (
     write_documents,
 )
 from logiflow.io.sink_kafka import write_records
-from logiflow.io.source_kafka import check_kafka, read_kafka
+from logiflow.io.source_kafka import read_kafka
 from logiflow.spark_session import create_spark_session
 from logiflow.stop_signals import StopSignals
 

@@ -1,8 +1,9 @@
 """Parse + enrich throughput benchmark: lines/s (total and per core) and UA cache hit rate.
 
 Run with ``make bench`` (or ``.venv/bin/python tests/benchmarks/bench_parse_enrich.py``; options:
-``--lines N``, ``--distinct N``, ``--cores N``, ``--runs N``). Not collected by pytest: it prints
-figures and asserts nothing about speed, which depends on the machine and its load.
+``--lines N``, ``--distinct N``, ``--cores N``, ``--runs N``, ``--headers``). Not collected by
+pytest: it prints figures and asserts nothing about speed, which depends on the machine and its
+load.
 
 The corpus is realistic and mixed: lines from the traffic generator (nginx combined and JSON API
 logs, about 1% malformed) plus every line of the sample corpus under tests/data/corpus/ when it
@@ -10,9 +11,12 @@ exists, repeated up to ``--lines``. It is cached in memory as Kafka-shaped rows 
 timing covers exactly what the streaming job does per record: decode, parse, enrich (user agent,
 endpoint, status, geo) and drop rules, with every output column materialized into Spark's
 ``noop`` sink. Stages are also timed cumulatively (decode+parse, + user agent, + everything) to
-show where the time goes. Besides wall-clock lines/s it prints lines per CPU-second of the whole
-process tree (driver, Spark JVM, Python workers): on a shared, busy machine that is the fairer
-estimate of what one dedicated core does.
+show where the time goes. ``--headers`` instead times what reading record headers costs: decode,
+and decode + parse, over the same lines without headers and with the three ``logiflow ship``
+writes (as the Kafka source delivers them with ``includeHeaders``), the two interleaved run by
+run so that a busy machine's load falls on both alike. Besides wall-clock lines/s it
+prints lines per CPU-second of the whole process tree (driver, Spark JVM, Python workers): on a
+shared, busy machine that is the fairer estimate of what one dedicated core does.
 
 Two more figures put these in context: the streaming job's aggregates query (which decodes and
 parses every record a second time), and, on the access-log lines, the "straightforward version"
@@ -32,11 +36,12 @@ from pathlib import Path
 
 import pandas as pd
 from pyspark.accumulators import Accumulator
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.config import DropRule, FilterSettings, LogiflowConfig, SparkSettings
 from logiflow.contract import ecs
+from logiflow.contract.kafka_records import HEADER_HOST, HEADER_PATH, HEADER_SERVICE
 from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.enrich_useragent import (
@@ -72,7 +77,18 @@ def build_corpus(path: Path, lines: int, distinct: int) -> tuple[int, int]:
     return len(base), len(sample)
 
 
-def kafka_frame(spark: SparkSession, path: Path, partitions: int) -> DataFrame:
+def shipper_headers() -> Column:
+    """The headers of a record from ``logiflow ship``, shaped as the Kafka source reads them."""
+    values = {HEADER_HOST: "web-1", HEADER_SERVICE: "storefront", HEADER_PATH: "/var/log/a.log"}
+    return F.array(
+        *(
+            F.struct(F.lit(key).alias("key"), F.lit(value).cast("binary").alias("value"))
+            for key, value in values.items()
+        )
+    )
+
+
+def kafka_frame(spark: SparkSession, path: Path, partitions: int, headers: bool) -> DataFrame:
     text = spark.read.text(str(path)).repartition(partitions)
     return text.select(
         F.lit("storefront").cast("binary").alias("key"),
@@ -82,6 +98,7 @@ def kafka_frame(spark: SparkSession, path: Path, partitions: int) -> DataFrame:
         F.monotonically_increasing_id().alias("offset"),
         F.lit(dt.datetime(2026, 1, 1)).cast("timestamp").alias("timestamp"),
         F.lit(0).alias("timestampType"),
+        *([shipper_headers().alias("headers")] if headers else []),
     )
 
 
@@ -238,12 +255,46 @@ def _print_row(label: str, lines: int, wall: float, cpu: float, cores: int) -> N
     )
 
 
+def compare_headers(
+    spark: SparkSession, corpus: Path, config: LogiflowConfig, cores: int, runs: int
+) -> None:
+    """Print the best (wall, CPU) of decode and decode + parse without and with headers."""
+    frames = {
+        label: kafka_frame(spark, corpus, cores * 4, headers).cache()
+        for label, headers in (("no headers", False), ("shipper's headers", True))
+    }
+    total = min(frame.count() for frame in frames.values())
+    decode = decode_kafka_records(config.parse.max_line_bytes)
+    stages = {
+        "decode": lambda records: records.transform(decode),
+        "decode + parse": lambda records: records.transform(decode).transform(
+            parse_lines(config.parse)
+        ),
+    }
+    best: dict[str, tuple[float, float]] = {}
+    for stage, build in stages.items():
+        plans = {f"{stage}, {label}": build(frame) for label, frame in frames.items()}
+        for plan in plans.values():
+            timed(plan)  # warm-up: JIT-compiled code, as in a long-running stream
+        for _ in range(runs):
+            for label, plan in plans.items():
+                best[label] = min(best.get(label, (float("inf"), 0.0)), timed(plan))
+    print(f"\n{total:,} lines; best of {runs} interleaved runs; local[{cores}]")
+    print(f"{'stage':48s} {'wall s':>7s} {'lines/s':>10s} {'/core':>9s} {'CPU s':>7s} "
+          f"{'lines/CPU-s':>11s}")  # fmt: skip
+    for label, (wall, cpu) in best.items():
+        _print_row(label, total, wall, cpu, cores)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=500_000)
     parser.add_argument("--distinct", type=int, default=100_000)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--headers", action="store_true", help="only compare decoding without and with headers"
+    )
     args = parser.parse_args()
 
     # Python workers must run this interpreter (the venv with logiflow installed).
@@ -269,7 +320,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="logiflow-bench-") as tmp:
         corpus = Path(tmp) / "corpus.txt"
         generated, sample = build_corpus(corpus, args.lines, args.distinct)
-        records = kafka_frame(spark, corpus, partitions=args.cores * 4).cache()
+        if args.headers:
+            compare_headers(spark, corpus, config, args.cores, args.runs)
+            spark.stop()
+            return
+        records = kafka_frame(spark, corpus, args.cores * 4, headers=False).cache()
         total = records.count()
 
         stats = cache_stats_accumulator(spark)

@@ -81,7 +81,7 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def kafka_topic(local_stack: LocalStack, unique_name: str) -> str:
-    create_topics(local_stack.kafka_bootstrap, [unique_name], partitions=2)
+    create_topics(local_stack.config.kafka, [unique_name], partitions=2)
     return unique_name
 
 
@@ -91,7 +91,7 @@ def pipeline_config(local_stack: LocalStack, unique_name: str, tmp_path: Path) -
     kafka = config.kafka.model_copy(
         update={"logs_topic": f"{unique_name}-logs", "dead_letter_topic": f"{unique_name}-dlq"}
     )
-    create_topics(local_stack.kafka_bootstrap, [kafka.logs_topic, kafka.dead_letter_topic])
+    create_topics(local_stack.config.kafka, [kafka.logs_topic, kafka.dead_letter_topic])
     return config.model_copy(
         update={
             "kafka": kafka,

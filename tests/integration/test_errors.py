@@ -103,3 +103,14 @@ def test_bad_config(tmp_path: Path) -> None:
     result = _run("es-setup", "--es-host", "127.0.0.1:9200")  # no scheme
     assert result.returncode == 2
     assert "must start with http:// or https://" in _one_line(result)
+
+
+def test_inconsistent_kafka_security() -> None:
+    # The config model refuses it before any client is built, for the shipper and the ETL alike.
+    env = {"LOGIFLOW_KAFKA__SECURITY_PROTOCOL": "SASL_SSL", "LOGIFLOW_KAFKA__SASL_USERNAME": "u"}
+    for command in (["ship", "-"], ["etl", "--until-caught-up"]):
+        result = _run(*command, env=env)
+        assert result.returncode == 2
+        line = _one_line(result)
+        assert "invalid configuration" in line
+        assert line.endswith("kafka.security_protocol SASL_SSL needs kafka.sasl_password")

@@ -24,7 +24,7 @@ from kafka_records import read_topic, write_topic
 from pyspark.sql import SparkSession
 from secured_kafka import SecuredKafka, apply_acls, start_secured_kafka
 
-from logiflow.config import LogiflowConfig, load_config
+from logiflow.config import KafkaSettings, LogiflowConfig, load_config
 from logiflow.contract.kafka_records import (
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
@@ -63,7 +63,7 @@ def secured(chart: list[Doc], tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     try:
         topics = {t["metadata"]["name"] for t in find(chart, "KafkaTopic")}
-        create_topics(broker.plain_bootstrap, sorted(topics))
+        create_topics(KafkaSettings(bootstrap_servers=broker.plain_bootstrap), sorted(topics))
         apply_acls(broker.admin(), users)
         yield broker
     finally:

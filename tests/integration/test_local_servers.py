@@ -24,7 +24,7 @@ from elasticsearch import Elasticsearch
 from pyspark.sql import SparkSession
 from rich.console import Console
 
-from logiflow.config import LocalSettings, LogiflowConfig, load_config
+from logiflow.config import KafkaSettings, LocalSettings, LogiflowConfig, load_config
 from logiflow.errors import ArtifactError, ServiceUnreachableError
 from logiflow.io.topic_admin import create_topics
 from logiflow.local import artifacts
@@ -125,8 +125,8 @@ def test_produce_consume_round_trip(local_stack: LocalStack, kafka_topic: str) -
 
 def test_create_topics_is_idempotent(local_stack: LocalStack, unique_name: str) -> None:
     topics = [f"{unique_name}-a", f"{unique_name}-b"]
-    assert sorted(create_topics(local_stack.kafka_bootstrap, topics)) == topics
-    assert create_topics(local_stack.kafka_bootstrap, topics) == []
+    assert sorted(create_topics(local_stack.config.kafka, topics)) == topics
+    assert create_topics(local_stack.config.kafka, topics) == []
 
 
 def test_pipeline_config_topics_exist(
@@ -265,7 +265,12 @@ def test_lifecycle_from_separate_processes_leaves_no_process(tmp_path: Path) -> 
         assert {s.state for s in servers.status().values()} == {"running"}
         assert kafka_ready(f"127.0.0.1:{settings.kafka_port}")
         # Topics created by the first `up` survived the restart.
-        assert create_topics(servers.kafka_bootstrap, ["logiflow-logs"]) == []
+        assert (
+            create_topics(
+                KafkaSettings(bootstrap_servers=servers.kafka_bootstrap), ["logiflow-logs"]
+            )
+            == []
+        )
         down = subprocess.run([*LOGIFLOW, "local", "down"], env=env, capture_output=True,
                               text=True, timeout=120, check=False)  # fmt: skip
         assert down.returncode == 0, down.stderr

@@ -202,6 +202,17 @@ def test_corpus_reaches_elasticsearch_exactly(
     assert count_documents(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == len(
         malformed
     )
+    # Each event names the file it was shipped from (the shipper's log.file.path header).
+    per_file = es_client.search(
+        index=events,
+        size=0,
+        aggs={"files": {"terms": {"field": "log.file.path", "missing": "(none)"}}},
+    )["aggregations"]["files"]["buckets"]
+    shipped: dict[str, int] = defaultdict(int)
+    for r in valid:
+        if r.path != "/healthz":
+            shipped[str(tmp_path / r.file)] += 1
+    assert {b["key"]: b["doc_count"] for b in per_file} == shipped
     letters = es_client.search(index=names.index_pattern(prefix, names.DEAD_LETTER), size=100)[
         "hits"
     ]["hits"]

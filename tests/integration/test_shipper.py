@@ -21,8 +21,9 @@ from kafka_records import read_topic, values
 
 from logiflow.config import LogiflowConfig
 from logiflow.errors import ConfigError, DeliveryError
-from logiflow.ingest.producer import LogProducer, client_config
+from logiflow.ingest.producer import LogProducer
 from logiflow.ingest.shipper import Shipper
+from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.local.process import free_port
 
 LOGIFLOW = str(Path(sys.executable).parent / "logiflow")
@@ -196,7 +197,7 @@ def test_records_refused_by_the_broker_fail_the_command_and_keep_the_position(
     pipeline_config: LogiflowConfig, tmp_path: Path, unique_name: str
 ) -> None:
     topic = f"{unique_name}-small"
-    admin = AdminClient(client_config(pipeline_config.kafka))
+    admin = AdminClient(quiet_librdkafka_config(pipeline_config.kafka))
     small = NewTopic(
         topic, num_partitions=1, replication_factor=1, config={"max.message.bytes": "2000"}
     )

@@ -22,8 +22,9 @@ from rich.text import Text
 from logiflow.cli.progress import RateMeter
 from logiflow.cli.run_threads import EtlThread
 from logiflow.config import LogiflowConfig
-from logiflow.ingest.producer import client_config, end_offsets
+from logiflow.ingest.producer import end_offsets
 from logiflow.ingest.traffic import TrafficSender
+from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.report import LiveSnapshot, live_snapshot
 
 
@@ -53,7 +54,7 @@ class LiveView:
         self.es = es
         self.etl = etl
         self.sender = sender
-        self.admin = AdminClient(client_config(config.kafka))
+        self.admin = AdminClient(quiet_librdkafka_config(config.kafka))
         metadata = self.admin.list_topics(timeout=10)
         self.partitions = len(metadata.topics[config.kafka.logs_topic].partitions)
         self.in_meter = RateMeter(window=6)

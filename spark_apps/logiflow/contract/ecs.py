@@ -28,6 +28,7 @@ EVENT_INGESTED = "event.ingested"
 EVENT_DURATION = "event.duration"  # nanoseconds
 EVENT_DATASET = "event.dataset"  # the detected/configured log format, e.g. "nginx.access"
 LOG_LEVEL = "log.level"
+LOG_FILE_PATH = "log.file.path"  # the file the shipper read (its record header of that name)
 SOURCE_IP = "source.ip"
 SOURCE_ADDRESS = "source.address"
 CLIENT_IP = "client.ip"  # first address of X-Forwarded-For, when present

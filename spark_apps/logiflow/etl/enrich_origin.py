@@ -3,6 +3,10 @@
 ``logiflow ship`` and ``logiflow generate`` key every record ``<host>/<service>``: an access log
 line names neither, yet per-service aggregates and dashboards need both. What the line itself
 says (a JSON ``service`` key, ``$hostname``) wins over the key.
+
+The shipper writes the same two values as headers (``logiflow.host``, ``logiflow.service``) for
+other consumers of the topic; the ETL reads them from the key, which it has anyway and which a
+kcat or Fluent Bit producer can set too (``etl.decode_records`` says which header it reads).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The Kafka producer shared by ``logiflow ship`` and ``logiflow generate``.
 
-Built from ``KafkaSettings`` (address, SASL/SSL) and ``ShipSettings`` (batching, bounded queue).
+Built from ``KafkaSettings`` (address and security, through ``io.kafka_client``) and
+``ShipSettings`` (batching, bounded queue).
 Durability is set explicitly rather than left to librdkafka's defaults: ``acks=all`` and
 ``enable.idempotence=true`` (so retries neither duplicate nor reorder records). When the local
 queue is full, ``send`` serves delivery reports and waits instead of dropping anything, which
@@ -10,7 +11,6 @@ fails if any record was not acknowledged.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,47 +21,15 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from logiflow.config import KafkaSettings, ShipSettings
 from logiflow.errors import ConfigError, DeliveryError
+from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.io.kafka_diagnosis import KafkaErrorLog, metadata_failure
-
-# librdkafka logs every refused connection; our own messages say it once, clearly.
-_QUIET = logging.getLogger("logiflow.kafka.librdkafka")
-_QUIET.addHandler(logging.NullHandler())
-_QUIET.propagate = False
 
 Headers = Sequence[tuple[str, bytes]]
 
 
-def client_config(kafka: KafkaSettings) -> dict[str, Any]:
-    """Connection and security settings common to producers, consumers and admin clients."""
-    conf: dict[str, Any] = {
-        "bootstrap.servers": kafka.bootstrap_servers,
-        "security.protocol": kafka.security_protocol,
-        "logger": _QUIET,
-    }
-    if kafka.security_protocol.startswith("SASL"):
-        if not (kafka.sasl_mechanism and kafka.sasl_username and kafka.sasl_password):
-            raise ConfigError(
-                f"kafka.security_protocol {kafka.security_protocol} needs kafka.sasl_mechanism, "
-                "kafka.sasl_username and kafka.sasl_password"
-            )
-        conf["sasl.mechanism"] = kafka.sasl_mechanism
-        conf["sasl.username"] = kafka.sasl_username
-        conf["sasl.password"] = kafka.sasl_password.get_secret_value()
-    for key, setting, path in (
-        ("ssl.ca.location", "ssl_ca_location", kafka.ssl_ca_location),
-        ("ssl.certificate.location", "ssl_certificate_location", kafka.ssl_certificate_location),
-        ("ssl.key.location", "ssl_key_location", kafka.ssl_key_location),
-    ):
-        if path is not None:
-            if not path.is_file():
-                raise ConfigError(f"kafka.{setting}: {path} does not exist or is not a file")
-            conf[key] = str(path)
-    return conf
-
-
 def producer_config(kafka: KafkaSettings, ship: ShipSettings) -> dict[str, Any]:
-    conf = client_config(kafka)
-    conf.update(
+    return quiet_librdkafka_config(
+        kafka,
         {
             "acks": "all",
             "enable.idempotence": True,
@@ -73,9 +41,8 @@ def producer_config(kafka: KafkaSettings, ship: ShipSettings) -> dict[str, Any]:
             "message.timeout.ms": int(ship.delivery_timeout_seconds * 1000),
             # Room for the key and headers on top of the longest line we let through.
             "message.max.bytes": ship.max_line_bytes + 64 * 1024,
-        }
+        },
     )
-    return conf
 
 
 def check_topics(

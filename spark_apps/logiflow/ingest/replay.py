@@ -42,8 +42,8 @@ from logiflow.contract.kafka_records import (
 )
 from logiflow.errors import ConfigError
 from logiflow.ingest.producer import LogProducer
+from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.io.kafka_diagnosis import KafkaErrorLog, invisible_topic, metadata_failure
-from logiflow.io.source_kafka import librdkafka_config
 
 DEFAULT_GROUP = "logiflow-replay"
 # How long to wait for the group's coordinator: a broker creates the offsets topic on a group's
@@ -90,9 +90,17 @@ class ReplayResult:
     reasons: Counter[str] = field(default_factory=Counter)
 
 
+def _header_text(value: str | bytes | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value or ""
+
+
 def _headers(message: Message) -> dict[str, str]:
+    # A consumed message's headers are a list of pairs; the client's types also allow a dict.
     raw = message.headers() or []
-    return {key: (value or b"").decode("utf-8", errors="replace") for key, value in raw}
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return {key: _header_text(value) for key, value in pairs}
 
 
 def _unreplayed(
@@ -125,9 +133,11 @@ def _read(
                 f"no dead letter arrived from {topic!r} within {timeout:g}s, though the topic "
                 "had unread records; is this user allowed to read it?"
             )
-        if message.error() is not None:
-            raise ConfigError(f"reading {topic!r} failed: {message.error().str()}")
+        error = message.error()
+        if error is not None:
+            raise ConfigError(f"reading {topic!r} failed: {error.str()}")
         partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None  # set on every consumed record
         if partition not in remaining or offset >= remaining[partition]:
             continue
         if offset + 1 >= remaining[partition]:
@@ -149,14 +159,16 @@ def replay_dead_letters(
         raise ConfigError("kafka.dead_letter_topic is not set: there is no topic to replay")
     log = KafkaErrorLog()
     consumer = Consumer(
-        {
-            **librdkafka_config(kafka),
-            "group.id": group,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "error_cb": log.record,
-            "log_level": 0,
-        }
+        quiet_librdkafka_config(
+            kafka,
+            {
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "error_cb": log.record,
+                "log_level": 0,
+            },
+        )
     )
     producer = None if dry_run else LogProducer(kafka, ship, kafka.logs_topic)
     try:

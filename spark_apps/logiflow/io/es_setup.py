@@ -51,6 +51,7 @@ EVENT_FIELD_TYPES: dict[str, dict[str, Any]] = {
     ecs.EVENT_DURATION: {"type": "long"},
     ecs.EVENT_DATASET: _KEYWORD,
     ecs.LOG_LEVEL: _KEYWORD,
+    ecs.LOG_FILE_PATH: _LONG_KEYWORD,
     ecs.SOURCE_IP: {"type": "ip"},
     ecs.SOURCE_ADDRESS: _KEYWORD,
     ecs.CLIENT_IP: {"type": "ip"},

@@ -1,5 +1,10 @@
 """Why a librdkafka client (the shipper's producer, the ETL's start-up check) got no metadata.
 
+``check_kafka`` is the ETL's start-up check: Spark's Kafka source does not fail fast on an
+unreachable broker (it retries offset lookups for minutes), so the job asks for metadata with
+confluent-kafka first and turns silence into ``ServiceUnreachableError`` (rejected credentials
+into ``ConfigError``).
+
 librdkafka reports the reason through the client's ``error_cb`` (connection refused, TLS
 handshake failed, SASL authentication failed), not in the exception ``list_topics`` raises,
 which only says "Broker transport failure". ``KafkaErrorLog`` collects the callbacks;
@@ -13,9 +18,13 @@ from __future__ import annotations
 from collections import deque
 
 from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
 
 from logiflow.config import KafkaSettings
 from logiflow.errors import ConfigError, LogiflowError, ServiceUnreachableError
+from logiflow.io.kafka_client import quiet_librdkafka_config, uses_sasl
+
+CHECK_TIMEOUT_SECONDS = 8.0
 
 
 class KafkaErrorLog:
@@ -63,9 +72,31 @@ def metadata_failure(
 def invisible_topic(settings: KafkaSettings, key: str, topic: str, hint: str = "") -> ConfigError:
     """A configured topic missing from the metadata: absent, or hidden from this user by ACLs
     (Kafka lists only the topics a user may describe)."""
-    user = settings.sasl_username
+    user = settings.sasl_username if uses_sasl(settings) else None
     return ConfigError(
         f"{key}: topic {topic!r} is not visible on Kafka at {settings.bootstrap_servers}"
         + (f" to user {user!r} (no Describe ACL?)" if user else "")
         + (f"; {hint}" if hint else "")
     )
+
+
+def check_kafka(settings: KafkaSettings, timeout: float = CHECK_TIMEOUT_SECONDS) -> set[str]:
+    """The topic names Kafka shows; ``ServiceUnreachableError`` if no broker answers,
+    ``ConfigError`` if the broker rejects the credentials."""
+    log = KafkaErrorLog()
+    config = quiet_librdkafka_config(
+        settings,
+        {
+            "error_cb": log.record,
+            "socket.connection.setup.timeout.ms": int(timeout * 1000),
+            # The reason arrives through error_cb; librdkafka's log would repeat it every 50 ms.
+            "log_level": 0,
+        },
+    )
+    admin = AdminClient(config)
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        admin.poll(0)  # error_cb runs only when callbacks are served
+        raise metadata_failure(settings, log, exc, timeout) from exc
+    return set(metadata.topics)

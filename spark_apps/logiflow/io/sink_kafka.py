@@ -19,12 +19,12 @@ from pyspark.sql import DataFrame
 
 from logiflow.config import KafkaSettings
 from logiflow.errors import DeliveryError
-from logiflow.io.source_kafka import kafka_client_properties
+from logiflow.io.kafka_client import spark_kafka_options
 
 
 def kafka_sink_options(settings: KafkaSettings, topic: str) -> dict[str, str]:
     """Options for ``DataFrame.write.format("kafka")`` into ``topic``."""
-    options = {f"kafka.{key}": value for key, value in kafka_client_properties(settings).items()}
+    options = spark_kafka_options(settings)
     # Every in-sync replica acknowledges before the batch counts as written.
     options["kafka.acks"] = "all"
     options["topic"] = topic

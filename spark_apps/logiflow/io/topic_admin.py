@@ -6,31 +6,28 @@ that prepares a broker for the pipeline (the chart creates them with KafkaTopic 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
-from logiflow.config import LogiflowConfig
+from logiflow.config import KafkaSettings, LogiflowConfig
 from logiflow.errors import LogiflowError, ServiceUnreachableError
-
-# librdkafka logs every refused connection; the caller reports one clear error instead.
-_silent_logger = logging.getLogger("logiflow.io.topic-admin")
-_silent_logger.addHandler(logging.NullHandler())
-_silent_logger.propagate = False
+from logiflow.io.kafka_client import quiet_librdkafka_config
 
 
 def create_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int = 2, timeout: float = 30.0
+    kafka: KafkaSettings, topics: Iterable[str], partitions: int = 2, timeout: float = 30.0
 ) -> list[str]:
     """Create ``topics`` if missing (idempotent); returns the ones this call created."""
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _silent_logger})
+    # The same connection (and security) as every other client; librdkafka kept quiet, since
+    # the caller reports one clear error instead of a log line per refused connection.
+    admin = AdminClient(quiet_librdkafka_config(kafka))
     wanted = list(dict.fromkeys(topics))
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as exc:
-        raise ServiceUnreachableError("Kafka", bootstrap, str(exc.args[0])) from exc
+        raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, str(exc.args[0])) from exc
     missing = [t for t in wanted if t not in existing]
     if not missing:
         return []
@@ -57,4 +54,4 @@ def ensure_pipeline_topics(config: LogiflowConfig, partitions: int = 2) -> list[
     topics = [config.kafka.logs_topic]
     if config.kafka.dead_letter_topic:
         topics.append(config.kafka.dead_letter_topic)
-    return create_topics(config.kafka.bootstrap_servers, topics, partitions=partitions)
+    return create_topics(config.kafka, topics, partitions=partitions)

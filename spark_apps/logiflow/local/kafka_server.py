@@ -9,14 +9,14 @@ name fails instead of silently creating a new topic (``logiflow.io.topic_admin``
 from __future__ import annotations
 
 import base64
-import logging
 import subprocess
 import uuid
 from pathlib import Path
 
 from rich.console import Console
 
-from logiflow.config import LocalSettings
+from logiflow.config import KafkaSettings, LocalSettings
+from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.local import artifacts
 from logiflow.local.process import (
     LOOPBACK,
@@ -189,8 +189,8 @@ def kafka_ready(
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000),
-                         "logger": _silent_logger})  # fmt: skip
+    probe = KafkaSettings(bootstrap_servers=bootstrap)
+    admin = AdminClient(quiet_librdkafka_config(probe, {"socket.timeout.ms": int(timeout * 1000)}))
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException:
@@ -201,6 +201,3 @@ def kafka_ready(
 
 
 # librdkafka logs every refused connection while a broker starts; the caller reports instead.
-_silent_logger = logging.getLogger("logiflow.local.kafka-probe")
-_silent_logger.addHandler(logging.NullHandler())
-_silent_logger.propagate = False

@@ -43,8 +43,12 @@ def test_config_model_accepts_the_rendered_file(
     assert "password" not in text
 
 
-def test_pipeline_sections_pass_through(tmp_path: Path) -> None:
+def test_pipeline_sections_pass_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from chart_render import render
+
+    # SASL_SSL needs the credentials the chart's env passes from the KafkaUser's Secret.
+    monkeypatch.setenv("LOGIFLOW_KAFKA__SASL_USERNAME", f"{NAME}-etl")
+    monkeypatch.setenv("LOGIFLOW_KAFKA__SASL_PASSWORD", "from-kafkauser-secret")
 
     docs = render("--set-json", 'config.aggregate={"window":"30 seconds","watermark":"1 minute"}')
     text = one(docs, "ConfigMap", f"{NAME}-config")["data"]["config.yaml"]

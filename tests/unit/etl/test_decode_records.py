@@ -10,6 +10,7 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.contract import ecs
+from logiflow.contract.kafka_records import HEADER_HOST, HEADER_PATH, HEADER_SERVICE
 from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
 
@@ -22,6 +23,7 @@ OUT = [
     ecs.KAFKA_OFFSET,
     ecs.KAFKA_KEY,
     ecs.KAFKA_TIMESTAMP,
+    ecs.LOG_FILE_PATH,
     ecs.DOC_ID,
     ecs.EVENT_ORIGINAL,
     ecs.EVENT_ORIGINAL_BASE64,
@@ -34,10 +36,11 @@ def test_output_columns_and_coordinates(spark: SparkSession, kafka_frame: KafkaF
     df = kafka_frame(["hello\r\n"], topic="edge", key=b"k1", partition=3, first_offset=42)
     out = df.transform(decode_kafka_records(100))
     expected = spark.createDataFrame(
-        [("edge", 3, 42, "k1", KAFKA_TIME, "edge-3-42", "hello", None, None, None)],
+        [("edge", 3, 42, "k1", KAFKA_TIME, None, "edge-3-42", "hello", None, None, None)],
         "`kafka.topic` string, `kafka.partition` int, `kafka.offset` long, `kafka.key` string, "
-        "`kafka.timestamp` timestamp, _logiflow_id string, `event.original` string, "
-        "`event.original_base64` string, `error.message` string, _logiflow_outcome string",
+        "`kafka.timestamp` timestamp, `log.file.path` string, _logiflow_id string, "
+        "`event.original` string, `event.original_base64` string, `error.message` string, "
+        "_logiflow_outcome string",
     )
     assert out.columns == OUT
     assert_df_equality(out, expected, ignore_nullable=True)
@@ -97,3 +100,34 @@ def test_invalid_key_bytes_do_not_break_the_record(kafka_frame: KafkaFrame) -> N
     row = df.transform(decode_kafka_records(100)).collect()[0]
     assert row[ecs.KAFKA_KEY] == "\ufffdk"
     assert row[ecs.DOC_ID] == "t-0-7"
+
+
+def test_log_file_path_comes_from_the_shippers_header(spark: SparkSession) -> None:
+    # As Spark's Kafka source delivers records with includeHeaders: the shipper's three headers,
+    # none (kcat, Fluent Bit), others only, the path twice (Kafka allows it; the first wins).
+    headers = [
+        [(HEADER_HOST, b"web-1"), (HEADER_SERVICE, b"nginx"), (HEADER_PATH, b"/var/log/a.log")],
+        None,
+        [],
+        [("traceparent", b"00-ab-cd-01")],
+        [(HEADER_PATH, b"/srv/caf\xc3\xa9.log"), (HEADER_PATH, b"/other.log")],
+        [(HEADER_PATH, b"/bad/\xff.log")],
+    ]
+    df = spark.createDataFrame(
+        [(b"web-1/nginx", b"line", "logs", 0, i, KAFKA_TIME, 0, h) for i, h in enumerate(headers)],
+        "key binary, value binary, topic string, partition int, offset long, "
+        "timestamp timestamp, timestampType int, headers array<struct<key string, value binary>>",
+    )
+    out = df.transform(decode_kafka_records(100))
+    assert out.columns == OUT
+    rows = out.orderBy(col(ecs.KAFKA_OFFSET)).collect()
+    assert [r[ecs.LOG_FILE_PATH] for r in rows] == [
+        "/var/log/a.log",
+        None,
+        None,
+        None,
+        "/srv/café.log",
+        "/bad/\ufffd.log",
+    ]
+    assert {r[ecs.EVENT_ORIGINAL] for r in rows} == {"line"}
+    assert {r[ecs.OUTCOME] for r in rows} == {None}
