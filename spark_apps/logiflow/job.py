@@ -63,7 +63,7 @@ from logiflow.io.sink_elasticsearch import (
 )
 from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import read_kafka
-from logiflow.spark_session import create_spark_session
+from logiflow.spark_session import create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
 QUERY_NAMES = (names.EVENTS_QUERY, names.AGGREGATES_QUERY)
@@ -340,16 +340,21 @@ def run_etl(
 ) -> EtlResult:
     """Run the job until caught up (``until_caught_up``), or until ``stop``/SIGTERM/Ctrl-C.
 
-    ``spark``: an existing session (tests) that must already have the Kafka connector; otherwise
-    one is built from ``config.spark`` with ``jars`` and ``spark_log`` (see ``session_for``).
+    ``spark``: an existing session (tests) that must already have the Kafka connector, left
+    running; otherwise one is built from ``config.spark`` with ``jars`` and ``spark_log`` (see
+    ``session_for``) and stopped at the end.
     ``result``: the totals to fill as batches finish (a live view passes its own and reads it
     while the job runs); a new one otherwise. It is returned either way.
     """
     prepare(config, setup_es=setup_es)
     session = spark if spark is not None else session_for(config, jars, spark_log)
     result = result if result is not None else EtlResult()
-    # On the main thread, SIGTERM (Kubernetes) and Ctrl-C stop the queries between batches.
-    with StopSignals(stop) as signals:
-        queries = start_queries(session, config, until_caught_up, result, on_batch)
-        result.stopped_by_signal = await_queries(queries, signals.requested)
+    try:
+        # On the main thread, SIGTERM (Kubernetes) and Ctrl-C stop the queries between batches.
+        with StopSignals(stop) as signals:
+            queries = start_queries(session, config, until_caught_up, result, on_batch)
+            result.stopped_by_signal = await_queries(queries, signals.requested)
+    finally:
+        if spark is None:  # the session is ours: stop it, and the JVM with it
+            stop_session(session)
     return result

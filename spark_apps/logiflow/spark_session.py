@@ -11,10 +11,13 @@ own console output go to that file instead of the terminal, which stays LogiFlow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -127,6 +130,19 @@ def merged_conf(user_conf: Mapping[str, str], log_file: Path | None) -> dict[str
     return conf
 
 
+@dataclass
+class _LaunchedJvm:
+    """The driver JVM this process started with its output on a log file."""
+
+    process: subprocess.Popen[bytes]
+    # Copies the JVM's console into the log; it ends when the JVM and every Python worker it
+    # forked (they inherit the pipe) have exited.
+    output_copier: threading.Thread
+
+
+_launched: _LaunchedJvm | None = None
+
+
 def _launch_jvm_logging_to(log_file: Path, options: Mapping[str, str]) -> None:
     """Start the driver JVM (PySpark's gateway) with its stdout and stderr on ``log_file``.
 
@@ -135,12 +151,53 @@ def _launch_jvm_logging_to(log_file: Path, options: Mapping[str, str]) -> None:
     the terminal. ``getOrCreate`` then finds the gateway running and uses it. The file is started
     afresh: it holds the latest run.
     """
+    global _launched
     if SparkContext._gateway is not None:  # a JVM already runs in this process: keep it
         return
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_bytes(b"")
     conf = SparkConf(loadDefaults=False).setAll(list(options.items()))
-    # Appending (O_APPEND) like log4j2's file appender, so the two writers never overwrite.
-    with log_file.open("ab") as out:
-        gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": subprocess.STDOUT})
+    read_end, write_end = os.pipe()
+    try:
+        gateway = launch_gateway(
+            conf, popen_kwargs={"stdout": write_end, "stderr": subprocess.STDOUT}
+        )
+    finally:
+        os.close(write_end)
+    copier = threading.Thread(
+        target=_copy_to_log, args=(read_end, log_file), name="spark-console", daemon=True
+    )
+    copier.start()
+    _launched = _LaunchedJvm(gateway.proc, copier)
     SparkContext._ensure_initialized(gateway=gateway, conf=conf)
+
+
+def _copy_to_log(read_end: int, log_file: Path) -> None:
+    # Appending (O_APPEND) like log4j2's file appender, so the two writers never overwrite.
+    with os.fdopen(read_end, "rb", buffering=0) as source, log_file.open("ab") as out:
+        while chunk := source.read(65536):
+            out.write(chunk)
+            out.flush()
+
+
+def stop_session(spark: SparkSession, timeout: float = 120.0) -> None:
+    """Stop Spark; if this process started the JVM (``log_file``), also wait until the JVM and
+    its Python workers have exited, so a command that returns leaves no process behind."""
+    global _launched
+    spark.stop()
+    launched, _launched = _launched, None
+    if launched is None:
+        return
+    with contextlib.suppress(Exception):  # the JVM may be gone already
+        SparkContext._gateway.shutdown()  # type: ignore[union-attr]
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    # PySpark's gateway exits when its stdin closes.
+    with contextlib.suppress(OSError):
+        launched.process.stdin.close()  # type: ignore[union-attr]
+    try:
+        launched.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        launched.process.kill()
+        launched.process.wait()
+    launched.output_copier.join(timeout)

@@ -52,7 +52,8 @@ def _write_config(config: LogiflowConfig, path: Path, max_offsets: int, **spark:
     data["spark"].update(spark)
     data["spark"]["conf"] = {"spark.ui.enabled": "false", **data["spark"]["conf"]}
     data["spark"]["master"] = "local[2]"
-    data["local"] = {"cache_dir": str(config.local.cache_dir)}
+    # The state dir holds Spark's log of `logiflow etl`: the test's own, not the user's.
+    data["local"] = {"cache_dir": str(config.local.cache_dir), "state_dir": str(path.parent)}
     path.write_text(yaml.safe_dump(data))
     return path
 

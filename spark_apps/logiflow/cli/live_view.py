@@ -30,6 +30,8 @@ from logiflow.report import LiveSnapshot, live_snapshot
 
 @dataclass
 class Sample:
+    """The figures of one refresh; None where a service did not answer in time."""
+
     end_offsets: int | None = None
     processed: int | None = None
     events_in_rate: float = 0.0

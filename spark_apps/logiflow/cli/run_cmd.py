@@ -14,9 +14,9 @@ The ETL runs in this process, on a worker thread, rather than as a ``logiflow et
 - the live view reads the streaming query's own progress (``StreamingQuery.lastProgress``: the
   Kafka offsets each finished batch reached) and the per-batch accounts, without scraping logs
   or checkpoint files;
-- shutdown is ordered and complete: queries stop between batches, ``SparkSession.stop()`` ends
-  the JVM (which also exits by itself if this process dies: PySpark's gateway quits when its
-  stdin closes), so nothing is orphaned;
+- shutdown is ordered and complete: queries stop between batches, ``stop_session`` stops Spark
+  and waits for the JVM and its Python workers to exit (the JVM also exits by itself if this
+  process dies: PySpark's gateway quits when its stdin closes), so nothing is orphaned;
 - the price, sharing one interpreter with Spark's driver-side callbacks, is small: the
   generator and the view do little work, and the heavy lifting runs in the JVM and in Spark's
   separate Python workers.
@@ -132,6 +132,7 @@ def _run_pipeline(
     config: LogiflowConfig, run_options: RunOptions, stop_signals: StopSignals
 ) -> dict[str, Any]:
     from logiflow.job import session_for
+    from logiflow.spark_session import stop_session
 
     created = ensure_pipeline_topics(config, partitions=TOPIC_PARTITIONS)
     if created:
@@ -147,13 +148,13 @@ def _run_pipeline(
             spark = session_for(config, jars, log_file)
         stop_signals.install()
         if stop_signals.requested.is_set():
-            spark.stop()
+            stop_session(spark)
             raise KeyboardInterrupt
         try:
             return _flow(config, es, spark, run_options, stop_signals)
         finally:
             with console.status("stopping Spark"):
-                spark.stop()
+                stop_session(spark)
     finally:
         es.close()
 
