@@ -99,3 +99,4 @@ from logiflow.cli import ship_cmd  # noqa: E402,F401
 from logiflow.cli import generate_cmd  # noqa: E402,F401
 from logiflow.cli import report_cmd  # noqa: E402,F401
 from logiflow.cli import replay_cmd  # noqa: E402,F401
+from logiflow.cli import dashboard_cmd  # noqa: E402,F401

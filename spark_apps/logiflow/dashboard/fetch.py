@@ -6,6 +6,7 @@ The web server calls these; so do the integration tests and the benchmark. Failu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
-from logiflow.dashboard.panels import Panel
+from logiflow.dashboard.panels import NO_SERVICE, Panel
 from logiflow.dashboard.queries import (
     NO_FILTERS,
     Filters,
@@ -69,6 +70,43 @@ def run_panel(
     return panel_rows(panel, dict(response.body), interval)
 
 
+def run_panels(
+    client: Elasticsearch,
+    panels: Sequence[Panel],
+    prefix: str,
+    time_range: TimeRange,
+    filters: Filters = NO_FILTERS,
+    time_zone: str = "UTC",
+    where: str = "the configured hosts",
+) -> dict[str, PanelData]:
+    """Every panel in one ``_msearch`` round trip (what the page asks for at each refresh)."""
+    interval = auto_interval(time_range)
+    searches: list[dict[str, Any]] = []
+    for panel in panels:
+        request = panel_search(panel, prefix, time_range, filters, time_zone, interval)
+        searches.append(
+            {
+                "index": request.pop("index"),
+                "ignore_unavailable": request.pop("ignore_unavailable"),
+                "allow_no_indices": request.pop("allow_no_indices"),
+            }
+        )
+        searches.append(request)
+    try:
+        answer = client.msearch(searches=searches)
+    except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
+        raise _describe(exc, where) from exc
+    results: dict[str, PanelData] = {}
+    for panel, response in zip(panels, answer.body["responses"], strict=True):
+        if "error" in response:
+            reason = response["error"].get("reason", response["error"])
+            raise DashboardDataError(
+                f"Elasticsearch at {where} refused the query of panel {panel.id!r}: {reason}", 502
+            )
+        results[panel.id] = panel_rows(panel, response, interval)
+    return results
+
+
 def data_coverage(
     client: Elasticsearch, prefix: str, where: str = "the configured hosts"
 ) -> TimeRange | None:
@@ -97,3 +135,29 @@ def data_coverage(
     start = datetime.fromtimestamp(first / 1000, UTC)
     # The end is exclusive: one second past the last event keeps it inside the range.
     return TimeRange(start, datetime.fromtimestamp(last / 1000, UTC) + timedelta(seconds=1))
+
+
+def filter_options(
+    client: Elasticsearch, prefix: str, where: str = "the configured hosts"
+) -> dict[str, list[str]]:
+    """The services (NO_SERVICE for events without one) and hosts the filters can offer."""
+    try:
+        response = client.search(
+            index=names.index_pattern(prefix, names.EVENTS),
+            size=0,
+            aggs={
+                "services": {
+                    "terms": {"field": ecs.SERVICE_NAME, "size": 200, "missing": NO_SERVICE}
+                },
+                "hosts": {"terms": {"field": ecs.HOST_NAME, "size": 200}},
+            },
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+    except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
+        raise _describe(exc, where) from exc
+    aggs: dict[str, Any] = response.body.get("aggregations") or {}
+    return {
+        name: sorted(b["key"] for b in (aggs.get(name) or {}).get("buckets", []))
+        for name in ("services", "hosts")
+    }

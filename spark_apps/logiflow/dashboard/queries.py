@@ -72,10 +72,12 @@ class PanelData:
     columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
     interval_seconds: int | None = None
+    matched: int = 0  # documents in the time range that passed the filters
 
     def as_json(self) -> dict[str, Any]:
         return {
             "panel": self.panel,
+            "matched": self.matched,
             "columns": self.columns,
             "rows": self.rows,
             "interval_seconds": self.interval_seconds,
@@ -303,6 +305,7 @@ def panel_rows(
     """The response of ``panel_search`` as rows (see the module docstring)."""
     aggs = response.get("aggregations") or {}
     data = PanelData(panel.id, split_columns(panel) + metric_columns(panel))
+    data.matched = response["hits"]["total"]["value"]
     has_time = any(s.kind == "date_histogram" for s in panel.splits)
     if has_time and interval is not None:
         data.interval_seconds = int(interval.total_seconds())
@@ -310,6 +313,6 @@ def panel_rows(
         data.rows = _heatmap_rows(panel, aggs)
         return data
     minutes = interval.total_seconds() / 60 if (has_time and interval) else 1.0
-    root = {**aggs, "doc_count": response["hits"]["total"]["value"]}
+    root = {**aggs, "doc_count": data.matched}
     data.rows = _walk(panel, root, 0, [], minutes)
     return data

@@ -1,0 +1,73 @@
+"""``logiflow dashboard``: serve the local web dashboard (every panel, filters, auto-refresh).
+
+    logiflow dashboard                      # http://127.0.0.1:5601
+    logiflow dashboard --port 8080 --time-zone Europe/Paris
+
+It reads the same Elasticsearch as the rest of LogiFlow and needs nothing else: no Kibana, no
+internet (every asset is served from installed packages). ``logiflow run`` starts it too.
+Self-contained: this module only needs ``app`` and ``state`` from ``logiflow.cli.main``.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from logiflow.cli import options
+from logiflow.cli.main import app, state
+from logiflow.config import DashboardSettings
+from logiflow.errors import ConfigError
+
+console = Console()
+
+
+def dashboard_url(settings: DashboardSettings) -> str:
+    host = settings.host
+    shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        shown = "127.0.0.1"
+    return f"http://{shown}:{settings.port}"
+
+
+def check_port_free(settings: DashboardSettings) -> None:
+    """Fail with a message that says what to do, before uvicorn prints a traceback-ish error."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve the dashboard on {settings.host}:{settings.port} "
+                f"({exc.strerror}); pick another with --port or dashboard.port"
+            ) from exc
+
+
+@app.command("dashboard")
+def dashboard(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 5601).")] = None,
+    time_zone: Annotated[
+        str | None, typer.Option("--time-zone", help="IANA time zone of the heatmap and axes.")
+    ] = None,
+    es_host: options.EsHosts = None,
+    index_prefix: options.IndexPrefix = None,
+) -> None:
+    """Serve the local web dashboard on http://127.0.0.1:5601 (configurable)."""
+    config = state(ctx).config(
+        elasticsearch=options.elasticsearch_overrides(es_host, index_prefix),
+        dashboard={"host": host, "port": port, "time_zone": time_zone},
+    )
+    check_port_free(config.dashboard)
+    from logiflow.dashboard.server import serve
+
+    console.print(
+        f"LogiFlow dashboard on [bold]{dashboard_url(config.dashboard)}[/] "
+        f"(Elasticsearch {', '.join(config.elasticsearch.hosts)}); Ctrl-C stops it.",
+        highlight=False,
+    )
+    serve(config)
