@@ -11,15 +11,18 @@ Self-contained: this module only needs ``app`` and ``state`` from ``logiflow.cli
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from logiflow.cli import options
 from logiflow.cli.main import app, state
-from logiflow.config import DashboardSettings
-from logiflow.errors import ConfigError
+from logiflow.config import DashboardSettings, LogiflowConfig
+from logiflow.errors import ConfigError, LogiflowError
+
+if TYPE_CHECKING:
+    from logiflow.dashboard.server import BackgroundDashboard
 
 console = Console()
 
@@ -44,6 +47,24 @@ def check_port_free(settings: DashboardSettings) -> None:
                 f"cannot serve the dashboard on {settings.host}:{settings.port} "
                 f"({exc.strerror}); pick another with --port or dashboard.port"
             ) from exc
+
+
+def start_for_run(config: LogiflowConfig, out: Console) -> BackgroundDashboard | None:
+    """The dashboard beside ``logiflow run``: its URL printed, or why it is not there.
+
+    A busy port must not stop the pipeline, so this warns instead of failing.
+    """
+    from logiflow.dashboard.server import start_in_background
+
+    url = dashboard_url(config.dashboard)
+    try:
+        check_port_free(config.dashboard)
+        running = start_in_background(config, url)
+    except LogiflowError as exc:
+        out.print(f"[yellow]dashboard not started:[/] {exc}", highlight=False)
+        return None
+    out.print(f"Dashboard: [bold]{url}[/]", highlight=False)
+    return running
 
 
 @app.command("dashboard")

@@ -110,10 +110,13 @@ def run_panels(
 def data_coverage(
     client: Elasticsearch, prefix: str, where: str = "the configured hosts"
 ) -> TimeRange | None:
-    """First and last timestamp of events and dead letters; None when there are none."""
-    index = ",".join(
-        names.index_pattern(prefix, kind) for kind in (names.EVENTS, names.DEAD_LETTER)
-    )
+    """First and last timestamp of events, dead letters and batches; None when there are none.
+
+    Dead letters and batch documents carry the time LogiFlow handled them, events the time they
+    happened: replayed old logs sit days before their own accounting.
+    """
+    kinds = (names.EVENTS, names.DEAD_LETTER, names.BATCHES)
+    index = ",".join(names.index_pattern(prefix, kind) for kind in kinds)
     try:
         response = client.search(
             index=index,

@@ -253,7 +253,7 @@ def _metric_values(panel: Panel, bucket: dict[str, Any], minutes: float) -> list
         if metric.kind == "count":
             values.append(total / minutes if metric.per_minute else total)
         elif metric.kind == "ratio":
-            values.append(agg["doc_count"] / total if total else 0.0)
+            values.append(agg.get("doc_count", 0) / total if total else 0.0)
         elif metric.kind == "percentiles":
             found = agg.get("values", {})
             values += [_percentile(found, p) for p in metric.percents]
@@ -284,7 +284,8 @@ def _walk(
     if depth == len(panel.splits):
         return [[*keys, *_metric_values(panel, aggs, minutes)]]
     rows: list[list[Any]] = []
-    for bucket in aggs[f"s{depth}"]["buckets"]:
+    # No index of the kind yet: Elasticsearch answers without aggregations at all.
+    for bucket in aggs.get(f"s{depth}", {}).get("buckets", []):
         key = _bucket_key(panel.splits[depth], bucket)
         rows += _walk(panel, bucket, depth + 1, [*keys, key], minutes)
     return rows
@@ -293,7 +294,7 @@ def _walk(
 def _heatmap_rows(panel: Panel, aggs: dict[str, Any]) -> list[list[Any]]:
     """Hourly buckets (local time) folded into (weekday, hour) cells, in week order."""
     cells: dict[tuple[int, int], int] = defaultdict(int)
-    for bucket in aggs["s0"]["buckets"]:
+    for bucket in aggs.get("s0", {}).get("buckets", []):
         local = datetime.fromisoformat(bucket["key_as_string"])
         cells[(local.weekday(), local.hour)] += bucket["doc_count"]
     return [[WEEKDAYS[day], hour, count] for (day, hour), count in sorted(cells.items())]

@@ -17,6 +17,8 @@ JSON API (every error is ``{"error": message}`` with a proper status, never a st
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -229,6 +231,45 @@ def _exception_handlers() -> dict[Any, Callable[..., Any]]:
         )
 
     return {HTTPException: http_error, DashboardDataError: data_error, Exception: unexpected}
+
+
+@dataclass
+class BackgroundDashboard:
+    """The dashboard served from a daemon thread (``logiflow run``, the browser tests)."""
+
+    server: Any
+    thread: threading.Thread
+    url: str
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def start_in_background(
+    config: LogiflowConfig, url: str, startup_timeout: float = 20.0
+) -> BackgroundDashboard:
+    """Serve on ``config.dashboard.host:port`` from a thread; returns once it accepts requests."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=config.dashboard.host,
+            port=config.dashboard.port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="logiflow-dashboard", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise DashboardDataError(f"the dashboard did not start on {url}", 500)
+        time.sleep(0.05)
+    return BackgroundDashboard(server, thread, url)
 
 
 def serve(config: LogiflowConfig, log_level: str = "warning") -> None:

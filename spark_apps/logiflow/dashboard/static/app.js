@@ -264,7 +264,9 @@ function render(panel, data) {
   }
   const [traces, layout] = figure(panel, data);
   Plotly.react(chart, traces, { margin: { t: 10, r: 10, b: 40, l: 60 }, autosize: true,
-    legend: { orientation: "h", y: -0.2 }, ...layout }, { displaylogo: false, responsive: true });
+    legend: { orientation: "h", y: -0.25 }, xaxis: { nticks: panel.width === 2 ? 10 : 5, tickangle: 0 },
+    ...layout },
+    { displaylogo: false, responsive: true });
 }
 
 function figure(panel, data) {
@@ -274,7 +276,7 @@ function figure(panel, data) {
   if (panel.visual === "heatmap") {
     const z = WEEKDAYS.map(() => Array(24).fill(0));
     for (const [day, hour, count] of data.rows) z[WEEKDAYS.indexOf(day)][hour] = count;
-    return [[{ type: "heatmap", z, x: [...Array(24).keys()], y: WEEKDAYS, colorscale: "Blues",
+    return [[{ type: "heatmap", z, x: [...Array(24).keys()], y: WEEKDAYS, colorscale: [[0, "#f4f7fb"], [0.25, "#bcd3f2"], [1, "#1d4f9c"]],
       hovertemplate: "%{y} %{x}:00 — %{z} events<extra></extra>" }],
       { yaxis: { autorange: "reversed" }, xaxis: { title: { text: `hour (${state.meta.time_zone})` }, dtick: 2 } }];
   }
