@@ -348,6 +348,7 @@ def _run_pipeline(
     catch_up: float,
     interrupts: Interrupts,
 ) -> dict[str, Any]:
+    from logiflow.cli.dashboard_cmd import start_for_run
     from logiflow.job import session_for
     from logiflow.local.servers import ensure_pipeline_topics
 
@@ -355,10 +356,12 @@ def _run_pipeline(
     if created:
         console.print(f"created Kafka topics: {', '.join(created)}")
     es = connect(config.elasticsearch)
+    dashboard = None
     try:
         steps = setup_elasticsearch(es, config.elasticsearch)
         changed = sum(step.action in ("created", "updated") for step in steps)
         console.print(f"Elasticsearch set up ({changed} templates/policies created or updated)")
+        dashboard = start_for_run(config, console)
         with console.status("starting Spark (first run downloads the Kafka connector)"):
             spark = session_for(config, "download")
         # Spark's warnings go straight to the terminal and would tear the live view apart;
@@ -374,6 +377,8 @@ def _run_pipeline(
             with console.status("stopping Spark"):
                 spark.stop()
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         es.close()
 
 
