@@ -106,3 +106,15 @@ def test_dashboard_settings_are_validated() -> None:
         DashboardSettings(time_zone="Mars/Olympus")
     with pytest.raises(ConfigError, match=r"dashboard\.port"):
         load_config(overrides={"dashboard": {"port": 70000}})
+
+
+def test_the_dashboard_does_not_import_spark() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, logiflow.dashboard.server, logiflow.dashboard.kibana; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyspark'))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
