@@ -37,7 +37,7 @@ integration: install
 chart: install tools
 	$(BIN)/pytest tests/chart
 
-test: install lint tools
+test: install lint tools chromium
 	$(BIN)/pytest
 
 clean:
@@ -69,6 +69,19 @@ SKAFFOLD_SCHEMA_FILE := $(TOOLS)/schemas/skaffold-$(SKAFFOLD_SCHEMA).json
 KUBE_APISERVER_BIN := $(TOOLS)/kube-apiserver-$(KUBE_APISERVER_VERSION)/kube-apiserver
 ETCD_BIN := $(TOOLS)/etcd-$(ETCD_VERSION)/etcd
 TOOLS_VENV_STAMP := $(TOOLS)/venv/.stamp-checkov$(CHECKOV_VERSION)-kv$(KUBERNETES_VALIDATE_VERSION)-hadolint$(HADOLINT_VERSION)-cjs$(CHECK_JSONSCHEMA_VERSION)
+
+# The dashboard's browser tests drive Debian's Chromium through Playwright (which cannot download
+# its own browser here). Installed when missing, as root or through sudo; fails loudly otherwise.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing chromium for the dashboard's browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
+	fi
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is missing; install Debian's chromium package" >&2; exit 1; }
 
 .PHONY: tools refresh-crds
 
@@ -111,3 +124,13 @@ refresh-crds:
 .PHONY: bench
 bench: install
 	$(BIN)/python tests/benchmarks/bench_parse_enrich.py
+
+# Each dashboard panel's query latency over a day of events at 200/s (BENCH_ARGS to change it).
+.PHONY: bench-dashboard
+bench-dashboard: install
+	$(BIN)/python tests/benchmarks/bench_dashboard.py $(BENCH_ARGS)
+
+# The Kibana saved objects the chart imports, regenerated from the panel model.
+.PHONY: kibana-objects
+kibana-objects: install
+	$(BIN)/python -m logiflow.dashboard.kibana

@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -304,6 +305,30 @@ class LocalSettings(_Section):
     elasticsearch_heap: str = "1g"
 
 
+class DashboardSettings(_Section):
+    """The local web dashboard (``logiflow dashboard``, started by ``logiflow run``)."""
+
+    # Loopback by default: the page shows traffic data and has no login.
+    host: str = "127.0.0.1"
+    port: int = Field(default=5601, gt=0, lt=65536)
+    # How often the page reloads its panels; 0 turns auto-refresh off.
+    refresh_seconds: float = Field(default=5.0, ge=0)
+    # IANA zone of the access-time heatmap and the time axes, e.g. "Europe/Paris".
+    time_zone: str = "UTC"
+    # The range the page opens with, counted back from now (the page picks the range the data
+    # covers instead when nothing falls in it).
+    default_range_minutes: int = Field(default=60, gt=0)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'") from exc
+        return value
+
+
 class LogiflowConfig(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOGIFLOW_",
@@ -322,6 +347,7 @@ class LogiflowConfig(BaseSettings):
     spark: SparkSettings = SparkSettings()
     ship: ShipSettings = ShipSettings()
     local: LocalSettings = LocalSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -43,6 +43,7 @@ def test_run_for_a_while_shows_flow_and_leaves_nothing_behind(tmp_path: Path) ->
             "LOGIFLOW_LOCAL__KAFKA_PORT": str(free_port()),
             "LOGIFLOW_LOCAL__KAFKA_CONTROLLER_PORT": str(free_port()),
             "LOGIFLOW_LOCAL__ELASTICSEARCH_PORT": str(free_port()),
+            "LOGIFLOW_DASHBOARD__PORT": str(dashboard_port := free_port()),
             "LOGIFLOW_LOCAL__KAFKA_HEAP": "384m",
             "LOGIFLOW_LOCAL__ELASTICSEARCH_HEAP": "512m",
             "LOGIFLOW_SPARK__CONF": json.dumps({"spark.ui.enabled": "false"}),
@@ -75,4 +76,5 @@ def test_run_for_a_while_shows_flow_and_leaves_nothing_behind(tmp_path: Path) ->
         "dead_letter": summary["dead_letters"],
     }
     assert "running:" in result.stderr  # the plain-text live view without a terminal
+    assert f"Dashboard: http://127.0.0.1:{dashboard_port}" in result.stderr
     assert processes_with(marker.encode()) == []

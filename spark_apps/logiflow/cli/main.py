@@ -19,6 +19,7 @@ from rich.console import Console
 
 from logiflow.cli import (
     check_cmd,
+    dashboard_cmd,
     es_setup_cmd,
     etl_cmd,
     generate_cmd,
@@ -51,6 +52,7 @@ app.command("etl")(etl_cmd.etl)
 app.command("ship")(ship_cmd.ship)
 app.command("generate")(generate_cmd.generate)
 app.command("report")(report_cmd.report)
+app.command("dashboard")(dashboard_cmd.dashboard)
 app.command("replay-dead-letters")(replay_cmd.replay)
 app.command("check")(check_cmd.check)
 

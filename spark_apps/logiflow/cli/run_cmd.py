@@ -131,6 +131,7 @@ def run(
 def _run_pipeline(
     config: LogiflowConfig, run_options: RunOptions, stop_signals: StopSignals
 ) -> dict[str, Any]:
+    from logiflow.cli.dashboard_cmd import start_for_run
     from logiflow.job import session_for
     from logiflow.spark_session import stop_session
 
@@ -138,10 +139,12 @@ def _run_pipeline(
     if created:
         console.print(f"created Kafka topics: {', '.join(created)}")
     es = connect(config.elasticsearch)
+    dashboard = None
     try:
         steps = setup_elasticsearch(es, config.elasticsearch)
         changed = sum(step.action in ("created", "updated") for step in steps)
         console.print(f"Elasticsearch set up ({changed} templates/policies created or updated)")
+        dashboard = start_for_run(config, console)
         jars = connector_jars(config, "download", console)
         log_file = spark_log_file(config, console)
         with console.status("starting Spark"):
@@ -156,6 +159,8 @@ def _run_pipeline(
             with console.status("stopping Spark"):
                 stop_session(spark)
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         es.close()
 
 
