@@ -51,7 +51,7 @@ from logiflow.etl.enrich_useragent import (
     enrich_user_agent,
 )
 from logiflow.etl.filter_rules import apply_drop_rules
-from logiflow.etl.parse_lines import parse_lines
+from logiflow.etl.parse import parse_lines
 from logiflow.etl.pipeline import aggregate, enrich
 from logiflow.ingest.generator import TrafficProfile, generate_lines
 from logiflow.spark_session import create_spark_session

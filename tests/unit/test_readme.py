@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from logiflow.cli.main import app
 from logiflow.config import load_config
 from logiflow.etl.filter_rules import apply_drop_rules
-from logiflow.etl.log_format import compile_nginx_log_format
+from logiflow.etl.parse.log_format import compile_nginx_log_format
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -31,7 +31,7 @@ from logiflow.etl.enrich_origin import fill_origin_from_key
 from logiflow.etl.enrich_status import enrich_status
 from logiflow.etl.enrich_useragent import CacheStats, enrich_user_agent
 from logiflow.etl.filter_rules import apply_drop_rules
-from logiflow.etl.parse_lines import parse_lines
+from logiflow.etl.parse import parse_lines
 
 Transform = Callable[[DataFrame], DataFrame]
 

@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import ParseSettings
 from logiflow.etl.decode_records import decode_kafka_records
-from logiflow.etl.parse_lines import parse_lines
+from logiflow.etl.parse import parse_lines
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 KAFKA_SCHEMA = (

@@ -20,11 +20,11 @@ from logiflow.contract import ecs
 from logiflow.errors import ConfigError
 from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
-from logiflow.etl.parse_lines import ECS_COLUMNS, parse_lines
+from logiflow.etl.parse import ECS_COLUMNS, parse_lines
 
 ParseRows = Callable[..., list[dict[str, Any]]]
 KafkaFrame = Callable[..., DataFrame]
-CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "data" / "corpus"
 
 COMBINED = '1.2.3.4 - - [24/Nov/2026:22:04:15 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8"'
 JSON = '{"ts": 1795557855, "status": 200, "path": "/j"}'

@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from logiflow.etl.parse_lines import CLF_TIME_PATTERN, clf_timestamp
+from logiflow.etl.parse.convert_values import CLF_TIME_PATTERN, clf_timestamp
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from logiflow.config import CustomFormat, ParseSettings
 from logiflow.contract import ecs
-from logiflow.etl.parse_access import nullify, unescape
+from logiflow.etl.parse.unify_slots import nullify, unescape
 
 ParseRows = Callable[..., list[dict[str, Any]]]
 UTC = dt.UTC

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from logiflow.config import ParseSettings
 from logiflow.contract import ecs
-from logiflow.etl.parse_json import parse_json_object, split_url, url_part
+from logiflow.etl.parse.extract_json import parse_json_object, split_url, url_part
 
 ParseRows = Callable[..., list[dict[str, Any]]]
 

@@ -1,113 +1,39 @@
-"""JSON application/API logs: one object per line, mapped onto the same slots as access logs.
+"""Stage 3, extract JSON: application/API log objects mapped onto the same slots as access logs.
 
-Each line is parsed once, into a ``map<string,string>`` (numbers and nested objects arrive as
-their JSON text), so any key set works. Well-known key names (``status``/``status_code``/
-``http.response.status_code`` ...) fill the ECS slots, looked up both as flat dotted keys and as
-nested objects; every key that did not fill a slot, and every nested object, is kept in
-``logiflow.extra``. Latency keys carry their unit in their name (``latency_ms``, ``duration``
-in seconds, ``event.duration`` in nanoseconds).
+Each line is parsed into a ``map<string,string>`` (numbers and nested objects arrive as their
+JSON text), so any key set works, and into a struct of the known key names (``json_keys``),
+from which each slot takes the value of the first key present. Every key that did not fill a
+slot, and every nested object, is kept for ``logiflow.extra``.
+
+``from_json`` and ``map_filter`` cannot join whole-stage code generation, so they sit in
+projections of their own, away from the many cheap lookups (which are null-in, null-out on
+access-log rows).
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column
+from collections.abc import Callable
+
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from logiflow.etl import log_format as lf
-from logiflow.etl.log_format import SEP
-
-# JSON-only slots, next to the access-log ones from log_format.
-CLIENT_IP = "client_ip"
-JSON_TIME = "json_time"
-JSON_URL = "json_url"
-DURATION_NS = "duration_ns"
-SERVICE = "service"
-LEVEL = "level"
-
-# Dotted names come first so {"user_agent": {"original": ...}} is read before "user_agent".
-JSON_SLOT_KEYS: dict[str, tuple[str, ...]] = {
-    JSON_TIME: (
-        "@timestamp",
-        "timestamp",
-        "time",
-        "ts",
-        "datetime",
-        "date",
-        "logged_at",
-        "time_local",
-    ),
-    LEVEL: ("log.level", "level", "severity", "lvl", "loglevel", "levelname"),
-    lf.METHOD: ("http.request.method", "method", "http_method", "request_method", "verb"),
-    JSON_URL: ("url.original", "url.path", "url", "uri", "request_uri", "path", "request_path"),
-    lf.URL_QUERY: ("url.query", "query", "query_string", "args"),
-    lf.STATUS: (
-        "http.response.status_code",
-        "status",
-        "status_code",
-        "statusCode",
-        "response_status",
-        "http_status",
-    ),
-    lf.BODY_BYTES: (
-        "http.response.body.bytes",
-        "bytes",
-        "body_bytes_sent",
-        "bytes_sent",
-        "response_size",
-        "response_bytes",
-        "size",
-    ),
-    DURATION_NS: ("event.duration", "duration_ns", "latency_ns", "elapsed_ns"),
-    lf.DURATION_US: ("duration_us", "latency_us", "elapsed_us", "response_time_us"),
-    lf.DURATION_MS: (
-        "latency_ms",
-        "duration_ms",
-        "response_time_ms",
-        "elapsed_ms",
-        "took_ms",
-        "request_time_ms",
-        "responseTime",
-        "took",
-    ),
-    lf.DURATION_S: (
-        "latency",
-        "duration",
-        "response_time",
-        "request_time",
-        "elapsed",
-        "latency_s",
-        "duration_s",
-        "latency_seconds",
-        "duration_seconds",
-    ),
-    lf.REMOTE_ADDR: ("source.ip", "remote_addr", "remote_ip", "src_ip", "peer_ip", "ip"),
-    CLIENT_IP: ("client.ip", "client_ip", "clientIp", "clientip"),
-    lf.FORWARDED_FOR: ("x_forwarded_for", "http_x_forwarded_for", "forwarded_for", "xff"),
-    lf.USER_AGENT: (
-        "user_agent.original",
-        "user_agent",
-        "userAgent",
-        "http_user_agent",
-        "ua",
-        "agent",
-    ),
-    lf.REFERRER: ("http.request.referrer", "referrer", "referer", "http_referer"),
-    lf.REMOTE_USER: ("user.name", "user", "username", "user_name", "remote_user"),
-    lf.HTTP_VERSION: ("http.version", "http_version", "httpVersion", "protocol"),
-    SERVICE: ("service.name", "service", "service_name", "app", "application"),
-    lf.HOSTNAME: ("host.name", "hostname", "host"),
-    lf.TRACE_ID: ("trace.id", "trace_id", "traceId", "traceid"),
-}
-
-KNOWN_KEYS: tuple[str, ...] = tuple(k for keys in JSON_SLOT_KEYS.values() for k in keys)
-
-
-# Every field a slot may read: the flat key names, and the first part of each dotted one (the
-# nested object, as JSON text).
-KNOWN_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys([*KNOWN_KEYS, *(k.split(".", 1)[0] for k in KNOWN_KEYS if "." in k)])
+from logiflow.contract import ecs
+from logiflow.etl.columns import col
+from logiflow.etl.parse import log_format, slots
+from logiflow.etl.parse.json_keys import JSON_SLOT_KEYS, KNOWN_FIELDS, KNOWN_KEYS
+from logiflow.etl.parse.slots import SEP
+from logiflow.etl.parse.work_columns import (
+    IS_JSON,
+    JSON_EXTRA,
+    JSON_KNOWN_FIELDS,
+    JSON_MAP,
+    JSON_NOT_OBJECT,
+    JSON_URL_PARTS,
+    JSON_VALUE_PREFIX,
+    json_value_col,
 )
+
 _PARSE_SCHEMA = StructType([StructField(name, StringType()) for name in KNOWN_FIELDS])
 # The same fields by position: resolving a field by name is case-insensitive ("clientIp" and
 # "clientip" would be ambiguous) while the JSON parser matches keys case-sensitively.
@@ -187,7 +113,7 @@ def json_extra(obj: Column) -> Column:
     )
 
 
-_URL_REGEX = "^" + lf.uri_pattern(None)[0] + "\\z"
+_URL_REGEX = "^" + log_format.uri_pattern(None)[0] + "\\z"
 _URL_REPLACEMENT = SEP + SEP.join(f"${i}" for i in range(1, 5))
 
 
@@ -196,7 +122,7 @@ def split_url(url: Column) -> Column:
 
     A plain path (leading "/", no "?") is the common case in API logs and is its own path,
     without the regex. The regex gives the same for every such path it accepts; one with
-    whitespace, which it rejects, is still a path here (``parse_lines`` uses the whole value
+    whitespace, which it rejects, is still a path here (``unify_slots`` uses the whole value
     as ``url.path`` in that case anyway). Callers materialise this array before reading it
     (see ``url_part``).
     """
@@ -209,3 +135,45 @@ def split_url(url: Column) -> Column:
 def url_part(parts: Column, index: int) -> Column:
     """Part 1..4 of a ``split_url`` array, null when the URL did not match."""
     return F.when((F.size(parts) == 5) & (F.get(parts, 0) == ""), F.get(parts, index))
+
+
+def extract_json(uses_json: bool) -> Callable[[DataFrame], DataFrame]:
+    """Adds ``JSON_EXTRA``, ``JSON_NOT_OBJECT``, one ``JSON_VALUE_PREFIX`` column per JSON slot
+    and ``JSON_URL_PARTS``; all null (or false) on the rows that are not JSON."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        known = F.col(JSON_KNOWN_FIELDS)
+        df = _parse_objects(df) if uses_json else _no_objects(df)
+        df = df.select(
+            "*", *[v.alias(JSON_VALUE_PREFIX + slot) for slot, v in json_slot_values(known).items()]
+        ).drop(JSON_MAP, JSON_KNOWN_FIELDS)
+        json_url = json_value_col(slots.JSON_URL)
+        return df.withColumn(JSON_URL_PARTS, F.when(json_url.isNotNull(), split_url(json_url)))
+
+    return transform
+
+
+def _parse_objects(df: DataFrame) -> DataFrame:
+    """Each JSON row parsed twice: as a map (for the extras) and as the known-key struct."""
+    line = col(ecs.EVENT_ORIGINAL)
+    is_json = F.col(IS_JSON)
+    obj = F.col(JSON_MAP)
+    df = df.withColumn(JSON_MAP, F.when(is_json, parse_json_object(line)))
+    return df.select(
+        "*",
+        F.when(is_json, json_extra(obj)).alias(JSON_EXTRA),
+        (is_json & obj.isNull()).alias(JSON_NOT_OBJECT),
+        # Only where the map parse succeeded, so both agree on what is a JSON object.
+        F.when(obj.isNotNull(), parse_known_fields(line)).alias(JSON_KNOWN_FIELDS),
+    )
+
+
+def _no_objects(df: DataFrame) -> DataFrame:
+    """The same columns when no configured format is JSON, so later stages need not care."""
+    return df.select(
+        "*",
+        F.lit(None).cast("map<string,string>").alias(JSON_MAP),
+        F.lit(None).cast("map<string,string>").alias(JSON_EXTRA),
+        F.lit(False).alias(JSON_NOT_OBJECT),
+        F.lit(None).cast(KNOWN_SCHEMA).alias(JSON_KNOWN_FIELDS),
+    )
