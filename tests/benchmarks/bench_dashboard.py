@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.es_host:
         url = args.es_host
     else:
-        from logiflow.local.servers import LocalServers, free_port
+        from logiflow.local.process import free_port
+        from logiflow.local.servers import LocalServers
 
         state = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
         ports = {

@@ -21,8 +21,9 @@ from pyspark.sql import SparkSession
 from logiflow.config import LogiflowConfig
 from logiflow.contract.kafka_records import record_key
 from logiflow.ingest.generator import GeneratedLine, TrafficGenerator, TrafficProfile
+from logiflow.io.topic_admin import create_topics
 from logiflow.job import run_etl
-from logiflow.local.servers import LocalStack, create_topics
+from logiflow.local.servers import LocalStack
 
 SEED = 11
 SPAN = dt.timedelta(hours=46)
@@ -84,7 +85,7 @@ def index_corpus(
             "spark": base.spark.model_copy(update={"checkpoint_dir": str(checkpoints)}),
         }
     )
-    create_topics(local_stack.kafka_bootstrap, [f"{name}-logs", f"{name}-dlq"])
+    create_topics(local_stack.config.kafka, [f"{name}-logs", f"{name}-dlq"])
     start = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=47)).replace(
         minute=0, second=0, microsecond=0
     )

@@ -22,7 +22,7 @@ from web_dashboard import Console, chromium, get, running_dashboard
 
 from logiflow.config import LogiflowConfig
 from logiflow.dashboard.panels import NO_SERVICE, PANELS
-from logiflow.local.servers import free_port
+from logiflow.local.process import free_port
 
 ZONE = "Europe/Paris"
 README_SCREENSHOT = Path(__file__).parents[3] / "docs" / "images" / "dashboard.png"

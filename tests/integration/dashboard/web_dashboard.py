@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from logiflow.config import LogiflowConfig
 from logiflow.dashboard.server import start_in_background
-from logiflow.local.servers import free_port
+from logiflow.local.process import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
