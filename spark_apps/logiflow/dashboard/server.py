@@ -139,50 +139,70 @@ def _asset(path: Any, suffix: str) -> Response:
     )
 
 
-def create_app(config: LogiflowConfig, client: Elasticsearch | None = None) -> Starlette:
-    """The app; ``client`` defaults to one built from ``config.elasticsearch``."""
-    settings = config.elasticsearch
-    es = client or create_es_client(settings, request_timeout=10, max_retries=0)
-    prefix = settings.index_prefix
-    where = describe_hosts(settings)
+def _page(request: Request) -> Response:
+    return _asset(_STATIC / "index.html", ".html")
 
-    def page(request: Request) -> Response:
-        return _asset(_STATIC / "index.html", ".html")
 
-    def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name == "plotly.min.js":
-            return _asset(_PLOTLY_JS, ".js")
-        suffix = "." + name.rsplit(".", 1)[-1]
-        if name not in ("app.js", "style.css"):
-            raise HTTPException(404, f"no asset {name!r}")
-        return _asset(_STATIC / name, suffix)
+def _static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name == "plotly.min.js":
+        return _asset(_PLOTLY_JS, ".js")
+    suffix = "." + name.rsplit(".", 1)[-1]
+    if name not in ("app.js", "style.css"):
+        raise HTTPException(404, f"no asset {name!r}")
+    return _asset(_STATIC / name, suffix)
 
-    def meta(request: Request) -> Response:
+
+class _DashboardApi:
+    """The JSON endpoints: every answer comes from the configured Elasticsearch."""
+
+    def __init__(self, config: LogiflowConfig, es: Elasticsearch) -> None:
+        self.config = config
+        self.es = es
+        self.prefix = config.elasticsearch.index_prefix
+        self.where = describe_hosts(config.elasticsearch)
+
+    def meta(self, request: Request) -> Response:
+        settings = self.config.dashboard
         return JSONResponse(
             {
                 "panels": [_panel_meta(p) for p in PANELS],
-                "refresh_seconds": config.dashboard.refresh_seconds,
-                "time_zone": config.dashboard.time_zone,
-                "default_range_minutes": config.dashboard.default_range_minutes,
+                "refresh_seconds": settings.refresh_seconds,
+                "time_zone": settings.time_zone,
+                "default_range_minutes": settings.default_range_minutes,
                 "status_classes": list(STATUS_CLASSES),
-                "index_prefix": prefix,
-                "elasticsearch": where,
+                "index_prefix": self.prefix,
+                "elasticsearch": self.where,
             }
         )
 
-    def coverage(request: Request) -> Response:
-        covered = data_coverage(es, prefix, where)
+    def coverage(self, request: Request) -> Response:
+        covered = data_coverage(self.es, self.prefix, self.where)
         if covered is None:
             return JSONResponse({"start": None, "end": None})
         return JSONResponse({"start": covered.start.isoformat(), "end": covered.end.isoformat()})
 
-    def options(request: Request) -> Response:
-        return JSONResponse(filter_options(es, prefix, where))
+    def options(self, request: Request) -> Response:
+        return JSONResponse(filter_options(self.es, self.prefix, self.where))
 
-    def answer(query: DashboardQuery, panels: list[Panel]) -> Response:
+    def data(self, request: Request) -> Response:
+        return self._answer(parse_query(request, self.config), list(PANELS))
+
+    def one_panel(self, request: Request) -> Response:
+        panel = PANELS_BY_ID.get(request.path_params["panel"])
+        if panel is None:
+            raise HTTPException(404, f"no panel {request.path_params['panel']!r}")
+        return self._answer(parse_query(request, self.config), [panel])
+
+    def _answer(self, query: DashboardQuery, panels: list[Panel]) -> Response:
         found = run_panels(
-            es, panels, prefix, query.time_range, query.filters, query.time_zone, where
+            self.es,
+            panels,
+            self.prefix,
+            query.time_range,
+            query.filters,
+            query.time_zone,
+            self.where,
         )
         return JSONResponse(
             {
@@ -193,24 +213,20 @@ def create_app(config: LogiflowConfig, client: Elasticsearch | None = None) -> S
             }
         )
 
-    def data(request: Request) -> Response:
-        return answer(parse_query(request, config), list(PANELS))
 
-    def one_panel(request: Request) -> Response:
-        panel = PANELS_BY_ID.get(request.path_params["panel"])
-        if panel is None:
-            raise HTTPException(404, f"no panel {request.path_params['panel']!r}")
-        return answer(parse_query(request, config), [panel])
-
+def create_app(config: LogiflowConfig, client: Elasticsearch | None = None) -> Starlette:
+    """The app; ``client`` defaults to one built from ``config.elasticsearch``."""
+    es = client or create_es_client(config.elasticsearch, request_timeout=10, max_retries=0)
+    api = _DashboardApi(config, es)
     return Starlette(
         routes=[
-            Route("/", page),
-            Route("/static/{name}", static),
-            Route("/api/meta", meta),
-            Route("/api/coverage", coverage),
-            Route("/api/options", options),
-            Route("/api/data", data),
-            Route("/api/panels/{panel}", one_panel),
+            Route("/", _page),
+            Route("/static/{name}", _static),
+            Route("/api/meta", api.meta),
+            Route("/api/coverage", api.coverage),
+            Route("/api/options", api.options),
+            Route("/api/data", api.data),
+            Route("/api/panels/{panel}", api.one_panel),
         ],
         exception_handlers=_exception_handlers(),
     )

@@ -207,30 +207,44 @@ def _nginx_variable(name: str) -> Variable:
     return Variable(variable, "value", EXTRA_PREFIX + name)
 
 
-def _apache_variable(variable: str, arg: str | None, letter: str) -> Variable:
-    if arg is not None and letter == "t":
-        for prefix in ("begin:", "end:"):
-            arg = arg.removeprefix(prefix)
-        special = {"sec": EPOCH_S, "msec": EPOCH_MS, "usec": EPOCH_US}
-        if arg in special:
-            return Variable(variable, "value", special[arg])
-        if arg in ("msec_frac", "usec_frac"):
-            return Variable(variable, "value", EXTRA_PREFIX + arg)
-        return Variable(variable, "value", TIME_PATTERN_PREFIX + _strftime_to_spark(arg, variable))
-    if arg is not None and letter == "T":
+def _apache_time_variable(variable: str, arg: str) -> Variable:
+    """``%{format}t``: epoch units, sub-second fractions, or a strftime pattern."""
+    for prefix in ("begin:", "end:"):
+        arg = arg.removeprefix(prefix)
+    special = {"sec": EPOCH_S, "msec": EPOCH_MS, "usec": EPOCH_US}
+    if arg in special:
+        return Variable(variable, "value", special[arg])
+    if arg in ("msec_frac", "usec_frac"):
+        return Variable(variable, "value", EXTRA_PREFIX + arg)
+    return Variable(variable, "value", TIME_PATTERN_PREFIX + _strftime_to_spark(arg, variable))
+
+
+def _apache_braced_variable(variable: str, arg: str, letter: str) -> Variable | None:
+    """A directive with a ``{argument}``, or None when the letter takes none."""
+    if letter == "t":
+        return _apache_time_variable(variable, arg)
+    if letter == "T":
         units = {"s": DURATION_S, "ms": DURATION_MS, "us": DURATION_US}
         if arg not in units:
             raise LogFormatError(f"{variable!r}: %{{UNIT}}T takes s, ms or us, not {arg!r}")
         return Variable(variable, "value", units[arg])
-    if arg is not None and letter in ("a", "h"):
+    if letter in ("a", "h"):
         return Variable(variable, "value", REMOTE_ADDR if arg == "c" else EXTRA_PREFIX + arg)
-    if arg is not None and letter in _APACHE_BRACED_PREFIX:
+    if letter in _APACHE_BRACED_PREFIX:
         name = re.sub(r"[^a-z0-9]+", "_", arg.lower())
         if letter == "i" and name in _HEADER_SLOTS:
             return Variable(variable, "value", _HEADER_SLOTS[name])
         return Variable(variable, "value", EXTRA_PREFIX + _APACHE_BRACED_PREFIX[letter] + name)
-    if arg is not None and letter in ("p", "P"):
+    if letter in ("p", "P"):
         return Variable(variable, "value", EXTRA_PREFIX + f"{letter}_{arg}")
+    return None
+
+
+def _apache_variable(variable: str, arg: str | None, letter: str) -> Variable:
+    if arg is not None:
+        braced = _apache_braced_variable(variable, arg, letter)
+        if braced is not None:
+            return braced
     if letter in _APACHE_SIMPLE:
         kind, slot = _APACHE_SIMPLE[letter]
         return Variable(variable, kind, slot)
