@@ -27,6 +27,7 @@ LINTED := spark_apps tests
 lint: install
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 unit: install
 	$(BIN)/pytest tests/unit
