@@ -214,6 +214,7 @@ class Shipper:
                 self.reject.close()
 
     def _run(self, followers: list[FileFollower], follow: bool) -> None:
+        """Ship, then deliver what was sent and save positions; a Ctrl-C ends the same way."""
         stopping = False
         try:
             self._ship_until_done(followers, follow)
