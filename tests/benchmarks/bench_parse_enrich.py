@@ -32,6 +32,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -255,6 +256,13 @@ def _print_row(label: str, lines: int, wall: float, cpu: float, cores: int) -> N
     )
 
 
+def _print_table_header() -> None:
+    print(
+        f"{'stage':48s} {'wall s':>7s} {'lines/s':>10s} {'/core':>9s} {'CPU s':>7s} "
+        f"{'lines/CPU-s':>11s}"
+    )
+
+
 def compare_headers(
     spark: SparkSession, corpus: Path, config: LogiflowConfig, cores: int, runs: int
 ) -> None:
@@ -280,13 +288,26 @@ def compare_headers(
             for label, plan in plans.items():
                 best[label] = min(best.get(label, (float("inf"), 0.0)), timed(plan))
     print(f"\n{total:,} lines; best of {runs} interleaved runs; local[{cores}]")
-    print(f"{'stage':48s} {'wall s':>7s} {'lines/s':>10s} {'/core':>9s} {'CPU s':>7s} "
-          f"{'lines/CPU-s':>11s}")  # fmt: skip
+    _print_table_header()
     for label, (wall, cpu) in best.items():
         _print_row(label, total, wall, cpu, cores)
 
 
-def main() -> None:
+Timings = dict[str, tuple[float, float]]  # stage -> best (wall s, CPU s)
+
+
+@dataclass
+class Measurements:
+    """What one benchmark run measured, printed once Spark has stopped."""
+
+    total: int  # lines in the corpus
+    outcomes: dict[str, int]
+    stages: Timings
+    aggregates_query: tuple[float, float]
+    per_format: dict[str, tuple[int, Timings]]  # format -> (lines, stage timings)
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=500_000)
     parser.add_argument("--distinct", type=int, default=100_000)
@@ -295,14 +316,16 @@ def main() -> None:
     parser.add_argument(
         "--headers", action="store_true", help="only compare decoding without and with headers"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def bench_session(cores: int) -> SparkSession:
     # Python workers must run this interpreter (the venv with logiflow installed).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = SparkSettings(
-        master=f"local[{args.cores}]",
+        master=f"local[{cores}]",
         app_name="logiflow-bench",
-        shuffle_partitions=args.cores,
+        shuffle_partitions=cores,
         conf={
             "spark.ui.enabled": "false",
             "spark.driver.memory": "3g",
@@ -311,11 +334,114 @@ def main() -> None:
     )
     spark = create_spark_session(settings)
     spark.sparkContext.setLogLevel("ERROR")
-    config = LogiflowConfig(
+    return spark
+
+
+def bench_config() -> LogiflowConfig:
+    """The default config with one drop rule, so the filter stage has work to do."""
+    return LogiflowConfig(
         filter=FilterSettings(
             drop=[DropRule(name="health", field=ecs.URL_PATH, op="equals", value="/healthz")]
         )
     )
+
+
+def outcome_counts(pipeline: Pipeline, records: DataFrame) -> dict[str, int]:
+    return {
+        row["o"]: row["count"]
+        for row in pipeline.everything(records)
+        .groupBy(col(ecs.OUTCOME).alias("o"))
+        .count()
+        .collect()
+    }
+
+
+def time_aggregates_query(pipeline: Pipeline, records: DataFrame, runs: int) -> tuple[float, float]:
+    # The streaming job's second query (aggregates) decodes and parses every record again;
+    # what it costs says what one record costs the job in all.
+    aggregates = pipeline.everything(records).transform(aggregate(pipeline.config))
+    timed(aggregates)  # warm-up
+    return min(timed(aggregates) for _ in range(runs))
+
+
+def time_per_format(
+    pipeline: Pipeline, records: DataFrame, runs: int
+) -> dict[str, tuple[int, Timings]]:
+    """The same stages over the JSON lines and the other (access-log) lines; on the latter,
+    issue 2's straightforward version too."""
+    per_format: dict[str, tuple[int, Timings]] = {}
+    is_json = F.ltrim(F.col("value").cast("string")).startswith("{")
+    for name, subset in (
+        ("JSON lines", records.where(is_json)),
+        ("access-log lines", records.where(~is_json)),
+    ):
+        subset = subset.cache()
+        lines = subset.count()
+        per_format[name] = (
+            lines,
+            time_stages(pipeline, subset, 20_000, runs, skip=(USER_AGENT_STAGE,)),
+        )
+        if name == "access-log lines":
+            reference = straightforward_reference(subset)
+            timed(reference)
+            per_format[name][1][REFERENCE] = min(timed(reference) for _ in range(runs))
+        subset.unpersist()
+    return per_format
+
+
+def measure(pipeline: Pipeline, records: DataFrame, runs: int) -> Measurements:
+    total = records.count()
+    stages = time_stages(pipeline, records, 50_000, runs)
+    return Measurements(
+        total=total,
+        outcomes=outcome_counts(pipeline, records),
+        stages=stages,
+        aggregates_query=time_aggregates_query(pipeline, records, runs),
+        per_format=time_per_format(pipeline, records, runs),
+    )
+
+
+def print_timings(args: argparse.Namespace, measured: Measurements) -> None:
+    total = measured.total
+    _print_table_header()
+    for label, (wall, cpu) in measured.stages.items():
+        _print_row(label, total, wall, cpu, args.cores)
+    _print_row("aggregates query (parses again; no user agent)", total, *measured.aggregates_query,
+               args.cores)  # fmt: skip
+    for name, (lines, figures) in measured.per_format.items():
+        print(f"{name} only ({lines:,}):")
+        for label, (wall, cpu) in figures.items():
+            _print_row(f"  {label}", lines, wall, cpu, args.cores)
+
+
+def print_verdicts(measured: Measurements, cores: int, cache: CacheStats) -> None:
+    """Issue 2's target, the user agent's own cost, and the user-agent cache's hit rate."""
+    total, stages = measured.total, measured.stages
+    wall, _ = stages[ALL_STAGES]
+    per_core = total / wall / cores
+    verdict = "met" if per_core >= TARGET_PER_CORE else "not met"
+    print(
+        f"target: {TARGET_PER_CORE:,} lines/s per core for all stages -> {verdict} "
+        f"({per_core:,.0f})"
+    )
+    parse_cpu, user_agent_cpu = stages["decode + parse"][1], stages[USER_AGENT_STAGE][1]
+    if user_agent_cpu > parse_cpu:
+        print(
+            f"user agent alone (the two stages' difference): "
+            f"{total / (user_agent_cpu - parse_cpu):,.0f} lines/CPU-s, "
+            f"{(user_agent_cpu - parse_cpu) / total * 1e6:.2f} µs per line"
+        )
+    print(
+        f"user-agent cache: {cache.rows:,} lookups, {cache.distinct_in_batches:,} distinct "
+        f"per batch, {cache.parsed:,} parsed -> hit rate {cache.hit_rate:.4%} "
+        f"(in-batch dedupe + per-worker LRU, over all runs from a cold start)"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    spark = bench_session(args.cores)
+    config = bench_config()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="logiflow-bench-") as tmp:
         corpus = Path(tmp) / "corpus.txt"
@@ -325,87 +451,24 @@ def main() -> None:
             spark.stop()
             return
         records = kafka_frame(spark, corpus, args.cores * 4, headers=False).cache()
-        total = records.count()
-
         stats = cache_stats_accumulator(spark)
-        pipeline = Pipeline(config, stats)
-        results = time_stages(pipeline, records, 50_000, args.runs)
-        counts = {
-            row["o"]: row["count"]
-            for row in pipeline.everything(records)
-            .groupBy(col(ecs.OUTCOME).alias("o"))
-            .count()
-            .collect()
-        }
-        # The streaming job's second query (aggregates) decodes and parses every record again;
-        # what it costs says what one record costs the job in all.
-        aggregates = pipeline.everything(records).transform(aggregate(config))
-        timed(aggregates)  # warm-up
-        aggregates_query = min(timed(aggregates) for _ in range(args.runs))
-        # Per format: the same stages over the JSON lines and the other (access-log) lines.
-        per_format: dict[str, tuple[int, dict[str, tuple[float, float]]]] = {}
-        is_json = F.ltrim(F.col("value").cast("string")).startswith("{")
-        for name, subset in (
-            ("JSON lines", records.where(is_json)),
-            ("access-log lines", records.where(~is_json)),
-        ):
-            subset = subset.cache()
-            lines = subset.count()
-            per_format[name] = (
-                lines,
-                time_stages(pipeline, subset, 20_000, args.runs, skip=(USER_AGENT_STAGE,)),
-            )
-            if name == "access-log lines":
-                reference = straightforward_reference(subset)
-                timed(reference)
-                per_format[name][1][REFERENCE] = min(timed(reference) for _ in range(args.runs))
-            subset.unpersist()
+        measured = measure(Pipeline(config, stats), records, args.runs)
         records.unpersist()
     load_after = os.getloadavg()
     spark.stop()
 
     print()
     print(
-        f"corpus: {total:,} lines ({generated:,} distinct generated + {sample:,} sample-corpus "
-        f"lines, repeated); outcomes {counts}"
+        f"corpus: {measured.total:,} lines ({generated:,} distinct generated + {sample:,} "
+        f"sample-corpus lines, repeated); outcomes {measured.outcomes}"
     )
     print(
         f"cores: {args.cores} (local[{args.cores}]); best of {args.runs} runs; "
         f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} "
         f"(on {os.cpu_count()} CPUs)"
     )
-    print(
-        f"{'stage':48s} {'wall s':>7s} {'lines/s':>10s} {'/core':>9s} {'CPU s':>7s} "
-        f"{'lines/CPU-s':>11s}"
-    )
-    for label, (wall, cpu) in results.items():
-        _print_row(label, total, wall, cpu, args.cores)
-    _print_row("aggregates query (parses again; no user agent)", total, *aggregates_query,
-               args.cores)  # fmt: skip
-    for name, (lines, figures) in per_format.items():
-        print(f"{name} only ({lines:,}):")
-        for label, (wall, cpu) in figures.items():
-            _print_row(f"  {label}", lines, wall, cpu, args.cores)
-    wall, _ = results[ALL_STAGES]
-    per_core = total / wall / args.cores
-    verdict = "met" if per_core >= TARGET_PER_CORE else "not met"
-    print(
-        f"target: {TARGET_PER_CORE:,} lines/s per core for all stages -> {verdict} "
-        f"({per_core:,.0f})"
-    )
-    parse_cpu, user_agent_cpu = results["decode + parse"][1], results[USER_AGENT_STAGE][1]
-    if user_agent_cpu > parse_cpu:
-        print(
-            f"user agent alone (the two stages' difference): "
-            f"{total / (user_agent_cpu - parse_cpu):,.0f} lines/CPU-s, "
-            f"{(user_agent_cpu - parse_cpu) / total * 1e6:.2f} µs per line"
-        )
-    value = stats.value
-    print(
-        f"user-agent cache: {value.rows:,} lookups, {value.distinct_in_batches:,} distinct "
-        f"per batch, {value.parsed:,} parsed -> hit rate {value.hit_rate:.4%} "
-        f"(in-batch dedupe + per-worker LRU, over all runs from a cold start)"
-    )
+    print_timings(args, measured)
+    print_verdicts(measured, args.cores, stats.value)
 
 
 if __name__ == "__main__":

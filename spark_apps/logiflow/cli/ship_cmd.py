@@ -23,8 +23,9 @@ from rich.text import Text
 from logiflow.cli import options
 from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
 from logiflow.cli.state import state
-from logiflow.ingest.producer import LogProducer
-from logiflow.ingest.shipper import Shipper, default_reject_file
+from logiflow.config import LogiflowConfig
+from logiflow.ingest.producer import DeliveryStats, LogProducer
+from logiflow.ingest.shipper import ShipCounts, Shipper, default_reject_file
 from logiflow.stop_signals import StopSignals
 
 console = Console(stderr=True)
@@ -71,13 +72,7 @@ def ship(
             "max_line_bytes": max_line_bytes,
         },
     )
-    paths = [p for p in (files or []) if str(p) != "-"]
-    use_stdin = not files or len(paths) < len(files)
-    if use_stdin and paths:
-        raise typer.BadParameter("ship either files or stdin ('-'), not both")
-    if use_stdin and follow:
-        raise typer.BadParameter("--follow applies to files; stdin is read until it ends")
-
+    paths, use_stdin = _files_or_stdin(files, follow)
     producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
     producer.connect()
     if use_stdin and sys.stdin.isatty():
@@ -85,63 +80,87 @@ def ship(
     stop = threading.Event()
     meter = RateMeter()
     started = time.monotonic()
-
-    def status() -> Text:
-        stats = producer.stats
-        rate = meter.update(stats.acked)
-        text = Text.assemble(
-            ("shipping " if not stop.is_set() else "finishing ", "bold"),
-            f"{stats.sent} lines sent, {stats.acked} acknowledged ({rate:.0f}/s), "
-            f"{human_bytes(stats.bytes_sent)}, {stats.in_flight} in flight",
-        )
-        if shipper.counts.rejected:
-            text.append(f", {shipper.counts.rejected} too long", style="yellow")
-        if stats.failed:
-            text.append(f", {stats.failed} failed", style="bold red")
-        return text
-
     with StatusLine(console) as live:
         shipper = Shipper(
             config,
             producer,
             stop=stop,
-            on_tick=lambda: live.update(status()),
+            on_tick=lambda: live.update(_status(producer.stats, shipper.counts, meter, stop)),
             notify=lambda message: live.note(f"[yellow]note:[/] {message}"),
         )
-        interrupted = False
-        # Stdin: the first Ctrl-C must break the blocking read; files: it stops after the line.
-        try:
-            with StopSignals(stop, interrupt_first=use_stdin, interrupt_second=True):
-                if use_stdin:
-                    shipper.ship_stream(sys.stdin.buffer)
-                else:
-                    shipper.ship_files(paths, follow=follow)
-        except KeyboardInterrupt:
-            interrupted = True
+        interrupted = _ship_until_stopped(shipper, stop, paths, use_stdin=use_stdin, follow=follow)
+    _print_summary(config, producer.stats, shipper.counts, time.monotonic() - started)
+    if interrupted and use_stdin:
+        raise KeyboardInterrupt
 
-    stats = producer.stats
-    elapsed = time.monotonic() - started
+
+def _files_or_stdin(files: list[Path] | None, follow: bool) -> tuple[list[Path], bool]:
+    """The files to ship, and whether to read stdin instead ('-' or no file given)."""
+    paths = [p for p in (files or []) if str(p) != "-"]
+    use_stdin = not files or len(paths) < len(files)
+    if use_stdin and paths:
+        raise typer.BadParameter("ship either files or stdin ('-'), not both")
+    if use_stdin and follow:
+        raise typer.BadParameter("--follow applies to files; stdin is read until it ends")
+    return paths, use_stdin
+
+
+def _status(
+    stats: DeliveryStats, counts: ShipCounts, meter: RateMeter, stop: threading.Event
+) -> Text:
+    """The live status line: progress so far, with rejected and failed lines called out."""
+    rate = meter.update(stats.acked)
+    text = Text.assemble(
+        ("shipping " if not stop.is_set() else "finishing ", "bold"),
+        f"{stats.sent} lines sent, {stats.acked} acknowledged ({rate:.0f}/s), "
+        f"{human_bytes(stats.bytes_sent)}, {stats.in_flight} in flight",
+    )
+    if counts.rejected:
+        text.append(f", {counts.rejected} too long", style="yellow")
+    if stats.failed:
+        text.append(f", {stats.failed} failed", style="bold red")
+    return text
+
+
+def _ship_until_stopped(
+    shipper: Shipper, stop: threading.Event, paths: list[Path], *, use_stdin: bool, follow: bool
+) -> bool:
+    """Ship stdin or the files until they end or a signal stops it; True if interrupted."""
+    # Stdin: the first Ctrl-C must break the blocking read; files: it stops after the line.
+    try:
+        with StopSignals(stop, interrupt_first=use_stdin, interrupt_second=True):
+            if use_stdin:
+                shipper.ship_stream(sys.stdin.buffer)
+            else:
+                shipper.ship_files(paths, follow=follow)
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def _print_summary(
+    config: LogiflowConfig, stats: DeliveryStats, counts: ShipCounts, elapsed: float
+) -> None:
+    """What was shipped, and what was not (too long, or waiting for its newline)."""
     console.print(
         f"shipped {stats.acked} lines ({human_bytes(stats.bytes_sent)}) to "
         f"{config.kafka.logs_topic} at {config.kafka.bootstrap_servers} in {elapsed:.1f}s"
-        + (f"; {shipper.counts.blank} blank lines skipped" if shipper.counts.blank else ""),
+        + (f"; {counts.blank} blank lines skipped" if counts.blank else ""),
         highlight=False,
         soft_wrap=True,
     )
-    if shipper.counts.rejected:
+    if counts.rejected:
         console.print(
-            f"[yellow]{shipper.counts.rejected} lines longer than {config.ship.max_line_bytes} "
+            f"[yellow]{counts.rejected} lines longer than {config.ship.max_line_bytes} "
             f"bytes were not sent (Kafka's record limit); kept intact in "
             f"{default_reject_file(config)}[/]",
             highlight=False,
             soft_wrap=True,
         )
-    for path, count in shipper.counts.held_back.items():
+    for path, count in counts.held_back.items():
         console.print(
             f"[dim]{path}: the last {count} bytes have no newline yet; they are shipped once the "
             "line is complete[/]",
             highlight=False,
             soft_wrap=True,
         )
-    if interrupted and use_stdin:
-        raise KeyboardInterrupt

@@ -19,7 +19,7 @@ mapping corrected), ``replay_dead_letters`` sends those lines through the pipeli
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -145,6 +145,73 @@ def _read(
         yield message
 
 
+def _replay_consumer(kafka: KafkaSettings, group: str, log: KafkaErrorLog) -> Consumer:
+    """A consumer of ``group`` that commits only when told (after every line is acknowledged)."""
+    return Consumer(
+        quiet_librdkafka_config(
+            kafka,
+            {
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "error_cb": log.record,
+                "log_level": 0,
+            },
+        )
+    )
+
+
+def _dead_letter_partitions(
+    consumer: Consumer, kafka: KafkaSettings, topic: str, log: KafkaErrorLog, timeout: float
+) -> list[int]:
+    """The dead-letter topic's partitions; a typed error if Kafka or the topic is out of reach."""
+    try:
+        metadata = consumer.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        # Serve the error callback so the diagnosis sees what librdkafka reported.
+        consumer.poll(0)
+        raise metadata_failure(kafka, log, exc, timeout) from exc
+    found = metadata.topics.get(topic)
+    if found is None or found.error is not None:
+        raise invisible_topic(kafka, "kafka.dead_letter_topic", topic)
+    return sorted(found.partitions)
+
+
+def _source_record(message: Message, headers: dict[str, str]) -> tuple[str, str, str]:
+    """The record the dead letter came from; a dead letter written twice names the same one."""
+    return (
+        headers.get(HEADER_SOURCE_TOPIC, ""),
+        headers.get(HEADER_SOURCE_PARTITION, ""),
+        headers.get(HEADER_SOURCE_OFFSET, f"{message.partition()}@{message.offset()}"),
+    )
+
+
+def _resend_once(messages: Iterable[Message], producer: LogProducer | None) -> ReplayResult:
+    """Count the dead letters by reason and send each source line once (none on a dry run)."""
+    result = ReplayResult()
+    seen: set[tuple[str, str, str]] = set()
+    for message in messages:
+        result.read += 1
+        headers = _headers(message)
+        source = _source_record(message, headers)
+        if source in seen:
+            result.duplicates += 1
+            continue
+        seen.add(source)
+        result.unique += 1
+        result.reasons[headers.get(HEADER_ERROR_MESSAGE, "")[:_REASON_WIDTH]] += 1
+        if producer is not None:
+            producer.send(message.value() or b"", message.key())
+    return result
+
+
+def _commit_replayed(consumer: Consumer, topic: str, ranges: dict[int, tuple[int, int]]) -> None:
+    offsets = [TopicPartition(topic, p, end) for p, (_, end) in ranges.items()]
+    _with_retries(
+        lambda: consumer.commit(offsets=offsets, asynchronous=False), COORDINATOR_WAIT_SECONDS
+    )
+
+
 def replay_dead_letters(
     kafka: KafkaSettings,
     ship: ShipSettings,
@@ -158,57 +225,19 @@ def replay_dead_letters(
     if not topic:
         raise ConfigError("kafka.dead_letter_topic is not set: there is no topic to replay")
     log = KafkaErrorLog()
-    consumer = Consumer(
-        quiet_librdkafka_config(
-            kafka,
-            {
-                "group.id": group,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "error_cb": log.record,
-                "log_level": 0,
-            },
-        )
-    )
+    consumer = _replay_consumer(kafka, group, log)
     producer = None if dry_run else LogProducer(kafka, ship, kafka.logs_topic)
     try:
-        try:
-            metadata = consumer.list_topics(timeout=timeout)
-        except KafkaException as exc:
-            consumer.poll(0)
-            raise metadata_failure(kafka, log, exc, timeout) from exc
-        found = metadata.topics.get(topic)
-        if found is None or found.error is not None:
-            raise invisible_topic(kafka, "kafka.dead_letter_topic", topic)
+        partitions = _dead_letter_partitions(consumer, kafka, topic, log, timeout)
         if producer is not None:
             producer.connect()
-        ranges = _unreplayed(consumer, topic, sorted(found.partitions), timeout)
-        result = ReplayResult()
-        seen: set[tuple[str, str, str]] = set()
-        for message in _read(consumer, topic, ranges, timeout) if ranges else ():
-            result.read += 1
-            headers = _headers(message)
-            source = (
-                headers.get(HEADER_SOURCE_TOPIC, ""),
-                headers.get(HEADER_SOURCE_PARTITION, ""),
-                headers.get(HEADER_SOURCE_OFFSET, f"{message.partition()}@{message.offset()}"),
-            )
-            if source in seen:
-                result.duplicates += 1
-                continue
-            seen.add(source)
-            result.unique += 1
-            result.reasons[headers.get(HEADER_ERROR_MESSAGE, "")[:_REASON_WIDTH]] += 1
-            if producer is not None:
-                producer.send(message.value() or b"", message.key())
+        ranges = _unreplayed(consumer, topic, partitions, timeout)
+        result = _resend_once(_read(consumer, topic, ranges, timeout) if ranges else (), producer)
         if producer is not None:
+            # Commit only once Kafka has every replayed line: an interruption sends the rest.
             producer.finish()
             if ranges:
-                offsets = [TopicPartition(topic, p, end) for p, (_, end) in ranges.items()]
-                _with_retries(
-                    lambda: consumer.commit(offsets=offsets, asynchronous=False),
-                    COORDINATOR_WAIT_SECONDS,
-                )
+                _commit_replayed(consumer, topic, ranges)
         return result
     finally:
         if producer is not None:

@@ -214,34 +214,14 @@ class Shipper:
                 self.reject.close()
 
     def _run(self, followers: list[FileFollower], follow: bool) -> None:
-        poll_interval = self.config.ship.poll_interval_seconds
-        last_save = time.monotonic()
+        """Ship, then deliver what was sent and save positions; a Ctrl-C ends the same way."""
         stopping = False
         try:
-            while True:
-                busy = False
-                for follower in followers:
-                    busy |= self._poll_one(follower, follow)
-                self.producer.poll(0)
-                self.producer.raise_for_failures()
-                now = time.monotonic()
-                if now - last_save >= SAVE_INTERVAL_SECONDS:
-                    self._save()
-                    last_save = now
-                self._on_tick()
-                if not follow or self.stop.is_set():
-                    break
-                if not busy:
-                    # Serving delivery reports while idle keeps positions moving.
-                    self.producer.poll(poll_interval)
+            self._ship_until_done(followers, follow)
         except KeyboardInterrupt:
             stopping = True
         except BaseException:
-            # Failing: still collect what acknowledgements arrive soon and save positions up
-            # to them, or a restart would resend lines Kafka already has.
-            with contextlib.suppress(Exception):
-                self.producer.producer.flush(5)
-            self._save()
+            self._save_before_failing()
             raise
         try:
             self.producer.finish()
@@ -249,11 +229,43 @@ class Shipper:
             self._save()
             self._on_tick()
         if not follow:
-            for follower in followers:
-                if follower.held_back_bytes:
-                    self.counts.held_back[str(follower.path)] = follower.held_back_bytes
+            self._count_held_back(followers)
         if stopping:
             raise KeyboardInterrupt
+
+    def _ship_until_done(self, followers: list[FileFollower], follow: bool) -> None:
+        """Send what the files hold; with ``follow``, go on until ``stop`` is set."""
+        poll_interval = self.config.ship.poll_interval_seconds
+        last_save = time.monotonic()
+        while True:
+            busy = False
+            for follower in followers:
+                busy |= self._poll_one(follower, follow)
+            self.producer.poll(0)
+            self.producer.raise_for_failures()
+            now = time.monotonic()
+            if now - last_save >= SAVE_INTERVAL_SECONDS:
+                self._save()
+                last_save = now
+            self._on_tick()
+            if not follow or self.stop.is_set():
+                return
+            if not busy:
+                # Serving delivery reports while idle keeps positions moving.
+                self.producer.poll(poll_interval)
+
+    def _save_before_failing(self) -> None:
+        # Still collect what acknowledgements arrive soon and save positions up to them, or a
+        # restart would resend lines Kafka already has.
+        with contextlib.suppress(Exception):
+            self.producer.producer.flush(5)
+        self._save()
+
+    def _count_held_back(self, followers: list[FileFollower]) -> None:
+        """Note each file whose last bytes wait for a newline (reported, not lost)."""
+        for follower in followers:
+            if follower.held_back_bytes:
+                self.counts.held_back[str(follower.path)] = follower.held_back_bytes
 
     def _poll_one(self, follower: FileFollower, follow: bool) -> bool:
         path = str(follower.path)
