@@ -91,9 +91,11 @@ class KafkaSettings(_Section):
     @model_validator(mode="after")
     def _security_is_consistent(self) -> KafkaSettings:
         # One check for both clients (librdkafka and Spark's Java client), so a setting that
-        # works for the shipper cannot fail in the ETL. Whether the PEM files can be read is
-        # checked where they are used (io.kafka_client): the config is also validated where
-        # they are not mounted.
+        # works for the shipper cannot fail in the ETL. Two things are checked where a client
+        # is built (io.kafka_client) instead: that the PEM files can be read and that SASL has
+        # its username and password. On a cluster the same config file is read by pods that
+        # never talk to Kafka (es-setup, the Kibana import, helm test's dashboard check), and
+        # only the pods that do get the files mounted and the credentials from their Secrets.
         problems = _security_problems(self)
         if problems:
             # A custom error type keeps pydantic's "Value error, " prefix off the message.
@@ -104,17 +106,6 @@ class KafkaSettings(_Section):
 def _security_problems(kafka: KafkaSettings) -> list[str]:
     protocol = kafka.security_protocol
     problems = []
-    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
-        missing = [
-            key
-            for key, value in (
-                ("kafka.sasl_username", kafka.sasl_username),
-                ("kafka.sasl_password", kafka.sasl_password),
-            )
-            if not value
-        ]
-        if missing:
-            problems.append(f"kafka.security_protocol {protocol} needs {' and '.join(missing)}")
     has_cert = kafka.ssl_certificate_location is not None
     if has_cert != (kafka.ssl_key_location is not None):
         problems.append("mTLS needs both kafka.ssl_certificate_location and kafka.ssl_key_location")

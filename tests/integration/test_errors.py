@@ -106,11 +106,21 @@ def test_bad_config(tmp_path: Path) -> None:
 
 
 def test_inconsistent_kafka_security() -> None:
-    # The config model refuses it before any client is built, for the shipper and the ETL alike.
+    # Refused before any connection is tried, for the shipper and the ETL alike, with the key.
     env = {"LOGIFLOW_KAFKA__SECURITY_PROTOCOL": "SASL_SSL", "LOGIFLOW_KAFKA__SASL_USERNAME": "u"}
     for command in (["ship", "-"], ["etl", "--until-caught-up"]):
         result = _run(*command, env=env)
         assert result.returncode == 2
         line = _one_line(result)
-        assert "invalid configuration" in line
         assert line.endswith("kafka.security_protocol SASL_SSL needs kafka.sasl_password")
+    # A file that is inconsistent in itself is refused by the config model, for every command.
+    env = {"LOGIFLOW_KAFKA__SSL_CA_LOCATION": "ca.crt"}
+    for command in (["ship", "-"], ["report"]):
+        result = _run(*command, env=env)
+        assert result.returncode == 2
+        line = _one_line(result)
+        assert "invalid configuration" in line
+        assert line.endswith(
+            "kafka.ssl_ca_location set but kafka.security_protocol is PLAINTEXT; "
+            "use SSL or SASL_SSL"
+        )

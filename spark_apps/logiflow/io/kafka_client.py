@@ -65,8 +65,19 @@ def _pem_files(settings: KafkaSettings) -> dict[str, Path]:
 
 
 def _credentials(settings: KafkaSettings) -> tuple[str, str]:
-    # The config model guarantees both for SASL protocols.
-    assert settings.sasl_username is not None and settings.sasl_password is not None
+    """SASL username and password; ``ConfigError`` naming whichever is missing."""
+    missing = [
+        key
+        for key, value in (
+            ("kafka.sasl_username", settings.sasl_username),
+            ("kafka.sasl_password", settings.sasl_password),
+        )
+        if not value
+    ]
+    if missing or settings.sasl_username is None or settings.sasl_password is None:
+        raise ConfigError(
+            f"kafka.security_protocol {settings.security_protocol} needs {' and '.join(missing)}"
+        )
     return settings.sasl_username, settings.sasl_password.get_secret_value()
 
 

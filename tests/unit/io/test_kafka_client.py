@@ -125,12 +125,6 @@ def test_quiet_config_silences_librdkafka_and_adds_the_clients_own() -> None:
 @pytest.mark.parametrize(
     ("kafka", "message"),
     [
-        ({"security_protocol": "SASL_SSL"}, "sasl_username"),
-        (
-            {"security_protocol": "SASL_PLAINTEXT", "sasl_username": "u"},
-            r"kafka\.security_protocol SASL_PLAINTEXT needs kafka\.sasl_password$",
-        ),
-        ({"security_protocol": "SASL_SSL", "sasl_password": "p"}, r"needs kafka\.sasl_username$"),
         ({"security_protocol": "SSL", "ssl_key_location": "k"}, "both"),
         ({"security_protocol": "SSL", "ssl_certificate_location": "c"}, "both"),
         ({"ssl_ca_location": "ca.crt"}, "use SSL or SASL_SSL"),
@@ -152,12 +146,30 @@ def test_inconsistent_security_is_a_config_error(kafka: dict[str, Any], message:
         KafkaSettings(**kafka)
 
 
-def test_config_errors_name_every_missing_key() -> None:
-    with pytest.raises(ConfigError) as error:
-        load_config(overrides={"kafka": {"security_protocol": "SASL_SSL"}})
-    assert str(error.value).endswith(
-        "kafka: kafka.security_protocol SASL_SSL needs kafka.sasl_username and kafka.sasl_password"
-    )
+@pytest.mark.parametrize("build", [librdkafka_config, java_client_properties])
+@pytest.mark.parametrize(
+    ("kafka", "message"),
+    [
+        (
+            {"security_protocol": "SASL_SSL"},
+            r"kafka\.security_protocol SASL_SSL needs "
+            r"kafka\.sasl_username and kafka\.sasl_password$",
+        ),
+        (
+            {"security_protocol": "SASL_PLAINTEXT", "sasl_username": "u"},
+            r"kafka\.security_protocol SASL_PLAINTEXT needs kafka\.sasl_password$",
+        ),
+        ({"security_protocol": "SASL_SSL", "sasl_password": "p"}, r"needs kafka\.sasl_username$"),
+    ],
+)
+def test_sasl_without_credentials_is_a_config_error_when_a_client_is_built(
+    build: Any, kafka: dict[str, Any], message: str
+) -> None:
+    # The config itself loads: pods that never talk to Kafka read the same file without the
+    # Kafka credentials (only the pods that do get them from their Secrets).
+    settings = load_config(overrides={"kafka": kafka}).kafka
+    with pytest.raises(ConfigError, match=message):
+        build(settings)
 
 
 @pytest.mark.parametrize("build", [librdkafka_config, java_client_properties])
