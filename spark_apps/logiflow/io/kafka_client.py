@@ -7,10 +7,11 @@ Two kinds of client connect to Kafka with the same address and security:
 - the Java client inside Spark: the ETL's Kafka source and the dead-letter writer take
   ``spark_kafka_options`` (``java_client_properties`` with Spark's ``kafka.`` prefix).
 
-The cross-field rules (SASL needs username and password, the mechanism defaults to Strimzi's
-SCRAM-SHA-512, the mTLS pair, TLS files only with a TLS protocol) are checked by the config
-model; this module checks only what needs the file system: that the PEM files it names can be
-read, since the config is also validated where they are not mounted (a chart's ConfigMap).
+The rules about the config itself (the mechanism defaults to Strimzi's SCRAM-SHA-512, the mTLS
+pair, TLS files only with a TLS protocol) are checked by the config model. This module checks
+what only a pod that talks to Kafka has: SASL's username and password (from its Secret) and
+readable PEM files (mounted), since the same config is also loaded where neither is given
+(es-setup, the Kibana import, a chart's ConfigMap in tests).
 It imports neither pyspark nor confluent-kafka, so the shipper and the replay stay light.
 """
 
