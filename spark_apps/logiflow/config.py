@@ -235,10 +235,8 @@ class FilterSettings(_Section):
 
 class AggregateSettings(_Section):
     window: str = "1 minute"
-    # How late an event may arrive and still count in its window.
-    watermark: str = "2 minutes"
 
-    @field_validator("window", "watermark")
+    @field_validator("window")
     @classmethod
     def _is_interval(cls, value: str) -> str:
         if not _INTERVAL_RE.match(value):

@@ -1,25 +1,25 @@
 """The streaming job: Kafka -> ETL transforms -> Elasticsearch, with checkpoints and triggers.
 
 Run it with ``logiflow etl [--until-caught-up]`` on one machine, or through ``etl_main.py`` (the
-SparkApplication's main file) on Kubernetes. It runs two streaming queries on one Kafka topic:
+SparkApplication's main file) on Kubernetes. It runs one streaming query, ``events``, on the logs
+topic. Each micro-batch is decoded and parsed once and cached (``persist``); from the cached rows:
 
-- ``events``: each micro-batch is processed once (``persist``), then its indexed events go to
-  ``<prefix>-events-*``, its dead letters to ``<prefix>-deadletter-*`` (searchable there next to
-  the events) and, unless switched off, to the Kafka topic ``kafka.dead_letter_topic`` (raw
-  bytes plus reason headers, for replay; events Elasticsearch refused go to both stores too),
-  and one accounting document
-  (input = indexed + filtered + dead letters) to ``<prefix>-batches``.
-- ``aggregates``: the windowed aggregates in **update** mode (chosen by ``etl.aggregate_windows``:
-  each emitted row carries its window's full totals), written by deterministic id into
-  ``<prefix>-aggregates-*`` so every update overwrites the window's document.
+- its indexed events go to ``<prefix>-events-*``;
+- its dead letters to ``<prefix>-deadletter-*`` (searchable there next to the events) and,
+  unless switched off, to the Kafka topic ``kafka.dead_letter_topic`` (raw bytes plus reason
+  headers, for replay; events Elasticsearch refused go to both stores too);
+- its per-minute aggregates, as partial documents for the windows the batch touched, to
+  ``<prefix>-aggregates-*`` (``etl.aggregate_windows``: readers sum the partials);
+- one accounting document (input = indexed + filtered + dead letters) to ``<prefix>-batches``.
 
-Each query has its own checkpoint under ``spark.checkpoint_dir/<query>``. A batch whose writes
-fail is failed as a whole and its offsets are not committed, so a restart replays it; since every
-document is written by id, the replay overwrites rather than duplicates.
+The query's checkpoint is ``spark.checkpoint_dir/events``. A batch whose writes fail is failed as
+a whole and its offsets are not committed, so a restart replays it; since every document,
+aggregate partials included, is written by an id derived from the records, the replay overwrites
+rather than duplicates.
 
 Triggers: ``processingTime(spark.trigger_interval)`` continuously, or ``availableNow`` with
 ``until_caught_up`` (read everything there is now, then stop) for backfills and tests. SIGTERM
-and Ctrl-C stop the queries between batches.
+and Ctrl-C stop the query between batches.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -66,7 +65,7 @@ from logiflow.io.source_kafka import read_kafka
 from logiflow.spark_session import create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
-QUERY_NAMES = (names.EVENTS_QUERY, names.AGGREGATES_QUERY)
+QUERY_NAMES = (names.EVENTS_QUERY,)
 
 
 class EtlFailedError(LogiflowError):
@@ -117,6 +116,7 @@ def events_batch_writer(
     es = config.elasticsearch
     prefix = es.index_prefix
     dead_letter_topic = config.kafka.dead_letter_topic
+    partials = aggregate(config)
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         # Processed once; the selections and counts below all read the cached rows.
@@ -127,6 +127,8 @@ def events_batch_writer(
             events = dead = None
             if counts[ecs.OUTCOME_INDEXED]:
                 events = write_documents(select_events(batch), event_index(prefix), es)
+                windows = write_documents(partials(batch), aggregate_index(prefix), es)
+                result.aggregate_docs += windows.written
             if counts[ecs.OUTCOME_DEAD_LETTER]:
                 dead = write_documents(select_dead_letters(batch), dead_letter_index(prefix), es)
             rejections = events.rejections if events else ()
@@ -156,18 +158,6 @@ def events_batch_writer(
         result.add(account)
         if on_batch is not None:
             on_batch(account)
-
-    return write_batch
-
-
-def aggregates_batch_writer(
-    config: LogiflowConfig, result: EtlResult
-) -> Callable[[DataFrame, int], None]:
-    es = config.elasticsearch
-
-    def write_batch(batch: DataFrame, batch_id: int) -> None:
-        counts = write_documents(batch, aggregate_index(es.index_prefix), es)
-        result.aggregate_docs += counts.written
 
     return write_batch
 
@@ -211,38 +201,19 @@ def start_queries(
     result: EtlResult,
     on_batch: Callable[[BatchAccount], None] | None = None,
 ) -> list[StreamingQuery]:
-    """Start both streaming queries and return them (running)."""
-
-    def trigger(writer: Any) -> Any:
-        if until_caught_up:
-            return writer.trigger(availableNow=True)
-        return writer.trigger(processingTime=config.spark.trigger_interval)
-
+    """Start the streaming query (one, ``events``; a list so callers need not care)."""
     prefix = config.elasticsearch.index_prefix
-    events_stream = read_kafka(spark, config.kafka).transform(process_records(config))
-    events_writer = (
-        events_stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
+    stream = read_kafka(spark, config.kafka).transform(process_records(config))
+    writer = (
+        stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
         .option("checkpointLocation", checkpoint_location(config, names.EVENTS_QUERY))
         .foreachBatch(events_batch_writer(config, result, on_batch))
     )
-    aggregates_stream = (
-        read_kafka(spark, config.kafka)
-        .transform(process_records(config))
-        .transform(aggregate(config))
-    )
-    aggregates_writer = (
-        aggregates_stream.writeStream.queryName(f"{prefix}-{names.AGGREGATES_QUERY}")
-        .outputMode("update")
-        .option("checkpointLocation", checkpoint_location(config, names.AGGREGATES_QUERY))
-        .foreachBatch(aggregates_batch_writer(config, result))
-    )
-    queries = [trigger(events_writer).start()]
-    try:
-        queries.append(trigger(aggregates_writer).start())
-    except Exception:
-        queries[0].stop()
-        raise
-    return queries
+    if until_caught_up:
+        writer = writer.trigger(availableNow=True)
+    else:
+        writer = writer.trigger(processingTime=config.spark.trigger_interval)
+    return [writer.start()]
 
 
 _OUR_ERROR_RE = re.compile(

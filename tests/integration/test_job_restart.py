@@ -1,5 +1,5 @@
 """Done-when: the streaming job killed with SIGKILL mid-run and restarted from its checkpoint
-loses nothing and duplicates nothing in Elasticsearch.
+loses nothing and duplicates nothing in Elasticsearch: events, accounting and aggregates.
 
 The job runs as a real ``logiflow etl`` subprocess (continuous trigger, small batches so there
 are several), is SIGKILLed once the first batches are indexed, more lines arrive while it is
@@ -129,3 +129,26 @@ def test_sigkill_and_restart_lose_and_duplicate_nothing(
     batches = es_client.search(index=names.batches_index(prefix), size=1000)["hits"]["hits"]
     assert sum(h["_source"][names.COUNT_INPUT] for h in batches) == 1200
     assert sum(h["_source"][names.COUNT_INDEXED] for h in batches) == 1200
+    # The aggregate partials too: the replayed batch rewrote its own, so every minute adds up.
+    assert _aggregates_per_minute(es_client, prefix) == {
+        f"2026-11-24T11:{minute:02d}:00.000Z": (60, sum(range(minute * 60, minute * 60 + 60)))
+        for minute in range(20)
+    }
+
+
+def _aggregates_per_minute(es: Elasticsearch, prefix: str) -> dict[str, tuple[int, int]]:
+    """Window start -> (events, bytes), summed over the service-scope partials."""
+    hits = es.search(
+        index=names.index_pattern(prefix, names.AGGREGATES),
+        query={"term": {"logiflow.agg.scope": "service"}},
+        size=10_000,
+    )["hits"]["hits"]
+    sums: dict[str, tuple[int, int]] = {}
+    for hit in hits:
+        doc = hit["_source"]
+        events, size = sums.get(doc["@timestamp"], (0, 0))
+        sums[doc["@timestamp"]] = (
+            events + doc["logiflow.agg.events"],
+            size + doc["logiflow.agg.bytes"],
+        )
+    return sums

@@ -1,7 +1,8 @@
 """Field names of the windowed aggregate documents in ``<prefix>-aggregates-YYYY.MM``.
 
-The aggregates query writes them (``etl/aggregate_windows.py`` documents what each one holds),
-the index template types them and the dashboards and ``logiflow report`` read them.
+The events query writes them as partial documents, one per batch and window and keys
+(``etl/aggregate_windows.py`` documents what each one holds and why); the index template types
+them; readers (the dashboards) sum them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ AGG_EVENTS = "logiflow.agg.events"
 AGG_REQUESTS = "logiflow.agg.requests"
 AGG_STATUS_4XX = "logiflow.agg.status_4xx"
 AGG_STATUS_5XX = "logiflow.agg.status_5xx"
-AGG_ERROR_RATE = "logiflow.agg.error_rate"
 AGG_BYTES = "logiflow.agg.bytes"
 AGG_LATENCY_COUNT = "logiflow.agg.latency_count"
-AGG_LATENCY_P50 = "logiflow.agg.latency_p50_ns"
-AGG_LATENCY_P95 = "logiflow.agg.latency_p95_ns"
-AGG_LATENCY_P99 = "logiflow.agg.latency_p99_ns"
+AGG_LATENCY_SUM = "logiflow.agg.latency_sum_ns"
 
 AGGREGATE_COLUMNS = (
     ecs.DOC_ID,
@@ -35,10 +33,7 @@ AGGREGATE_COLUMNS = (
     AGG_REQUESTS,
     AGG_STATUS_4XX,
     AGG_STATUS_5XX,
-    AGG_ERROR_RATE,
     AGG_BYTES,
     AGG_LATENCY_COUNT,
-    AGG_LATENCY_P50,
-    AGG_LATENCY_P95,
-    AGG_LATENCY_P99,
+    AGG_LATENCY_SUM,
 )

@@ -41,7 +41,6 @@ COUNT_DEAD_LETTER = "logiflow.count.dead_letter"
 # Names of the streaming queries (also their checkpoint sub-directories and the values of
 # logiflow.batch.query).
 EVENTS_QUERY = "events"
-AGGREGATES_QUERY = "aggregates"
 
 
 def index_stem(prefix: str, kind: Kind) -> str:

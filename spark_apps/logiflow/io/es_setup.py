@@ -114,12 +114,9 @@ AGGREGATE_FIELD_TYPES: dict[str, dict[str, Any]] = {
     agg.AGG_REQUESTS: {"type": "long"},
     agg.AGG_STATUS_4XX: {"type": "long"},
     agg.AGG_STATUS_5XX: {"type": "long"},
-    agg.AGG_ERROR_RATE: {"type": "double"},
     agg.AGG_BYTES: {"type": "long"},
     agg.AGG_LATENCY_COUNT: {"type": "long"},
-    agg.AGG_LATENCY_P50: {"type": "double"},
-    agg.AGG_LATENCY_P95: {"type": "double"},
-    agg.AGG_LATENCY_P99: {"type": "double"},
+    agg.AGG_LATENCY_SUM: {"type": "long"},
 }
 
 BATCH_FIELD_TYPES: dict[str, dict[str, Any]] = {

@@ -50,9 +50,9 @@ def test_pipeline_sections_pass_through(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("LOGIFLOW_KAFKA__SASL_USERNAME", f"{NAME}-etl")
     monkeypatch.setenv("LOGIFLOW_KAFKA__SASL_PASSWORD", "from-kafkauser-secret")
 
-    docs = render("--set-json", 'config.aggregate={"window":"30 seconds","watermark":"1 minute"}')
+    docs = render("--set-json", 'config.aggregate={"window":"30 seconds"}')
     text = one(docs, "ConfigMap", f"{NAME}-config")["data"]["config.yaml"]
-    assert yaml.safe_load(text)["aggregate"] == {"window": "30 seconds", "watermark": "1 minute"}
+    assert yaml.safe_load(text)["aggregate"] == {"window": "30 seconds"}
     path = tmp_path / "config.yaml"
     path.write_text(text)
     assert load_config(path).aggregate.window == "30 seconds"
