@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 
 from logiflow.contract import ecs
 from logiflow.etl.columns import col
+from logiflow.etl.worker_memory import kept_for_worker_lifetime
 
 if TYPE_CHECKING:
     from geoip2fast import GeoIP2Fast
@@ -40,7 +41,8 @@ def _database() -> GeoIP2Fast:
     from geoip2fast import GeoIP2Fast
 
     # The IPv6 file holds the IPv4 ranges too.
-    return GeoIP2Fast(geoip2fast_data_file="geoip2fast-ipv6.dat.gz", verbose=False)
+    database = GeoIP2Fast(geoip2fast_data_file="geoip2fast-ipv6.dat.gz", verbose=False)
+    return kept_for_worker_lifetime(database)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

@@ -36,6 +36,7 @@ from pyspark.sql import functions as F
 
 from logiflow.contract import ecs
 from logiflow.etl.columns import col
+from logiflow.etl.worker_memory import kept_for_worker_lifetime
 
 if TYPE_CHECKING:
     import ua_parser
@@ -121,7 +122,7 @@ def _resolver() -> Callable[[str], ua_parser.Result]:
         if ua_parser.RegexResolver is not None
         else ua_parser.load_builtins()
     )
-    resolver = ua_parser.BestAvailableResolver(matchers)
+    resolver = kept_for_worker_lifetime(ua_parser.BestAvailableResolver(matchers))
     return lambda ua: resolver(ua, ua_parser.Domain.ALL).complete()
 
 
