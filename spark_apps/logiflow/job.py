@@ -2,7 +2,7 @@
 
 Run it with ``logiflow etl [--until-caught-up]`` on one machine, or through ``etl_main.py`` (the
 SparkApplication's main file) on Kubernetes. It runs one streaming query, ``events``, on the logs
-topic. Each micro-batch is decoded and parsed once and cached (``persist``); from the cached rows:
+topic. Each micro-batch is decoded and parsed once and kept (``processed_once``); from those rows:
 
 - its indexed events go to ``<prefix>-events-*``;
 - its dead letters to ``<prefix>-deadletter-*`` (searchable there next to the events) and,
@@ -28,12 +28,12 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -110,6 +110,23 @@ def checkpoint_location(config: LogiflowConfig, query: str) -> str:
     return f"{base.rstrip('/')}/{query}" if "://" in base else str(Path(base) / query)
 
 
+@contextmanager
+def processed_once(batch: DataFrame) -> Iterator[DataFrame]:
+    """The batch computed once and kept (memory, spilling to disk) under a one-node plan.
+
+    Every write of a batch is its own Spark job over these rows. With ``persist`` each job still
+    carried the whole parse plan (hundreds of nodes) through analysis, optimization and the cache
+    lookup; the bench-e2e profile found that plan work dominating the driver at a few hundred
+    records/s. ``localCheckpoint`` cuts the lineage, so each later job plans one node.
+    """
+    rows = batch.localCheckpoint(eager=True)
+    try:
+        yield rows
+    finally:
+        # Freed now rather than when the driver's GC finds the RDD unreachable (every 30 min).
+        rows._jdf.queryExecution().logical().rdd().unpersist(False)
+
+
 def events_batch_writer(
     config: LogiflowConfig, result: EtlResult, on_batch: Callable[[BatchAccount], None] | None
 ) -> Callable[[DataFrame, int], None]:
@@ -118,10 +135,9 @@ def events_batch_writer(
     dead_letter_topic = config.kafka.dead_letter_topic
     partials = aggregate(config)
 
-    def write_batch(batch: DataFrame, batch_id: int) -> None:
-        # Processed once; the selections and counts below all read the cached rows.
-        batch.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
+    def write_batch(stream_batch: DataFrame, batch_id: int) -> None:
+        # Processed once; the selections and counts below all read the kept rows.
+        with processed_once(stream_batch) as batch:
             counts = outcome_counts(batch)
             total = sum(counts.values())
             events = dead = None
@@ -153,8 +169,6 @@ def events_batch_writer(
                 dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
             )
             write_account(config, names.EVENTS_QUERY, account)
-        finally:
-            batch.unpersist()
         result.add(account)
         if on_batch is not None:
             on_batch(account)
