@@ -131,6 +131,11 @@ bench: install
 bench-dashboard: install
 	$(BIN)/python tests/benchmarks/bench_dashboard.py $(BENCH_ARGS)
 
+# The whole job's CPU per record (its process tree in a cpuacct cgroup: needs root).
+.PHONY: bench-job
+bench-job: install
+	$(BIN)/python tests/benchmarks/bench_job_cpu.py $(BENCH_ARGS)
+
 # The Kibana saved objects the chart imports, regenerated from the panel model.
 .PHONY: kibana-objects
 kibana-objects: install
