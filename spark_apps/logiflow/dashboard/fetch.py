@@ -7,8 +7,9 @@ The web server calls these; so do the integration tests and the benchmark. Failu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
@@ -25,6 +26,15 @@ from logiflow.dashboard.queries import (
     auto_interval,
     panel_rows,
     panel_search,
+)
+from logiflow.dashboard.rollup_queries import (
+    events_part,
+    merged_rows,
+    needs_top_keys,
+    reads_aggregates,
+    rollup_rows,
+    rollup_search,
+    top_keys,
 )
 from logiflow.errors import LogiflowError
 
@@ -60,14 +70,85 @@ def run_panel(
     time_zone: str = "UTC",
     interval: timedelta | None = None,
     where: str = "the configured hosts",
+    aggregates: bool = True,
 ) -> PanelData:
-    interval = interval or auto_interval(time_range)
-    request = panel_search(panel, prefix, time_range, filters, time_zone, interval)
+    found = run_panels(
+        client, [panel], prefix, time_range, filters, time_zone, where, interval, aggregates
+    )
+    return found[panel.id]
+
+
+@dataclass
+class _Search:
+    """One search of a refresh: the panel it answers and what part of it."""
+
+    panel: Panel
+    part: Literal["events", "rollup", "events_part"]
+    request: dict[str, Any]
+
+
+_Answers = dict[tuple[str, str], dict[str, Any]]
+
+
+def _msearch(client: Elasticsearch, searches: list[_Search], where: str) -> _Answers:
+    """Each search's answer by (panel id, part), in one round trip."""
+    body: list[dict[str, Any]] = []
+    for search in searches:
+        request = dict(search.request)
+        body.append(
+            {
+                "index": request.pop("index"),
+                "ignore_unavailable": request.pop("ignore_unavailable"),
+                "allow_no_indices": request.pop("allow_no_indices"),
+            }
+        )
+        body.append(request)
+    if not body:
+        return {}
     try:
-        response = client.search(**request)
+        answer = client.msearch(searches=body)
     except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
         raise _describe(exc, where) from exc
-    return panel_rows(panel, dict(response.body), interval)
+    answers: _Answers = {}
+    for search, response in zip(searches, answer.body["responses"], strict=True):
+        if "error" in response:
+            reason = response["error"].get("reason", response["error"])
+            raise DashboardDataError(
+                f"Elasticsearch at {where} refused the query of panel {search.panel.id!r}: "
+                f"{reason}",
+                502,
+            )
+        answers[(search.panel.id, search.part)] = response
+    return answers
+
+
+def _first_searches(panel: Panel, rolled_up: bool, args: tuple[Any, ...]) -> list[_Search]:
+    if not rolled_up:
+        return [_Search(panel, "events", panel_search(panel, *args))]
+    searches = [_Search(panel, "rollup", rollup_search(panel, *args))]
+    part = events_part(panel)
+    if part is not None and not needs_top_keys(panel):
+        searches.append(_Search(panel, "events_part", panel_search(part, *args)))
+    return searches
+
+
+def _ranked_search(panel: Panel, answers: _Answers, args: tuple[Any, ...]) -> list[_Search]:
+    """The events part restricted to the keys the aggregates ranked (none when none were)."""
+    interval = args[-1]
+    ranked = top_keys(rollup_rows(panel, answers[(panel.id, "rollup")], interval))
+    part = events_part(panel, ranked)
+    if not ranked or part is None:
+        return []
+    return [_Search(panel, "events_part", panel_search(part, *args))]
+
+
+def _panel_data(panel: Panel, rolled_up: bool, answers: _Answers, interval: timedelta) -> PanelData:
+    if not rolled_up:
+        return panel_rows(panel, answers[(panel.id, "events")], interval)
+    part = events_part(panel)
+    from_events = answers.get((panel.id, "events_part"))
+    events = panel_rows(part, from_events, interval) if part and from_events else None
+    return merged_rows(panel, answers[(panel.id, "rollup")], events, interval)
 
 
 def run_panels(
@@ -78,33 +159,30 @@ def run_panels(
     filters: Filters = NO_FILTERS,
     time_zone: str = "UTC",
     where: str = "the configured hosts",
+    interval: timedelta | None = None,
+    aggregates: bool = True,
 ) -> dict[str, PanelData]:
-    """Every panel in one ``_msearch`` round trip (what the page asks for at each refresh)."""
-    interval = auto_interval(time_range)
-    searches: list[dict[str, Any]] = []
-    for panel in panels:
-        request = panel_search(panel, prefix, time_range, filters, time_zone, interval)
-        searches.append(
-            {
-                "index": request.pop("index"),
-                "ignore_unavailable": request.pop("ignore_unavailable"),
-                "allow_no_indices": request.pop("allow_no_indices"),
-            }
-        )
-        searches.append(request)
-    try:
-        answer = client.msearch(searches=searches)
-    except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
-        raise _describe(exc, where) from exc
-    results: dict[str, PanelData] = {}
-    for panel, response in zip(panels, answer.body["responses"], strict=True):
-        if "error" in response:
-            reason = response["error"].get("reason", response["error"])
-            raise DashboardDataError(
-                f"Elasticsearch at {where} refused the query of panel {panel.id!r}: {reason}", 502
-            )
-        results[panel.id] = panel_rows(panel, response, interval)
-    return results
+    """Every panel in one ``_msearch`` round trip (what the page asks for at each refresh).
+
+    Panels that read the aggregates (``rollup_queries.py``) and still need events for the keys
+    the aggregates ranked (top endpoints' p95) take a second round trip for that part. The
+    range is read in whole minutes (``TimeRange.whole_minutes``), the aggregates' grain.
+    ``aggregates=False`` reads every panel from its own index, as a host or status-class
+    filter does (the tests and the benchmark compare both ways).
+    """
+    interval = interval or auto_interval(time_range)
+    args = (prefix, time_range.whole_minutes(), filters, time_zone, interval)
+    rolled_up = {p.id: aggregates and reads_aggregates(p, filters) for p in panels}
+    first = [search for p in panels for search in _first_searches(p, rolled_up[p.id], args)]
+    answers = _msearch(client, first, where)
+    second = [
+        search
+        for panel in panels
+        if rolled_up[panel.id] and needs_top_keys(panel)
+        for search in _ranked_search(panel, answers, args)
+    ]
+    answers |= _msearch(client, second, where)
+    return {p.id: _panel_data(p, rolled_up[p.id], answers, interval) for p in panels}
 
 
 def data_coverage(

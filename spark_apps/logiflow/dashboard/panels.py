@@ -6,6 +6,11 @@ Lens visualizations for Kibana. A panel names its fields from ``logiflow.contrac
 
 A panel is one or more ``Metric`` values computed per bucket of its ``Split`` chain (outer split
 first); no split means one value over the whole time range.
+
+A panel whose numbers the per-minute aggregates also hold names their ``scope``
+(``Panel.aggregates``) and, per metric, the aggregate fields it sums (``Rollup``): the local
+dashboard then reads those metrics from ``<prefix>-aggregates-*`` (about 1,440 partial documents
+a day per series instead of every event) and the rest from the events (``rollup_queries.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from logiflow.contract import aggregates as agg
 from logiflow.contract import derived_fields as derived
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
@@ -37,6 +43,15 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Rollup:
+    """The same metric from the aggregate partials: the sum of ``fields`` (added together),
+    divided by the sum of ``over`` for a ratio."""
+
+    fields: tuple[str, ...]
+    over: str | None = None
+
+
+@dataclass(frozen=True)
 class Metric:
     """One number per bucket.
 
@@ -52,6 +67,7 @@ class Metric:
     numerator: Condition | None = None
     per_minute: bool = False
     unit: str = ""
+    rollup: Rollup | None = None  # how the aggregates give the same number, if they can
 
 
 @dataclass(frozen=True)
@@ -77,11 +93,20 @@ class Panel:
     # Always applied (e.g. only the events query's accounting documents).
     fixed: tuple[Condition, ...] = ()
     width: Literal[1, 2] = 1  # grid columns on the page and in Kibana (of 2)
+    # The aggregates' scope ("service" or "endpoint") whose partials hold the metrics that have
+    # a rollup; None: the panel reads its own index only.
+    aggregates: str | None = None
 
     @property
     def filterable(self) -> bool:
         """Service, host and status-class filters exist on events only."""
         return self.index == names.EVENTS
+
+
+# What the aggregates sum. Every ratio is over all events, as the events panels count it; an
+# error is a status >= 400 (``logiflow.is_error``), that is 4xx + 5xx.
+_EVENTS_SUM = Rollup((agg.AGG_EVENTS,))
+_BYTES_SUM = Rollup((agg.AGG_BYTES,))
 
 
 _COUNT = Metric("count", "Events")
@@ -93,21 +118,33 @@ PANELS: tuple[Panel, ...] = (
         "requests_per_minute",
         "Requests per minute by service",
         names.EVENTS,
-        (Metric("count", "Requests/min", per_minute=True),),
+        (Metric("count", "Requests/min", per_minute=True, rollup=_EVENTS_SUM),),
         (_TIME, _BY_SERVICE),
         "stacked_bar",
         width=2,
+        aggregates=agg.SCOPE_SERVICE,
     ),
     Panel(
         "error_rate",
         "4xx and 5xx rate",
         names.EVENTS,
         (
-            Metric("ratio", "4xx rate", numerator=Condition(ecs.STATUS_CLASS, ("4xx",))),
-            Metric("ratio", "5xx rate", numerator=Condition(ecs.STATUS_CLASS, ("5xx",))),
+            Metric(
+                "ratio",
+                "4xx rate",
+                numerator=Condition(ecs.STATUS_CLASS, ("4xx",)),
+                rollup=Rollup((agg.AGG_STATUS_4XX,), over=agg.AGG_EVENTS),
+            ),
+            Metric(
+                "ratio",
+                "5xx rate",
+                numerator=Condition(ecs.STATUS_CLASS, ("5xx",)),
+                rollup=Rollup((agg.AGG_STATUS_5XX,), over=agg.AGG_EVENTS),
+            ),
         ),
         (_TIME,),
         "line",
+        aggregates=agg.SCOPE_SERVICE,
     ),
     Panel(
         "unique_visitors",
@@ -117,19 +154,31 @@ PANELS: tuple[Panel, ...] = (
             # client.ip: the client's address wherever the line names it (X-Forwarded-For, a JSON
             # client_ip, else the peer address), so JSON API logs count too.
             Metric("cardinality", "Unique visitors", field=ecs.CLIENT_IP),
-            Metric("sum", "Bytes served", field=ecs.HTTP_RESPONSE_BODY_BYTES, unit="bytes"),
-            Metric("count", "Requests"),
+            Metric(
+                "sum",
+                "Bytes served",
+                field=ecs.HTTP_RESPONSE_BODY_BYTES,
+                unit="bytes",
+                rollup=_BYTES_SUM,
+            ),
+            Metric("count", "Requests", rollup=_EVENTS_SUM),
         ),
         (),
         "metric",
+        aggregates=agg.SCOPE_SERVICE,
     ),
     Panel(
         "bytes_served",
         "Bytes served",
         names.EVENTS,
-        (Metric("sum", "Bytes", field=ecs.HTTP_RESPONSE_BODY_BYTES, unit="bytes"),),
+        (
+            Metric(
+                "sum", "Bytes", field=ecs.HTTP_RESPONSE_BODY_BYTES, unit="bytes", rollup=_BYTES_SUM
+            ),
+        ),
         (_TIME,),
         "bar",
+        aggregates=agg.SCOPE_SERVICE,
     ),
     Panel(
         "latency",
@@ -148,8 +197,14 @@ PANELS: tuple[Panel, ...] = (
         "Top endpoints",
         names.EVENTS,
         (
-            Metric("count", "Requests"),
-            Metric("ratio", "Error rate", numerator=Condition(ecs.IS_ERROR, (True,))),
+            Metric("count", "Requests", rollup=_EVENTS_SUM),
+            Metric(
+                "ratio",
+                "Error rate",
+                numerator=Condition(ecs.IS_ERROR, (True,)),
+                rollup=Rollup((agg.AGG_STATUS_4XX, agg.AGG_STATUS_5XX), over=agg.AGG_EVENTS),
+            ),
+            # Percentiles do not merge across partials: from the events of the top endpoints.
             Metric(
                 "percentiles", "p95 latency", field=ecs.EVENT_DURATION, percents=(95,), unit="ns"
             ),
@@ -157,6 +212,7 @@ PANELS: tuple[Panel, ...] = (
         (Split("terms", ecs.ENDPOINT, size=10),),
         "table",
         width=2,
+        aggregates=agg.SCOPE_ENDPOINT,
     ),
     Panel(
         "browsers",
@@ -190,10 +246,11 @@ PANELS: tuple[Panel, ...] = (
         "access_heatmap",
         "Access time (weekday x hour)",
         names.EVENTS,
-        (_COUNT,),
+        (Metric("count", "Events", rollup=_EVENTS_SUM),),
         (Split("hour_weekday", ecs.TIMESTAMP),),
         "heatmap",
         width=2,
+        aggregates=agg.SCOPE_SERVICE,
     ),
     Panel(
         "dead_letters",

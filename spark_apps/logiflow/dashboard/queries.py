@@ -13,8 +13,9 @@ minimal local node has no scripting module. Ratios are therefore divided here, a
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from logiflow.contract import ecs
@@ -37,6 +38,7 @@ INTERVALS = (
 MAX_TIME_BUCKETS = 180
 # HyperLogLog is exact below this many distinct values (Elasticsearch's maximum).
 CARDINALITY_PRECISION = 40_000
+_MINUTE_MS = 60_000
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -52,6 +54,19 @@ class TimeRange:
             raise ValueError("time range bounds must carry a time zone")
         if self.end <= self.start:
             raise ValueError("the end of the time range must be after its start")
+
+    def whole_minutes(self) -> TimeRange:
+        """The minutes this range touches: start floored, end ceiled to a whole minute.
+
+        The aggregates count whole one-minute windows, and the finest chart bucket is a minute:
+        every panel of a refresh reads this range, so aggregate and event panels agree.
+        """
+        start_ms, end_ms = epoch_ms(self.start), epoch_ms(self.end)
+        start_ms -= start_ms % _MINUTE_MS
+        end_ms += -end_ms % _MINUTE_MS
+        return TimeRange(
+            datetime.fromtimestamp(start_ms / 1000, UTC), datetime.fromtimestamp(end_ms / 1000, UTC)
+        )
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ def auto_interval(time_range: TimeRange) -> timedelta:
     return INTERVALS[-1]
 
 
-def _epoch_ms(when: datetime) -> int:
+def epoch_ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
@@ -101,7 +116,7 @@ def _terms(field_name: str, values: tuple[Any, ...]) -> dict[str, Any]:
     return {"terms": {field_name: list(values)}}
 
 
-def _service_filter(services: tuple[str, ...]) -> dict[str, Any]:
+def service_filter(services: tuple[str, ...]) -> dict[str, Any]:
     """Named services, and NO_SERVICE for events whose ``service.name`` is missing."""
     named = tuple(s for s in services if s != NO_SERVICE)
     should: list[dict[str, Any]] = []
@@ -117,8 +132,8 @@ def panel_query(panel: Panel, time_range: TimeRange, filters: Filters) -> dict[s
         {
             "range": {
                 panel.time_field: {
-                    "gte": _epoch_ms(time_range.start),
-                    "lt": _epoch_ms(time_range.end),
+                    "gte": epoch_ms(time_range.start),
+                    "lt": epoch_ms(time_range.end),
                     "format": "epoch_millis",
                 }
             }
@@ -127,7 +142,7 @@ def panel_query(panel: Panel, time_range: TimeRange, filters: Filters) -> dict[s
     clauses += [_terms(c.field, c.values) for c in panel.fixed]
     if panel.filterable:
         if filters.services:
-            clauses.append(_service_filter(filters.services))
+            clauses.append(service_filter(filters.services))
         if filters.hosts:
             clauses.append(_terms(ecs.HOST_NAME, filters.hosts))
         if filters.status_classes:
@@ -153,7 +168,7 @@ def _metric_aggs(metrics: tuple[Metric, ...]) -> dict[str, Any]:
     return aggs
 
 
-def _split_agg(
+def split_agg(
     split: Split, time_range: TimeRange, interval: timedelta, time_zone: str
 ) -> dict[str, Any]:
     if split.kind == "date_histogram":
@@ -164,8 +179,8 @@ def _split_agg(
                 "time_zone": time_zone,
                 "min_doc_count": 0,
                 "extended_bounds": {
-                    "min": _epoch_ms(time_range.start),
-                    "max": _epoch_ms(time_range.end) - 1,
+                    "min": epoch_ms(time_range.start),
+                    "max": epoch_ms(time_range.end) - 1,
                 },
             }
         }
@@ -195,7 +210,7 @@ def panel_aggs(
     """The aggregation tree: splits nested outer to inner, the metrics at the leaves."""
     aggs = _metric_aggs(panel.metrics)
     for depth in reversed(range(len(panel.splits))):
-        agg = _split_agg(panel.splits[depth], time_range, interval, time_zone)
+        agg = split_agg(panel.splits[depth], time_range, interval, time_zone)
         if aggs:
             agg["aggs"] = aggs
         aggs = {f"s{depth}": agg}
@@ -272,10 +287,14 @@ def _percentile(found: dict[str, Any], percent: float) -> float | None:
     return None
 
 
-def _bucket_key(split: Split, bucket: dict[str, Any]) -> Any:
+def bucket_key(split: Split, bucket: dict[str, Any]) -> Any:
     if split.kind == "date_histogram":
         return bucket["key_as_string"]
     return bucket["key"]
+
+
+def _doc_count(bucket: dict[str, Any]) -> int:
+    return int(bucket["doc_count"])
 
 
 def _walk(
@@ -286,17 +305,19 @@ def _walk(
     rows: list[list[Any]] = []
     # No index of the kind yet: Elasticsearch answers without aggregations at all.
     for bucket in aggs.get(f"s{depth}", {}).get("buckets", []):
-        key = _bucket_key(panel.splits[depth], bucket)
+        key = bucket_key(panel.splits[depth], bucket)
         rows += _walk(panel, bucket, depth + 1, [*keys, key], minutes)
     return rows
 
 
-def _heatmap_rows(panel: Panel, aggs: dict[str, Any]) -> list[list[Any]]:
+def heatmap_rows(
+    aggs: dict[str, Any], count: Callable[[dict[str, Any]], int] = _doc_count
+) -> list[list[Any]]:
     """Hourly buckets (local time) folded into (weekday, hour) cells, in week order."""
     cells: dict[tuple[int, int], int] = defaultdict(int)
     for bucket in aggs.get("s0", {}).get("buckets", []):
         local = datetime.fromisoformat(bucket["key_as_string"])
-        cells[(local.weekday(), local.hour)] += bucket["doc_count"]
+        cells[(local.weekday(), local.hour)] += count(bucket)
     return [[WEEKDAYS[day], hour, count] for (day, hour), count in sorted(cells.items())]
 
 
@@ -311,7 +332,7 @@ def panel_rows(
     if has_time and interval is not None:
         data.interval_seconds = int(interval.total_seconds())
     if panel.splits and panel.splits[0].kind == "hour_weekday":
-        data.rows = _heatmap_rows(panel, aggs)
+        data.rows = heatmap_rows(aggs)
         return data
     minutes = interval.total_seconds() / 60 if (has_time and interval) else 1.0
     root = {**aggs, "doc_count": data.matched}

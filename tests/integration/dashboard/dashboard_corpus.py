@@ -5,6 +5,11 @@ generator over the last two days, writes them to a fresh topic (every seventh ac
 no record key, as kcat or Fluent Bit would send it, so it has no service), runs the real ETL
 until caught up and refreshes the indices. The generator's facts are the ground truth
 (``ground_truth.py``).
+
+The lines go to the topic dealt round-robin into ``BATCHES`` runs, as that many producers
+replaying the two days would send them, and the ETL reads one run per micro-batch: each batch
+spans the whole two days, so a minute's events land in several batches and the aggregates hold
+several partial documents per window, which the panels must sum.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from logiflow.local.servers import LocalStack
 SEED = 11
 SPAN = dt.timedelta(hours=46)
 RATE_PER_SECOND = 1500 / SPAN.total_seconds()
+BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,14 @@ def index_corpus(
         minute=0, second=0, microsecond=0
     )
     sent = generate(start)
+    in_topic_order = [s for run in range(BATCHES) for s in sent[run::BATCHES]]
+    config = config.model_copy(
+        update={
+            "kafka": config.kafka.model_copy(
+                update={"max_offsets_per_trigger": -(-len(sent) // BATCHES)}
+            )
+        }
+    )
     write_topic(
         local_stack.kafka_bootstrap,
         f"{name}-logs",
@@ -99,7 +113,7 @@ def index_corpus(
                 s.fact.line.encode(),
                 None,
             )
-            for s in sent
+            for s in in_topic_order
         ),
     )
     result = run_etl(config, until_caught_up=True, spark=spark)
