@@ -154,8 +154,7 @@ class Bench:
     def _start_py_spy(self, seconds: float) -> list[Any]:
         if not self.args.profile:
             return []
-        jvm = self.etl.jvm()
-        daemons = [p.pid for p in self.etl.python_workers() if jvm and p.ppid() == jvm.pid]
+        daemons = [p.pid for p in self.etl.python_workers(daemons_only=True)]
         duration = int(min(PY_SPY_SECONDS, seconds))
         return profiling.start_py_spy(daemons, duration, self.out_dir / "py-spy")
 

@@ -91,14 +91,18 @@ class EtlProcess:
     def jvm(self) -> psutil.Process | None:
         """The driver JVM (local mode: also the executor)."""
         children = psutil.Process(self.process.pid).children()
-        return next((c for c in children if "java" in c.name()), None)
+        return next((c for c in children if _name(c) == "java"), None)
 
-    def python_workers(self) -> list[psutil.Process]:
-        """The Python worker daemon and the workers it forks (UDFs run there)."""
+    def python_workers(self, daemons_only: bool = False) -> list[psutil.Process]:
+        """The Python worker daemons and (unless ``daemons_only``) the workers they fork."""
         jvm = self.jvm()
         if jvm is None:
             return []
-        return [p for p in jvm.children(recursive=True) if "python" in p.name()]
+        try:
+            found = jvm.children(recursive=not daemons_only)
+        except psutil.NoSuchProcess:
+            return []
+        return [p for p in found if _name(p).startswith("python")]
 
     def stop(self, timeout: float = 120.0) -> None:
         """SIGTERM: the job stops between batches and shuts its JVM down."""
@@ -111,3 +115,11 @@ class EtlProcess:
                     child.kill()
                 self.process.kill()
                 self.process.wait()
+
+
+def _name(process: psutil.Process) -> str:
+    """The process's name, or "" if it has ended since it was listed (workers come and go)."""
+    try:
+        return process.name()
+    except psutil.NoSuchProcess:
+        return ""
