@@ -199,7 +199,7 @@ def summary(found: dict[str, Any]) -> dict[str, Any]:
     rows: dict[str, Any] = {
         "load average before (1/5/15 min)": found["load_before"],
         "ceiling: Elasticsearch bulk, docs/s": ceiling["docs_per_s"],
-        "sustained input rate, records/s": sustained["rate"] if sustained else "none flat",
+        "sustained input rate, records/s": round(sustained["rate"]) if sustained else "none flat",
     }
     if sustained:
         rows["events indexed/s at that rate"] = sustained["indexed_per_s"]

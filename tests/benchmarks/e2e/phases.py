@@ -129,7 +129,7 @@ class Runner:
             steps.append(self.run_at(rate, hold, "hold"))
             if steps[-1].flat:
                 return steps[-1], steps
-            rate *= BACKOFF
+            rate = round(rate * BACKOFF)
         return None, steps
 
     def _scout(self, start_rate: float, factor: float, seconds: float) -> list[Step]:
@@ -137,7 +137,7 @@ class Runner:
         steps = [self.run_at(start_rate, seconds, "scout")]
         going_up = steps[0].flat
         while steps[-1].flat == going_up:
-            rate = steps[-1].rate * factor if going_up else steps[-1].rate / factor
+            rate = round(steps[-1].rate * factor if going_up else steps[-1].rate / factor)
             if rate < MIN_RATE:
                 break
             steps.append(self.run_at(rate, seconds, "scout"))
