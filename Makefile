@@ -131,9 +131,20 @@ bench: install
 bench-dashboard: install
 	$(BIN)/python tests/benchmarks/bench_dashboard.py $(BENCH_ARGS)
 
+# The whole pipeline on this machine: Elasticsearch's ceiling, the sustained rate, latency and
+# memory (docs/performance.md, "End to end"). BENCH_ARGS='--hold 60 --memory-minutes 3' is short.
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[spark,test,bench]'
+	touch $@
+
+.PHONY: bench-e2e
+bench-e2e: $(BENCH_STAMP)
+	$(BIN)/python tests/benchmarks/bench_e2e.py $(BENCH_ARGS)
+
 # The whole job's CPU per record (its process tree in a cpuacct cgroup: needs root).
 .PHONY: bench-job
-bench-job: install
+bench-job: $(BENCH_STAMP)
 	$(BIN)/python tests/benchmarks/bench_job_cpu.py $(BENCH_ARGS)
 
 # The Kibana saved objects the chart imports, regenerated from the panel model.
