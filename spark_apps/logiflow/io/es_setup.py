@@ -230,7 +230,7 @@ def desired_objects(
             "index.number_of_shards": 1,
             # One replica where there is a second node to hold it, none on a single node.
             "index.auto_expand_replicas": "0-1",
-            "index.refresh_interval": "5s",
+            "index.refresh_interval": settings.refresh_interval,
         }
         time_based = kind != names.BATCHES
         if time_based and capabilities.ilm:

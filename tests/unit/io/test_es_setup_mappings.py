@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from logiflow.config import ElasticsearchSettings
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
@@ -52,3 +55,22 @@ def test_ilm_policy_attached_only_when_the_cluster_has_ilm() -> None:
         "lf-aggregates": ["lf-aggregates-*"],
         "lf-batches": ["lf-batches"],
     }
+
+
+def test_refresh_interval_is_the_configured_one_on_every_template() -> None:
+    for interval, expected in ((None, "1s"), ("30s", "30s")):
+        settings = ElasticsearchSettings(
+            index_prefix="lf", **({"refresh_interval": interval} if interval else {})
+        )
+        components = desired_objects(settings, Capabilities(False, "no ILM"))["component template"]
+        refreshes = {
+            name: body["template"]["settings"]["index.refresh_interval"]
+            for name, body in components
+            if name.endswith("-settings")
+        }
+        assert len(refreshes) == 4 and set(refreshes.values()) == {expected}
+
+
+def test_a_bad_refresh_interval_names_the_key() -> None:
+    with pytest.raises(ValidationError, match="refresh_interval"):
+        ElasticsearchSettings(refresh_interval="soon")
