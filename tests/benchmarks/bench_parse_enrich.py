@@ -39,12 +39,7 @@ from pathlib import Path
 from parse_enrich.figures import StageFigures, suspect_lines, table_header, table_row
 from parse_enrich.reference import straightforward_reference
 from parse_enrich.timing import Plan, time_rounds
-from parse_enrich.variant_json import (
-    DUPLICATE_KEYS_CONF,
-    Difference,
-    compare_outputs,
-    extract_json_variant,
-)
+from parse_enrich.variant_json import VariantComparison, time_against_from_json
 from pyspark.accumulators import Accumulator
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -57,8 +52,6 @@ from logiflow.etl.decode_records import decode_kafka_records
 from logiflow.etl.enrich_useragent import CacheStats, cache_stats_accumulator, enrich_user_agent
 from logiflow.etl.filter_rules import apply_drop_rules
 from logiflow.etl.parse import parse_lines
-from logiflow.etl.parse.extract_json import extract_json
-from logiflow.etl.parse.work_columns import IS_JSON
 from logiflow.etl.pipeline import aggregate, enrich
 from logiflow.ingest.generator import TrafficProfile, generate_lines
 from logiflow.spark_session import create_spark_session
@@ -69,8 +62,6 @@ USER_AGENT_STAGE = "  + user agent"
 ALL_STAGES = "decode + parse + enrich + filter (all fields)"
 REFERENCE = "issue 2's straightforward version (reference)"
 AGGREGATES = "aggregates query (parses again; no user agent)"
-FROM_JSON = "JSON extraction: from_json (today)"
-VARIANT = "JSON extraction: parse_json + variant_get"
 TARGET_PER_CORE = 100_000  # issue 2
 Figures = dict[str, StageFigures]  # row label -> its runs
 
@@ -198,8 +189,7 @@ class Measurements:
     stages: Figures
     aggregates_query: StageFigures
     per_format: dict[str, Figures]  # "JSON lines" / "access-log lines" -> rows
-    json_extraction: Figures  # from_json against VARIANT
-    variant_differences: list[Difference]
+    variant: VariantComparison  # the JSON extraction: from_json against VARIANT
 
 
 def parse_args() -> argparse.Namespace:
@@ -210,6 +200,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--headers", action="store_true", help="only compare decoding without and with headers"
+    )
+    parser.add_argument(
+        "--json-extraction", action="store_true", help="only compare from_json with VARIANT"
     )
     return parser.parse_args()
 
@@ -281,43 +274,34 @@ def time_per_format(pipeline: Pipeline, records: DataFrame, runs: int) -> dict[s
     return per_format
 
 
-def time_json_extraction(
-    pipeline: Pipeline, records: DataFrame, runs: int
-) -> tuple[Figures, list[Difference]]:
-    """from_json (today's ``extract_json``) against the VARIANT prototype on the JSON lines,
-    in turn, and where their outputs differ."""
-    spark = records.sparkSession
-    spark.conf.set(DUPLICATE_KEYS_CONF, "true")
-    decoded = pipeline.decoded(split_by_format(records)["JSON lines"])
-    # The input extract_json sees in the pipeline: the line and whether it goes to JSON.
-    looks_json = col(ecs.ERROR_MESSAGE).isNull() & F.ltrim(col(ecs.EVENT_ORIGINAL)).startswith("{")
-    lines = decoded.select(
-        F.monotonically_increasing_id().alias("id"),
-        col(ecs.EVENT_ORIGINAL),
-        looks_json.alias(IS_JSON),
-    ).cache()
-    total = lines.count()
-    today, prototype = lines.transform(extract_json(True)), lines.transform(extract_json_variant)
-    figures = time_rounds([Plan(FROM_JSON, today, total), Plan(VARIANT, prototype, total)], runs)
-    differences = compare_outputs(today, prototype, "id")
-    lines.unpersist()
-    spark.conf.unset(DUPLICATE_KEYS_CONF)
-    return figures, differences
-
-
 def measure(pipeline: Pipeline, records: DataFrame, runs: int) -> Measurements:
     total = records.count()
     outcomes = outcome_counts(pipeline, records)
-    json_extraction, differences = time_json_extraction(pipeline, records, runs)
+    json_lines = pipeline.decoded(split_by_format(records)["JSON lines"])
+    variant = time_against_from_json(json_lines, runs)
     return Measurements(
         total=total,
         outcomes=outcomes,
         stages=time_rounds(stage_plans(pipeline, records, total, outcomes), runs),
         aggregates_query=time_aggregates_query(pipeline, records, runs),
         per_format=time_per_format(pipeline, records, runs),
-        json_extraction=json_extraction,
-        variant_differences=differences,
+        variant=variant,
     )
+
+
+def compare_json_extraction(
+    records: DataFrame, config: LogiflowConfig, cores: int, runs: int
+) -> None:
+    """Print from_json against the VARIANT prototypes on the JSON lines, and their outputs."""
+    decode = decode_kafka_records(config.parse.max_line_bytes)
+    comparison = time_against_from_json(
+        split_by_format(records)["JSON lines"].transform(decode), runs
+    )
+    print(f"\nmedian of {runs} runs, plans in turn; local[{cores}]")
+    print(table_header())
+    for label, figures in comparison.figures.items():
+        print(table_row(label, figures, cores))
+    print("\n".join(comparison.verdict()))
 
 
 def print_timings(measured: Measurements, cores: int) -> None:
@@ -332,34 +316,10 @@ def print_timings(measured: Measurements, cores: int) -> None:
             print(table_row(f"  {label}", figures, cores))
         warnings += suspect_lines(rows, [PARSE_STAGE, ALL_STAGES])
     print("JSON lines only, the JSON extraction alone (parse stage 3):")
-    for label, figures in measured.json_extraction.items():
+    for label, figures in measured.variant.figures.items():
         print(table_row(f"  {label}", figures, cores))
     for warning in warnings:
         print(warning)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 90 else text[:87] + "..."
-
-
-def print_variant_verdict(measured: Measurements) -> None:
-    """Whether VARIANT beat from_json beyond the spread, and whether their outputs agree."""
-    today, prototype = measured.json_extraction[FROM_JSON], measured.json_extraction[VARIANT]
-    ratio = prototype.lines_per_cpu_second.median / today.lines_per_cpu_second.median
-    if prototype.lines_per_cpu_second.low > today.lines_per_cpu_second.high:
-        verdict = "faster beyond the spread"
-    elif prototype.lines_per_cpu_second.high < today.lines_per_cpu_second.low:
-        verdict = "slower beyond the spread"
-    else:
-        verdict = "within the spread"
-    print(f"VARIANT vs from_json: {ratio:.2f}x the lines per CPU-second (medians), {verdict}")
-    if not measured.variant_differences:
-        print(f"VARIANT output: equal to from_json's on all {today.lines:,} JSON lines")
-    for difference in measured.variant_differences:
-        print(f"VARIANT output: {difference.column} differs on {difference.rows:,} lines, e.g.")
-        for line, expected, got in difference.examples:
-            print(f"    {_short(line)}\n      from_json {_short(expected)}, variant {_short(got)}")
 
 
 def print_verdicts(measured: Measurements, cores: int, cache: CacheStats) -> None:
@@ -399,6 +359,10 @@ def main() -> None:
             spark.stop()
             return
         records = kafka_frame(spark, corpus, args.cores * 4, headers=False).cache()
+        if args.json_extraction:
+            compare_json_extraction(records, config, args.cores, args.runs)
+            spark.stop()
+            return
         stats = cache_stats_accumulator(spark)
         measured = measure(Pipeline(config, stats), records, args.runs)
         records.unpersist()
@@ -418,7 +382,7 @@ def main() -> None:
     )
     print_timings(measured, args.cores)
     print_verdicts(measured, args.cores, stats.value)
-    print_variant_verdict(measured)
+    print("\n".join(measured.variant.verdict()))
 
 
 if __name__ == "__main__":

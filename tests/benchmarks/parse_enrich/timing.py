@@ -12,6 +12,7 @@ an ``Observation`` of the very write that is timed; a wrong count aborts the ben
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -121,6 +122,9 @@ def run_once(plan: Plan) -> Sample:
 
 def time_rounds(plans: Sequence[Plan], runs: int) -> dict[str, StageFigures]:
     """One untimed warm-up round, then ``runs`` rounds of the plans in turn (A B C A B C ...)."""
+    # Progress on stderr: under load a group can take minutes, and the table comes at the end.
+    labels = ", ".join(plan.label.strip() for plan in plans)
+    print(f"timing {labels}: warm-up + {runs} rounds", file=sys.stderr, flush=True)
     for plan in plans:
         run_once(plan)
     for _ in range(runs):
