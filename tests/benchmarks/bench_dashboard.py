@@ -46,8 +46,9 @@ from logiflow.contract import aggregates as agg
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.dashboard.fetch import run_panel, run_panels
-from logiflow.dashboard.panels import PANELS
-from logiflow.dashboard.queries import TimeRange
+from logiflow.dashboard.panels import PANELS, Panel
+from logiflow.dashboard.queries import PanelData, TimeRange
+from logiflow.dashboard.sampling import DEFAULT_SAMPLE_SIZE
 from logiflow.etl.enrich_geo import country_of
 from logiflow.etl.enrich_useragent import classify
 from logiflow.ingest.generator import GeneratedLine, TrafficGenerator, TrafficProfile
@@ -222,33 +223,60 @@ def _figures(timed: tuple[float, float]) -> str:
     return f"{timed[0]:8.1f} / {timed[1]:8.1f}"
 
 
+def _sampled(data: PanelData) -> str:
+    return f"p={data.sampled:.3g}" if data.sampled is not None else "exact"
+
+
+def _panel_line(
+    es: Elasticsearch,
+    panel: Panel,
+    time_range: TimeRange,
+    runs: int,
+    threshold_s: float,
+    sample_size: int | None,
+) -> tuple[str, bool]:
+    """The panel's figures as the page asks, from the events alone, and unsampled; and if ok."""
+
+    def run(**how: Any) -> PanelData:
+        return run_panel(es, panel, PREFIX, time_range, sample_size=sample_size, **how)
+
+    timed = _timed(run, runs)
+    source = "aggregates" if panel.aggregates else panel.index
+    verdict = _verdict(timed[0], threshold_s)
+    line = f"  {panel.id:<22} {source:>10} {_sampled(run()):>9} {_figures(timed)} {verdict:>7}"
+    from_events = _figures(_timed(lambda: run(aggregates=False), runs)) if panel.aggregates else ""
+    line += f"  {from_events:>19}"
+    if panel.samples:
+        line += f"  {_figures(_timed(lambda: run(sample_size=None), runs))}"
+    return line, verdict == "ok"
+
+
 def measure(
-    es: Elasticsearch, time_range: TimeRange, runs: int, threshold_s: float, out: Console
+    es: Elasticsearch,
+    time_range: TimeRange,
+    runs: int,
+    threshold_s: float,
+    out: Console,
+    sample_size: int | None = DEFAULT_SAMPLE_SIZE,
 ) -> None:
     out.print(
         f"\nquery latency over {time_range.start:%Y-%m-%d %H:%M} .. {time_range.end:%Y-%m-%d %H:%M}"
-        " UTC,"
-        f" {runs} runs each, median / worst in ms; verdict: median <= {threshold_s:g} s\n"
-        f"  {'panel':<22} {'reads':>10} {'as the page asks':>19} verdict  {'from events alone':>19}"
+        f" UTC, sample size {sample_size}, {runs} runs each, median / worst in ms;"
+        f" verdict: median <= {threshold_s:g} s\n"
+        f"  {'panel':<22} {'reads':>10} {'sampled':>9} {'as the page asks':>19} verdict"
+        f"  {'from events alone':>19}  {'unsampled':>19}"
     )
     slow = []
     for panel in PANELS:
-        timed = _timed(lambda panel=panel: run_panel(es, panel, PREFIX, time_range), runs)
-        source = "aggregates" if panel.aggregates else panel.index
-        verdict = _verdict(timed[0], threshold_s)
-        line = f"  {panel.id:<22} {source:>10} {_figures(timed)} {verdict:>7}"
-        if panel.aggregates:
-            events_only = _timed(
-                lambda panel=panel: run_panel(es, panel, PREFIX, time_range, aggregates=False),
-                runs,
-            )
-            line += f"  {_figures(events_only)}"
-        if verdict != "ok":
+        line, ok = _panel_line(es, panel, time_range, runs, threshold_s, sample_size)
+        if not ok:
             slow.append(panel.id)
         out.print(line)
-    timed = _timed(lambda: run_panels(es, PANELS, PREFIX, time_range), runs)
+    timed = _timed(
+        lambda: run_panels(es, PANELS, PREFIX, time_range, sample_size=sample_size), runs
+    )
     verdict = _verdict(timed[0], threshold_s)
-    out.print(f"  {'every panel (refresh)':<22} {'':>10} {_figures(timed)} {verdict:>7}")
+    out.print(f"  {'every panel (refresh)':<22} {'':>10} {'':>9} {_figures(timed)} {verdict:>7}")
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     out.print(f"load average (1/5/15 min) at the end: {load}")
     if slow:
@@ -267,6 +295,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's indices")
     parser.add_argument(
         "--measure-only", action="store_true", help="time the indices a --keep run left"
+    )
+    parser.add_argument(
+        "--sample-size",
+        type=int,
+        default=DEFAULT_SAMPLE_SIZE,
+        help="events a sampled panel reads (0: never sample)",
     )
     args = parser.parse_args(argv)
     out = Console(width=130)
@@ -293,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.measure_only:
             out.print(f"writing {args.rate:g} events/s for {args.hours:g} h into {url} ...")
             _load(es, start, args.rate, args.hours, out)
-        measure(es, time_range, args.runs, args.threshold, out)
+        measure(es, time_range, args.runs, args.threshold, out, args.sample_size or None)
         if not (args.keep or args.measure_only):
             es.indices.delete(index=f"{PREFIX}-*", allow_no_indices=True)
     finally:
