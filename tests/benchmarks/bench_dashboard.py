@@ -238,7 +238,7 @@ def _panel_line(
     """The panel's figures as the page asks, from the events alone, and unsampled; and if ok."""
 
     def run(**how: Any) -> PanelData:
-        return run_panel(es, panel, PREFIX, time_range, sample_size=sample_size, **how)
+        return run_panel(es, panel, PREFIX, time_range, **{"sample_size": sample_size, **how})
 
     timed = _timed(run, runs)
     source = "aggregates" if panel.aggregates else panel.index
