@@ -3,8 +3,10 @@
 Run with ``make bench-dashboard`` (or ``.venv/bin/python tests/benchmarks/bench_dashboard.py``;
 options: ``--rate`` events/s (default 200, what ``logiflow run`` generates), ``--hours`` of
 simulated traffic (default 24), ``--runs`` per query, ``--threshold`` of the verdict in seconds
-(default 0.5: "well under a second"), ``--es-host`` to use a running node instead of starting a
-local one). Not collected by pytest: it prints figures and a verdict and asserts nothing.
+(default 0.5: "well under a second"), ``--sample-size`` of the sampled event panels, several
+to compare them, 0 for none (default ``dashboard.sample_size``'s), ``--es-host`` to use a
+running node instead of starting a local one). Not collected by pytest: it prints figures and
+a verdict and asserts nothing.
 
 Events are the traffic generator's, written straight to an events index as the ETL would shape
 them (the fields the panels read), through the bulk API: the point is the query side, and a day
@@ -17,9 +19,10 @@ follow ``etl/aggregate_windows.py``; its unit tests pin the real transform).
 Each panel's query then runs ``--runs`` times over the whole range, as the page asks for it
 (auto interval), alone and all panels in one refresh; panels backed by the aggregates also run
 from the events alone (what a host or status-class filter makes them do). The median and worst
-are printed, and a verdict per panel against the threshold. The shard request cache is off for
-these indices, so every run is a real search (on a live index, new documents invalidate that
-cache at every refresh anyway).
+are printed, and a verdict per panel against the threshold. Each line says whether the panel
+sampled (its probability) and, for the panels that can, their time over every event. The shard
+request cache is off for these indices, so every run is a real search (on a live index, new
+documents invalidate that cache at every refresh anyway).
 """
 
 from __future__ import annotations
@@ -299,8 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sample-size",
         type=int,
-        default=DEFAULT_SAMPLE_SIZE,
-        help="events a sampled panel reads (0: never sample)",
+        nargs="+",
+        default=[DEFAULT_SAMPLE_SIZE],
+        help="events a sampled panel reads (0: never sample); several: one measure each",
     )
     args = parser.parse_args(argv)
     out = Console(width=130)
@@ -327,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.measure_only:
             out.print(f"writing {args.rate:g} events/s for {args.hours:g} h into {url} ...")
             _load(es, start, args.rate, args.hours, out)
-        measure(es, time_range, args.runs, args.threshold, out, args.sample_size or None)
+        for sample_size in args.sample_size:
+            measure(es, time_range, args.runs, args.threshold, out, sample_size or None)
         if not (args.keep or args.measure_only):
             es.indices.delete(index=f"{PREFIX}-*", allow_no_indices=True)
     finally:
