@@ -279,6 +279,8 @@ def measure(
         lambda: run_panels(es, PANELS, PREFIX, time_range, sample_size=sample_size), runs
     )
     verdict = _verdict(timed[0], threshold_s)
+    if verdict != "ok":
+        slow.append("every panel (refresh)")
     out.print(f"  {'every panel (refresh)':<22} {'':>10} {'':>9} {_figures(timed)} {verdict:>7}")
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     out.print(f"load average (1/5/15 min) at the end: {load}")
