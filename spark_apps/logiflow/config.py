@@ -310,6 +310,10 @@ class DashboardSettings(_Section):
     # The range the page opens with, counted back from now (the page picks the range the data
     # covers instead when nothing falls in it).
     default_range_minutes: int = Field(default=60, gt=0)
+    # Over more events than this in range, the panels only events can answer (latency
+    # percentiles, top endpoints' p95, browsers, OSes, devices, countries) read a random sample of
+    # about this many (docs/dashboards.md, Performance); 0 never samples.
+    sample_size: int = Field(default=300_000, ge=0)
 
     @field_validator("time_zone")
     @classmethod

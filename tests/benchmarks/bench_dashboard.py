@@ -3,8 +3,10 @@
 Run with ``make bench-dashboard`` (or ``.venv/bin/python tests/benchmarks/bench_dashboard.py``;
 options: ``--rate`` events/s (default 200, what ``logiflow run`` generates), ``--hours`` of
 simulated traffic (default 24), ``--runs`` per query, ``--threshold`` of the verdict in seconds
-(default 0.5: "well under a second"), ``--es-host`` to use a running node instead of starting a
-local one). Not collected by pytest: it prints figures and a verdict and asserts nothing.
+(default 0.5: "well under a second"), ``--sample-size`` of the sampled event panels, several
+to compare them, 0 for none (default ``dashboard.sample_size``'s), ``--es-host`` to use a
+running node instead of starting a local one). Not collected by pytest: it prints figures and
+a verdict and asserts nothing.
 
 Events are the traffic generator's, written straight to an events index as the ETL would shape
 them (the fields the panels read), through the bulk API: the point is the query side, and a day
@@ -17,9 +19,10 @@ follow ``etl/aggregate_windows.py``; its unit tests pin the real transform).
 Each panel's query then runs ``--runs`` times over the whole range, as the page asks for it
 (auto interval), alone and all panels in one refresh; panels backed by the aggregates also run
 from the events alone (what a host or status-class filter makes them do). The median and worst
-are printed, and a verdict per panel against the threshold. The shard request cache is off for
-these indices, so every run is a real search (on a live index, new documents invalidate that
-cache at every refresh anyway).
+are printed, and a verdict per panel against the threshold. Each line says whether the panel
+sampled (its probability) and, for the panels that can, their time over every event. The shard
+request cache is off for these indices, so every run is a real search (on a live index, new
+documents invalidate that cache at every refresh anyway).
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ from logiflow.contract import aggregates as agg
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.dashboard.fetch import run_panel, run_panels
-from logiflow.dashboard.panels import PANELS
-from logiflow.dashboard.queries import TimeRange
+from logiflow.dashboard.panels import PANELS, Panel
+from logiflow.dashboard.queries import PanelData, TimeRange
+from logiflow.dashboard.sampling import DEFAULT_SAMPLE_SIZE
 from logiflow.etl.enrich_geo import country_of
 from logiflow.etl.enrich_useragent import classify
 from logiflow.ingest.generator import GeneratedLine, TrafficGenerator, TrafficProfile
@@ -222,33 +226,62 @@ def _figures(timed: tuple[float, float]) -> str:
     return f"{timed[0]:8.1f} / {timed[1]:8.1f}"
 
 
+def _sampled(data: PanelData) -> str:
+    return f"p={data.sampled:.3g}" if data.sampled is not None else "exact"
+
+
+def _panel_line(
+    es: Elasticsearch,
+    panel: Panel,
+    time_range: TimeRange,
+    runs: int,
+    threshold_s: float,
+    sample_size: int | None,
+) -> tuple[str, bool]:
+    """The panel's figures as the page asks, from the events alone, and unsampled; and if ok."""
+
+    def run(**how: Any) -> PanelData:
+        return run_panel(es, panel, PREFIX, time_range, **{"sample_size": sample_size, **how})
+
+    timed = _timed(run, runs)
+    source = "aggregates" if panel.aggregates else panel.index
+    verdict = _verdict(timed[0], threshold_s)
+    line = f"  {panel.id:<22} {source:>10} {_sampled(run()):>9} {_figures(timed)} {verdict:>7}"
+    from_events = _figures(_timed(lambda: run(aggregates=False), runs)) if panel.aggregates else ""
+    line += f"  {from_events:>19}"
+    if panel.samples:
+        line += f"  {_figures(_timed(lambda: run(sample_size=None), runs))}"
+    return line, verdict == "ok"
+
+
 def measure(
-    es: Elasticsearch, time_range: TimeRange, runs: int, threshold_s: float, out: Console
+    es: Elasticsearch,
+    time_range: TimeRange,
+    runs: int,
+    threshold_s: float,
+    out: Console,
+    sample_size: int | None = DEFAULT_SAMPLE_SIZE,
 ) -> None:
     out.print(
         f"\nquery latency over {time_range.start:%Y-%m-%d %H:%M} .. {time_range.end:%Y-%m-%d %H:%M}"
-        " UTC,"
-        f" {runs} runs each, median / worst in ms; verdict: median <= {threshold_s:g} s\n"
-        f"  {'panel':<22} {'reads':>10} {'as the page asks':>19} verdict  {'from events alone':>19}"
+        f" UTC, sample size {sample_size}, {runs} runs each, median / worst in ms;"
+        f" verdict: median <= {threshold_s:g} s\n"
+        f"  {'panel':<22} {'reads':>10} {'sampled':>9} {'as the page asks':>19} verdict"
+        f"  {'from events alone':>19}  {'unsampled':>19}"
     )
     slow = []
     for panel in PANELS:
-        timed = _timed(lambda panel=panel: run_panel(es, panel, PREFIX, time_range), runs)
-        source = "aggregates" if panel.aggregates else panel.index
-        verdict = _verdict(timed[0], threshold_s)
-        line = f"  {panel.id:<22} {source:>10} {_figures(timed)} {verdict:>7}"
-        if panel.aggregates:
-            events_only = _timed(
-                lambda panel=panel: run_panel(es, panel, PREFIX, time_range, aggregates=False),
-                runs,
-            )
-            line += f"  {_figures(events_only)}"
-        if verdict != "ok":
+        line, ok = _panel_line(es, panel, time_range, runs, threshold_s, sample_size)
+        if not ok:
             slow.append(panel.id)
         out.print(line)
-    timed = _timed(lambda: run_panels(es, PANELS, PREFIX, time_range), runs)
+    timed = _timed(
+        lambda: run_panels(es, PANELS, PREFIX, time_range, sample_size=sample_size), runs
+    )
     verdict = _verdict(timed[0], threshold_s)
-    out.print(f"  {'every panel (refresh)':<22} {'':>10} {_figures(timed)} {verdict:>7}")
+    if verdict != "ok":
+        slow.append("every panel (refresh)")
+    out.print(f"  {'every panel (refresh)':<22} {'':>10} {'':>9} {_figures(timed)} {verdict:>7}")
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     out.print(f"load average (1/5/15 min) at the end: {load}")
     if slow:
@@ -267,6 +300,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's indices")
     parser.add_argument(
         "--measure-only", action="store_true", help="time the indices a --keep run left"
+    )
+    parser.add_argument(
+        "--sample-size",
+        type=int,
+        nargs="+",
+        default=[DEFAULT_SAMPLE_SIZE],
+        help="events a sampled panel reads (0: never sample); several: one measure each",
     )
     args = parser.parse_args(argv)
     out = Console(width=130)
@@ -293,7 +333,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.measure_only:
             out.print(f"writing {args.rate:g} events/s for {args.hours:g} h into {url} ...")
             _load(es, start, args.rate, args.hours, out)
-        measure(es, time_range, args.runs, args.threshold, out)
+        for sample_size in args.sample_size:
+            measure(es, time_range, args.runs, args.threshold, out, sample_size or None)
         if not (args.keep or args.measure_only):
             es.indices.delete(index=f"{PREFIX}-*", allow_no_indices=True)
     finally:

@@ -24,6 +24,7 @@ from logiflow.dashboard.queries import (
     PanelData,
     TimeRange,
     auto_interval,
+    panel_query,
     panel_rows,
     panel_search,
 )
@@ -36,6 +37,7 @@ from logiflow.dashboard.rollup_queries import (
     rollup_search,
     top_keys,
 )
+from logiflow.dashboard.sampling import DEFAULT_SAMPLE_SIZE, sample_probability
 from logiflow.errors import LogiflowError
 
 
@@ -71,9 +73,19 @@ def run_panel(
     interval: timedelta | None = None,
     where: str = "the configured hosts",
     aggregates: bool = True,
+    sample_size: int | None = DEFAULT_SAMPLE_SIZE,
 ) -> PanelData:
     found = run_panels(
-        client, [panel], prefix, time_range, filters, time_zone, where, interval, aggregates
+        client,
+        [panel],
+        prefix,
+        time_range,
+        filters,
+        time_zone,
+        where,
+        interval,
+        aggregates,
+        sample_size,
     )
     return found[panel.id]
 
@@ -122,24 +134,62 @@ def _msearch(client: Elasticsearch, searches: list[_Search], where: str) -> _Ans
     return answers
 
 
-def _first_searches(panel: Panel, rolled_up: bool, args: tuple[Any, ...]) -> list[_Search]:
+def _events_in_range(client: Elasticsearch, panel: Panel, args: tuple[Any, ...], where: str) -> int:
+    """How many events ``panel``'s search matches: a count, answered from the indexes alone."""
+    prefix, time_range, filters = args[:3]
+    try:
+        response = client.count(
+            index=names.index_pattern(prefix, names.EVENTS),
+            query=panel_query(panel, time_range, filters),
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+    except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
+        raise _describe(exc, where) from exc
+    return int(response.body["count"])
+
+
+def _probabilities(
+    client: Elasticsearch,
+    panels: Sequence[Panel],
+    args: tuple[Any, ...],
+    sample_size: int | None,
+    where: str,
+) -> dict[str, float]:
+    """Each panel's sampling probability: 1 unless it samples and the range holds many events."""
+    sampling = [p for p in panels if p.samples and p.filterable]
+    probability = 1.0
+    if sampling and sample_size is not None:
+        events = _events_in_range(client, sampling[0], args, where)
+        probability = sample_probability(events, sample_size)
+    return {p.id: probability if p in sampling else 1.0 for p in panels}
+
+
+def _first_searches(
+    panel: Panel, rolled_up: bool, args: tuple[Any, ...], probability: float
+) -> list[_Search]:
     if not rolled_up:
-        return [_Search(panel, "events", panel_search(panel, *args))]
+        request = panel_search(panel, *args, probability=probability)
+        return [_Search(panel, "events", request)]
     searches = [_Search(panel, "rollup", rollup_search(panel, *args))]
     part = events_part(panel)
     if part is not None and not needs_top_keys(panel):
-        searches.append(_Search(panel, "events_part", panel_search(part, *args)))
+        request = panel_search(part, *args, probability=probability)
+        searches.append(_Search(panel, "events_part", request))
     return searches
 
 
-def _ranked_search(panel: Panel, answers: _Answers, args: tuple[Any, ...]) -> list[_Search]:
+def _ranked_search(
+    panel: Panel, answers: _Answers, args: tuple[Any, ...], probability: float
+) -> list[_Search]:
     """The events part restricted to the keys the aggregates ranked (none when none were)."""
     interval = args[-1]
     ranked = top_keys(rollup_rows(panel, answers[(panel.id, "rollup")], interval))
     part = events_part(panel, ranked)
     if not ranked or part is None:
         return []
-    return [_Search(panel, "events_part", panel_search(part, *args))]
+    request = panel_search(part, *args, probability=probability)
+    return [_Search(panel, "events_part", request)]
 
 
 def _panel_data(panel: Panel, rolled_up: bool, answers: _Answers, interval: timedelta) -> PanelData:
@@ -161,6 +211,7 @@ def run_panels(
     where: str = "the configured hosts",
     interval: timedelta | None = None,
     aggregates: bool = True,
+    sample_size: int | None = DEFAULT_SAMPLE_SIZE,
 ) -> dict[str, PanelData]:
     """Every panel in one ``_msearch`` round trip (what the page asks for at each refresh).
 
@@ -168,18 +219,25 @@ def run_panels(
     the aggregates ranked (top endpoints' p95) take a second round trip for that part. The
     range is read in whole minutes (``TimeRange.whole_minutes``), the aggregates' grain.
     ``aggregates=False`` reads every panel from its own index, as a host or status-class
-    filter does (the tests and the benchmark compare both ways).
+    filter does (the tests and the benchmark compare both ways). Panels that sample read a
+    random sample of the events when the range holds more than ``sample_size`` of them
+    (``sampling.py``; None: never), which a count of the range decides first.
     """
     interval = interval or auto_interval(time_range)
     args = (prefix, time_range.whole_minutes(), filters, time_zone, interval)
     rolled_up = {p.id: aggregates and reads_aggregates(p, filters) for p in panels}
-    first = [search for p in panels for search in _first_searches(p, rolled_up[p.id], args)]
+    probability = _probabilities(client, panels, args, sample_size, where)
+    first = [
+        search
+        for p in panels
+        for search in _first_searches(p, rolled_up[p.id], args, probability[p.id])
+    ]
     answers = _msearch(client, first, where)
     second = [
         search
         for panel in panels
         if rolled_up[panel.id] and needs_top_keys(panel)
-        for search in _ranked_search(panel, answers, args)
+        for search in _ranked_search(panel, answers, args, probability[panel.id])
     ]
     answers |= _msearch(client, second, where)
     return {p.id: _panel_data(p, rolled_up[p.id], answers, interval) for p in panels}

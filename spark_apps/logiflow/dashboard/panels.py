@@ -96,6 +96,9 @@ class Panel:
     # The aggregates' scope ("service" or "endpoint") whose partials hold the metrics that have
     # a rollup; None: the panel reads its own index only.
     aggregates: str | None = None
+    # Over many events the panel's events search reads a random sample of them (``sampling.py``):
+    # its numbers are estimates already (percentiles) or a distribution's ranking and shares.
+    samples: bool = False
 
     @property
     def filterable(self) -> bool:
@@ -191,6 +194,7 @@ PANELS: tuple[Panel, ...] = (
         ),
         (_TIME,),
         "line",
+        samples=True,
     ),
     Panel(
         "top_endpoints",
@@ -213,6 +217,7 @@ PANELS: tuple[Panel, ...] = (
         "table",
         width=2,
         aggregates=agg.SCOPE_ENDPOINT,
+        samples=True,
     ),
     Panel(
         "browsers",
@@ -220,6 +225,7 @@ PANELS: tuple[Panel, ...] = (
         names.EVENTS,
         (_COUNT,),
         (Split("terms", ecs.USER_AGENT_NAME, size=10, missing=UNKNOWN),),
+        samples=True,
     ),
     Panel(
         "operating_systems",
@@ -227,6 +233,7 @@ PANELS: tuple[Panel, ...] = (
         names.EVENTS,
         (_COUNT,),
         (Split("terms", ecs.USER_AGENT_OS_NAME, size=10, missing=UNKNOWN),),
+        samples=True,
     ),
     Panel(
         "device_types",
@@ -234,6 +241,7 @@ PANELS: tuple[Panel, ...] = (
         names.EVENTS,
         (_COUNT,),
         (Split("terms", ecs.DEVICE_TYPE, size=10, missing=UNKNOWN),),
+        samples=True,
     ),
     Panel(
         "countries",
@@ -241,6 +249,7 @@ PANELS: tuple[Panel, ...] = (
         names.EVENTS,
         (_COUNT,),
         (Split("terms", ecs.SOURCE_GEO_COUNTRY_NAME, size=15, missing=UNKNOWN),),
+        samples=True,
     ),
     Panel(
         "access_heatmap",

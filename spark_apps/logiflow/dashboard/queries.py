@@ -21,6 +21,7 @@ from typing import Any
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.dashboard.panels import NO_SERVICE, Metric, Panel, Split
+from logiflow.dashboard.sampling import sampled_aggs, unwrap_sample
 
 # Bucket widths the time splits choose from, narrowest first, so a chart has at most
 # MAX_TIME_BUCKETS bars however long the range.
@@ -88,11 +89,14 @@ class PanelData:
     rows: list[list[Any]] = field(default_factory=list)
     interval_seconds: int | None = None
     matched: int = 0  # documents in the time range that passed the filters
+    # The probability at which the events were sampled (``sampling.py``); None: every event.
+    sampled: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "panel": self.panel,
             "matched": self.matched,
+            "sampled": self.sampled,
             "columns": self.columns,
             "rows": self.rows,
             "interval_seconds": self.interval_seconds,
@@ -224,13 +228,18 @@ def panel_search(
     filters: Filters = NO_FILTERS,
     time_zone: str = "UTC",
     interval: timedelta | None = None,
+    probability: float = 1.0,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``Elasticsearch.search`` (index, query, aggs, size ...)."""
+    """Keyword arguments for ``Elasticsearch.search`` (index, query, aggs, size ...).
+
+    Below ``probability`` 1 the aggregations read a random sample of the events (``sampling.py``).
+    """
     interval = interval or auto_interval(time_range)
+    aggs = panel_aggs(panel, time_range, interval, time_zone)
     return {
         "index": names.index_pattern(prefix, panel.index),
         "query": panel_query(panel, time_range, filters),
-        "aggs": panel_aggs(panel, time_range, interval, time_zone),
+        "aggs": sampled_aggs(aggs, probability),
         "size": 0,
         "track_total_hits": True,
         # A kind of index that does not exist yet is empty, not an error.
@@ -325,8 +334,8 @@ def panel_rows(
     panel: Panel, response: dict[str, Any], interval: timedelta | None = None
 ) -> PanelData:
     """The response of ``panel_search`` as rows (see the module docstring)."""
-    aggs = response.get("aggregations") or {}
-    data = PanelData(panel.id, split_columns(panel) + metric_columns(panel))
+    aggs, sampled = unwrap_sample(response.get("aggregations") or {})
+    data = PanelData(panel.id, split_columns(panel) + metric_columns(panel), sampled=sampled)
     data.matched = response["hits"]["total"]["value"]
     has_time = any(s.kind == "date_histogram" for s in panel.splits)
     if has_time and interval is not None:

@@ -191,6 +191,7 @@ def merged_rows(
     ``events`` (the events part's rows), in the panel's column order."""
     data = PanelData(panel.id, split_columns(panel) + metric_columns(panel))
     data.matched = int(_sum(rollup.get("aggregations") or {}, EVENTS_SUM))
+    data.sampled = events.sampled if events is not None else None
     if any(s.kind == "date_histogram" for s in panel.splits) and interval is not None:
         data.interval_seconds = int(interval.total_seconds())
     if panel.splits and panel.splits[0].kind == "hour_weekday":

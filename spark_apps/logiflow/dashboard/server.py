@@ -203,6 +203,7 @@ class _DashboardApi:
             query.filters,
             query.time_zone,
             self.where,
+            sample_size=self.config.dashboard.sample_size or None,
         )
         return JSONResponse(
             {

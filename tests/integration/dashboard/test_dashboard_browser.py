@@ -207,3 +207,49 @@ def test_bad_parameters_are_http_errors_and_the_server_lives_on(
     assert got == status
     assert words in json.loads(body)["error"]
     assert get(f"{dashboard}/api/meta")[0] == 200
+
+
+def api_range(corpus: Corpus) -> str:
+    """``start`` and ``end`` parameters that cover every event of the corpus."""
+    end = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    return f"start={corpus.start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def test_sampled_panels_say_so_on_the_page_and_in_the_api(
+    page: Page, dashboard_corpus: Corpus, tmp_path: Path
+) -> None:
+    config = dashboard_config(dashboard_corpus)
+    few = len(dashboard_corpus.events) // 4
+    config = config.model_copy(
+        update={"dashboard": config.dashboard.model_copy(update={"sample_size": few})}
+    )
+    console = Console(page)
+    with running_dashboard(config) as url:
+        page.goto(url)
+        wait_until_drawn(page)
+        for panel in PANELS:
+            note = page.locator(f".panel[data-panel='{panel.id}'] .sampled")
+            if panel.samples:
+                assert note.is_visible(), panel.id
+                assert "Sampled" in note.inner_text()
+                assert "events in range" in note.get_attribute("title")
+            else:
+                assert not note.is_visible(), panel.id
+        status, body = get(f"{url}/api/panels/latency?{api_range(dashboard_corpus)}")
+        assert status == 200
+        [answer] = json.loads(body)["panels"].values()
+        assert answer["sampled"] == pytest.approx(few / len(dashboard_corpus.events))
+        assert not console.errors, console.errors
+        page.screenshot(path=str(tmp_path / "dashboard-sampled.png"), full_page=True)
+
+
+def test_below_the_sample_size_the_page_says_nothing_of_sampling(
+    page: Page, dashboard: str, dashboard_corpus: Corpus
+) -> None:
+    page.goto(dashboard)
+    wait_until_drawn(page)
+    assert page.locator(".panel .sampled:visible").count() == 0
+    status, body = get(f"{dashboard}/api/panels/browsers?{api_range(dashboard_corpus)}")
+    assert status == 200
+    [answer] = json.loads(body)["panels"].values()
+    assert answer["sampled"] is None

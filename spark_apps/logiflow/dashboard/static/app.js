@@ -186,7 +186,8 @@ function layoutPanels() {
     const box = document.createElement("section");
     box.className = `panel${panel.width === 2 ? " wide" : ""}`;
     box.dataset.panel = panel.id;
-    box.innerHTML = `<h3>${escapeHtml(panel.title)}</h3><div class="body"></div>`;
+    box.innerHTML = `<h3>${escapeHtml(panel.title)}</h3>` +
+      '<p class="sampled" hidden></p><div class="body"></div>';
     $(panel.board).appendChild(box);
   }
 }
@@ -243,9 +244,22 @@ function axisTitle(metric) {
 // Elasticsearch gives bucket keys in the requested time zone; plotly draws wall-clock times.
 function wallClock(key) { return key.replace(/(Z|[+-]\d\d:\d\d)$/, ""); }
 
+// Over many events a panel reads a random sample of them: its numbers are estimates, say so.
+function showSampling(box, data) {
+  const note = box.querySelector(".sampled");
+  note.hidden = !data.sampled;
+  box.dataset.sampled = data.sampled || "";
+  if (!data.sampled) return;
+  const percent = +(data.sampled * 100).toPrecision(2);
+  note.textContent = `Sampled: estimated from ${percent}% of the events`;
+  note.title = `${data.matched.toLocaleString("en-US")} events in range: this panel read a ` +
+    `random sample of them (probability ${data.sampled.toPrecision(2)}); counts are scaled up.`;
+}
+
 function render(panel, data) {
   const body = document.querySelector(`.panel[data-panel="${panel.id}"] .body`);
   body.parentElement.dataset.matched = data.matched;
+  showSampling(body.parentElement, data);
   if (!data.rows.length || (panel.visual !== "metric" && data.matched === 0)) {
     if (body.firstChild && body.firstChild.classList && body.firstChild.classList.contains("chart")) {
       Plotly.purge(body.firstChild);
