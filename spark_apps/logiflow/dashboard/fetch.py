@@ -40,6 +40,9 @@ from logiflow.dashboard.rollup_queries import (
 from logiflow.dashboard.sampling import DEFAULT_SAMPLE_SIZE, sample_probability
 from logiflow.errors import LogiflowError
 
+# What every search of one refresh shares: prefix, range, filters, time zone, bucket width.
+SearchArgs = tuple[str, TimeRange, Filters, str, timedelta]
+
 
 class DashboardDataError(LogiflowError):
     """Elasticsearch could not answer a dashboard query; ``status`` is the HTTP status to give."""
@@ -134,7 +137,7 @@ def _msearch(client: Elasticsearch, searches: list[_Search], where: str) -> _Ans
     return answers
 
 
-def _events_in_range(client: Elasticsearch, panel: Panel, args: tuple[Any, ...], where: str) -> int:
+def _events_in_range(client: Elasticsearch, panel: Panel, args: SearchArgs, where: str) -> int:
     """How many events ``panel``'s search matches: a count, answered from the indexes alone."""
     prefix, time_range, filters = args[:3]
     try:
@@ -152,7 +155,7 @@ def _events_in_range(client: Elasticsearch, panel: Panel, args: tuple[Any, ...],
 def _probabilities(
     client: Elasticsearch,
     panels: Sequence[Panel],
-    args: tuple[Any, ...],
+    args: SearchArgs,
     sample_size: int | None,
     where: str,
 ) -> dict[str, float]:
@@ -166,7 +169,7 @@ def _probabilities(
 
 
 def _first_searches(
-    panel: Panel, rolled_up: bool, args: tuple[Any, ...], probability: float
+    panel: Panel, rolled_up: bool, args: SearchArgs, probability: float
 ) -> list[_Search]:
     if not rolled_up:
         request = panel_search(panel, *args, probability=probability)
@@ -180,7 +183,7 @@ def _first_searches(
 
 
 def _ranked_search(
-    panel: Panel, answers: _Answers, args: tuple[Any, ...], probability: float
+    panel: Panel, answers: _Answers, args: SearchArgs, probability: float
 ) -> list[_Search]:
     """The events part restricted to the keys the aggregates ranked (none when none were)."""
     interval = args[-1]
