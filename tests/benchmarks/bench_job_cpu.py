@@ -29,21 +29,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from confluent_kafka import Producer
-from elasticsearch import Elasticsearch
-from rich.console import Console
 
-from logiflow.config import LogiflowConfig, load_config
+# The script's folder is first on sys.path when it runs: its sibling packages import by name.
+from e2e.stack import etl_config_file, start_servers
+from elasticsearch import Elasticsearch
+from parse_enrich.corpus import corpus_pool
+
+from logiflow.config import LogiflowConfig
 from logiflow.contract import index_names as names
-from logiflow.ingest.generator import TrafficProfile, generate_lines
 from logiflow.io.es_client import create_es_client
-from logiflow.io.topic_admin import create_topics
-from logiflow.local.process import free_port
-from logiflow.local.servers import LocalServers
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/cpuacct")
-CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "corpus"
 DEFAULT_LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 
 
@@ -56,13 +53,9 @@ class JobRun:
 
 
 def corpus_lines(count: int, distinct: int) -> list[bytes]:
-    """The benchmark corpus of ``make bench``: generated lines plus the sample corpus, repeated."""
-    profile = TrafficProfile(malformed_share=0.01)
-    pool = [g.line for g in generate_lines(seed=2026, count=distinct, profile=profile)]
-    for file in sorted(CORPUS_DIR.rglob("*")):
-        if file.is_file():
-            text = file.read_bytes().decode("utf-8", errors="replace")
-            pool += [line for line in text.splitlines() if line.strip()]
+    """The benchmark corpus of ``make bench``, repeated up to ``count`` records."""
+    generated, sample = corpus_pool(distinct)
+    pool = generated + sample
     return [pool[i % len(pool)].encode() for i in range(count)]
 
 
@@ -128,26 +121,16 @@ def _start_py_spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*command, "-o", str(output), "-p", str(pid)])
 
 
-def write_config(
-    config: LogiflowConfig, directory: Path, prefix: str, spark_conf: dict[str, str]
-) -> Path:
-    data = {
-        "kafka": {
-            "bootstrap_servers": config.kafka.bootstrap_servers,
-            "logs_topic": config.kafka.logs_topic,
-            "dead_letter_topic": config.kafka.dead_letter_topic,
-        },
-        "elasticsearch": {"hosts": config.elasticsearch.hosts, "index_prefix": prefix},
-        "spark": {
-            "master": "local[2]",
-            "checkpoint_dir": str(directory / prefix / "checkpoints"),
-            "conf": {"spark.ui.enabled": "false", **spark_conf},
-        },
-        "local": {"state_dir": str(directory / prefix)},
-    }
-    path = directory / f"{prefix}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+def run_config(config: LogiflowConfig, directory: Path, prefix: str) -> LogiflowConfig:
+    """``config`` with a prefix and checkpoint of its own: each run starts from scratch."""
+    return config.model_copy(
+        update={
+            "elasticsearch": config.elasticsearch.model_copy(update={"index_prefix": prefix}),
+            "spark": config.spark.model_copy(
+                update={"checkpoint_dir": str(directory / prefix / "checkpoints")}
+            ),
+        }
+    )
 
 
 def accounted_input(es: Elasticsearch, prefix: str) -> int:
@@ -204,30 +187,21 @@ def main() -> None:
     spark_conf = dict(item.split("=", 1) for item in args.spark_conf)
     with tempfile.TemporaryDirectory(prefix="logiflow-bench-job-") as tmp:
         directory = Path(tmp)
-        base = load_config(
-            overrides={
-                "local": {
-                    "state_dir": str(directory / "servers"),
-                    "kafka_port": free_port(),
-                    "kafka_controller_port": free_port(),
-                    "elasticsearch_port": free_port(),
-                },
-                "kafka": {"logs_topic": "bench-logs", "dead_letter_topic": "bench-deadletter"},
-            }
-        )
-        servers = LocalServers(base.local, Console(stderr=True))
-        with servers.running():
-            config = servers.apply_to(base)
-            create_topics(config.kafka, ["bench-logs", "bench-deadletter"], partitions=2)
+        servers, config = start_servers(directory / "servers")
+        try:
             lines = corpus_lines(args.lines, args.distinct)
             produce(config, lines)
-            print(f"{len(lines):,} records in {config.kafka.logs_topic} (2 partitions)")
+            print(f"{len(lines):,} records in {config.kafka.logs_topic}")
             es = create_es_client(config.elasticsearch)
             runs = []
             for round_number in range(args.runs):
                 for number, build in enumerate(builds):
                     prefix = f"bench-{round_number}-{number}"
-                    config_file = write_config(config, directory, prefix, spark_conf)
+                    config_file = etl_config_file(
+                        run_config(config, directory, prefix),
+                        directory / f"{prefix}.yaml",
+                        {"spark.ui.enabled": "false", **spark_conf},
+                    )
                     log = directory / f"{prefix}.log"
                     wall, cpu = run_job(build, config_file, log, args.py_spy)
                     accounted = accounted_input(es, prefix)
@@ -236,6 +210,8 @@ def main() -> None:
                     runs.append(JobRun(build, wall, cpu, accounted))
                     print(f"  {build}: {wall:.1f} s wall, {cpu:.1f} CPU-s", flush=True)
             load = os.getloadavg()
+        finally:
+            servers.stop()
     summarize(runs, args.lines)
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 

@@ -37,6 +37,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from parse_enrich.corpus import corpus_pool
 from parse_enrich.figures import StageFigures, suspect_lines, table_header, table_row
 from parse_enrich.reference import straightforward_reference
 from parse_enrich.timing import Plan, time_rounds
@@ -54,10 +55,8 @@ from logiflow.etl.enrich_useragent import CacheStats, cache_stats_accumulator, e
 from logiflow.etl.filter_rules import apply_drop_rules
 from logiflow.etl.parse import parse_lines
 from logiflow.etl.pipeline import aggregate, enrich
-from logiflow.ingest.generator import TrafficProfile, generate_lines
 from logiflow.spark_session import create_spark_session
 
-CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "corpus"
 PARSE_STAGE = "decode + parse"
 USER_AGENT_STAGE = "  + user agent"
 ALL_STAGES = "decode + parse + enrich + filter (all fields)"
@@ -69,20 +68,13 @@ Figures = dict[str, StageFigures]  # row label -> its runs
 
 def build_corpus(path: Path, lines: int, distinct: int) -> tuple[int, int]:
     """Write ``lines`` lines to ``path``; returns (generated distinct, sample corpus lines)."""
-    profile = TrafficProfile(malformed_share=0.01)
-    base = [g.line for g in generate_lines(seed=2026, count=distinct, profile=profile)]
-    sample: list[str] = []
-    if CORPUS_DIR.is_dir():
-        for file in sorted(CORPUS_DIR.rglob("*")):
-            if file.is_file():
-                text = file.read_bytes().decode("utf-8", errors="replace")
-                sample += [line for line in text.splitlines() if line.strip()]
-    pool = base + sample
+    generated, sample = corpus_pool(distinct)
+    pool = generated + sample
     with path.open("w", encoding="utf-8") as out:
         for i in range(lines):
             # The text source splits on \r and \n only; keep each record on one line.
             out.write(pool[i % len(pool)].replace("\r", " ") + "\n")
-    return len(base), len(sample)
+    return len(generated), len(sample)
 
 
 def shipper_headers() -> Column:
