@@ -119,5 +119,21 @@ def heatmap(events: Iterable[Sent], zone: str) -> dict[tuple[str, int], int]:
     return dict(cells)
 
 
+DISTRIBUTION_PANELS = ("browsers", "operating_systems", "device_types", "countries")
+
+
+def distribution(panel_id: str, events: list[Sent], none_label: str) -> Counter:
+    """Events per browser, OS, device type or country: the truth of a distribution panel."""
+    if panel_id == "browsers":
+        return user_agents(events, 0, none_label)
+    if panel_id == "operating_systems":
+        return user_agents(events, 1, none_label)
+    if panel_id == "device_types":
+        return device_types(events, none_label)
+    if panel_id == "countries":
+        return countries(events, none_label)
+    raise ValueError(f"{panel_id} is not a distribution panel")
+
+
 def where(events: Iterable[Sent], keep: Callable[[Sent], bool]) -> list[Sent]:
     return [s for s in events if keep(s)]

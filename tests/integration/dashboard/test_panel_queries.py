@@ -126,21 +126,11 @@ def test_top_endpoints(es_client: Elasticsearch, dashboard_corpus: Corpus) -> No
             assert row[3] is None
 
 
-@pytest.mark.parametrize(
-    ("panel_id", "expected"),
-    [
-        ("browsers", lambda events: truth.user_agents(events, 0, UNKNOWN)),
-        ("operating_systems", lambda events: truth.user_agents(events, 1, UNKNOWN)),
-        ("device_types", lambda events: truth.device_types(events, UNKNOWN)),
-        ("countries", lambda events: truth.countries(events, UNKNOWN)),
-    ],
-)
-def test_distributions(
-    es_client: Elasticsearch, dashboard_corpus: Corpus, panel_id: str, expected
-) -> None:
+@pytest.mark.parametrize("panel_id", truth.DISTRIBUTION_PANELS)
+def test_distributions(es_client: Elasticsearch, dashboard_corpus: Corpus, panel_id: str) -> None:
     data = run(es_client, dashboard_corpus, panel_id)
     size = PANELS_BY_ID[panel_id].splits[0].size
-    want = truth.top(expected(dashboard_corpus.events), size)
+    want = truth.top(truth.distribution(panel_id, dashboard_corpus.events, UNKNOWN), size)
     assert [tuple(row) for row in data.rows] == want
 
 

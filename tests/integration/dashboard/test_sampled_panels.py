@@ -93,22 +93,14 @@ def test_top_endpoints_rank_exactly_and_sample_only_the_p95(
         assert low <= row[3] <= high
 
 
-@pytest.mark.parametrize(
-    ("panel_id", "expected"),
-    [
-        ("browsers", lambda events: truth.user_agents(events, 0, UNKNOWN)),
-        ("operating_systems", lambda events: truth.user_agents(events, 1, UNKNOWN)),
-        ("device_types", lambda events: truth.device_types(events, UNKNOWN)),
-        ("countries", lambda events: truth.countries(events, UNKNOWN)),
-    ],
-)
+@pytest.mark.parametrize("panel_id", truth.DISTRIBUTION_PANELS)
 def test_distributions_are_sampled_counts_scaled_up(
-    es_client: Elasticsearch, dashboard_corpus: Corpus, panel_id: str, expected
+    es_client: Elasticsearch, dashboard_corpus: Corpus, panel_id: str
 ) -> None:
     data = run(es_client, dashboard_corpus, panel_id)
     probability = expected_probability(dashboard_corpus)
     assert data.sampled == pytest.approx(probability)
-    counts: Counter = expected(dashboard_corpus.events)
+    counts: Counter = truth.distribution(panel_id, dashboard_corpus.events, UNKNOWN)
     assert data.rows, "a sample of a quarter of the events has some"
     for key, estimate in data.rows:
         assert key in counts
