@@ -14,7 +14,9 @@ at 200/s (17 million documents) through Spark would take hours on a small machin
 the per-minute aggregate partials a pipeline with the default 5 s trigger would have written
 for the same events: per 5-second batch, one document per (minute window, scope, service,
 endpoint) the batch touched, so 12 partials per window and series at a steady rate (the sums
-follow ``etl/aggregate_windows.py``; its unit tests pin the real transform).
+follow ``etl/aggregate_windows.py``; its unit tests pin the real transform), and the hourly
+visitor documents (one per hour, service and client address, ``etl/visitor_hours.py``), read back
+from the indexed events with a composite aggregation.
 
 Each panel's query then runs ``--runs`` times over the whole range, as the page asks for it
 (auto interval), alone and all panels in one refresh; panels backed by the aggregates also run
@@ -182,6 +184,57 @@ def _install_templates(es: Elasticsearch) -> None:
         )
 
 
+def _visitor_documents(es: Elasticsearch) -> Iterator[dict[str, Any]]:
+    """The visitor documents the ETL would have written for the events indexed: one per (hour,
+    service, client address), read back with a composite aggregation (``etl/visitor_hours.py``
+    is the real transform; its unit tests pin it)."""
+    sources = [
+        {"hour": {"date_histogram": {"field": ecs.TIMESTAMP, "fixed_interval": "1h"}}},
+        {"service": {"terms": {"field": ecs.SERVICE_NAME, "missing_bucket": True}}},
+        {"client": {"terms": {"field": ecs.CLIENT_IP}}},
+    ]
+    after = None
+    while True:
+        composite: dict[str, Any] = {"size": 10_000, "sources": sources}
+        if after is not None:
+            composite["after"] = after
+        response = es.search(
+            index=names.index_pattern(PREFIX, names.EVENTS),
+            size=0,
+            aggs={"seen": {"composite": composite}},
+        )
+        seen = response["aggregations"]["seen"]
+        for bucket in seen["buckets"]:
+            hour = dt.datetime.fromtimestamp(bucket["key"]["hour"] / 1000, dt.UTC)
+            yield {
+                "_index": names.monthly_index(PREFIX, names.AGGREGATES, hour),
+                ecs.TIMESTAMP: hour.isoformat(),
+                agg.WINDOW_END: (hour + dt.timedelta(hours=1)).isoformat(),
+                agg.AGG_SCOPE: agg.SCOPE_VISITOR,
+                ecs.SERVICE_NAME: bucket["key"]["service"],
+                ecs.CLIENT_IP: bucket["key"]["client"],
+            }
+        after = seen.get("after_key")
+        if after is None or not seen["buckets"]:
+            return
+
+
+def _add_visitor_documents(es: Elasticsearch, out: Console) -> None:
+    es.indices.refresh(index=f"{PREFIX}-*")
+    scope = {"term": {agg.AGG_SCOPE: agg.SCOPE_VISITOR}}
+    aggregates = names.index_pattern(PREFIX, names.AGGREGATES)
+    if es.count(index=aggregates, query=scope)["count"]:
+        return
+    began = time.monotonic()
+    written = 0
+    for ok, item in parallel_bulk(es, _visitor_documents(es), thread_count=2, chunk_size=5000):
+        if not ok:
+            raise SystemExit(f"bulk failed: {item}")
+        written += 1
+    es.indices.refresh(index=aggregates)
+    out.print(f"{written:,} visitor documents written in {time.monotonic() - began:,.0f} s")
+
+
 def _load(
     es: Elasticsearch, start: dt.datetime, rate: float, hours: float, out: Console
 ) -> dict[str, int]:
@@ -196,7 +249,7 @@ def _load(
             raise SystemExit(f"bulk failed: {item}")
         if written % 500_000 == 0:
             out.print(f"  {written:,} documents written ({time.monotonic() - began:,.0f} s)")
-    es.indices.refresh(index=f"{PREFIX}-*")
+    _add_visitor_documents(es, out)
     # Identical size-0 searches would otherwise be answered from the shard request cache after
     # the first run: what is timed here is the search itself, as after every new refresh.
     es.indices.put_settings(index=f"{PREFIX}-*", settings={"index.requests.cache.enable": False})
@@ -333,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.measure_only:
             out.print(f"writing {args.rate:g} events/s for {args.hours:g} h into {url} ...")
             _load(es, start, args.rate, args.hours, out)
+        else:  # indices a --keep run of an older version left may lack them
+            _add_visitor_documents(es, out)
         for sample_size in args.sample_size:
             measure(es, time_range, args.runs, args.threshold, out, sample_size or None)
         if not (args.keep or args.measure_only):

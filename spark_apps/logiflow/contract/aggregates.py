@@ -3,6 +3,10 @@
 The events query writes them as partial documents, one per batch and window and keys
 (``etl/aggregate_windows.py`` documents what each one holds and why); the index template types
 them; readers (the dashboards) sum them.
+
+Beside the partials, scope ``visitor`` holds one document per hour, service and client address
+seen (``etl/visitor_hours.py``): a set, not a sum, that a distinct count reads instead of every
+event. Every reader of the partials filters on ``logiflow.agg.scope``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from logiflow.contract import ecs
 
 SCOPE_SERVICE = "service"
 SCOPE_ENDPOINT = "endpoint"
+SCOPE_VISITOR = "visitor"
 
 WINDOW_END = "logiflow.window.end"
 AGG_SCOPE = "logiflow.agg.scope"
@@ -36,4 +41,15 @@ AGGREGATE_COLUMNS = (
     AGG_BYTES,
     AGG_LATENCY_COUNT,
     AGG_LATENCY_SUM,
+)
+
+# A visitor document: ``_logiflow_id``, ``@timestamp`` (the hour), ``logiflow.window.end``, the
+# scope, ``service.name`` and the client's address.
+VISITOR_COLUMNS = (
+    ecs.DOC_ID,
+    ecs.TIMESTAMP,
+    WINDOW_END,
+    AGG_SCOPE,
+    ecs.SERVICE_NAME,
+    ecs.CLIENT_IP,
 )

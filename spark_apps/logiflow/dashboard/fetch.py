@@ -17,6 +17,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
+from logiflow.dashboard.hourly_distinct import hourly_distinct_search
 from logiflow.dashboard.panels import NO_SERVICE, Panel
 from logiflow.dashboard.queries import (
     NO_FILTERS,
@@ -177,7 +178,10 @@ def _first_searches(
     searches = [_Search(panel, "rollup", rollup_search(panel, *args))]
     part = events_part(panel)
     if part is not None and not needs_top_keys(panel):
-        request = panel_search(part, *args, probability=probability)
+        prefix, time_range, filters = args[:3]
+        request = hourly_distinct_search(part, prefix, time_range, filters) or panel_search(
+            part, *args, probability=probability
+        )
         searches.append(_Search(panel, "events_part", request))
     return searches
 

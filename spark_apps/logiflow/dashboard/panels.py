@@ -68,6 +68,9 @@ class Metric:
     per_minute: bool = False
     unit: str = ""
     rollup: Rollup | None = None  # how the aggregates give the same number, if they can
+    # A distinct count whose values the aggregates also keep per hour, under this scope
+    # (``dashboard/hourly_distinct.py``).
+    hourly_scope: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,12 @@ PANELS: tuple[Panel, ...] = (
         (
             # client.ip: the client's address wherever the line names it (X-Forwarded-For, a JSON
             # client_ip, else the peer address), so JSON API logs count too.
-            Metric("cardinality", "Unique visitors", field=ecs.CLIENT_IP),
+            Metric(
+                "cardinality",
+                "Unique visitors",
+                field=ecs.CLIENT_IP,
+                hourly_scope=agg.SCOPE_VISITOR,
+            ),
             Metric(
                 "sum",
                 "Bytes served",

@@ -32,6 +32,7 @@ from logiflow.etl.enrich_status import enrich_status
 from logiflow.etl.enrich_useragent import CacheStats, enrich_user_agent
 from logiflow.etl.filter_rules import apply_drop_rules
 from logiflow.etl.parse import parse_lines
+from logiflow.etl.visitor_hours import visitor_hours
 
 Transform = Callable[[DataFrame], DataFrame]
 
@@ -124,5 +125,11 @@ def filtered_counts(df: DataFrame) -> dict[str, int]:
 
 
 def aggregate(config: LogiflowConfig) -> Transform:
-    """Processed rows to aggregate documents (streaming: run in update mode, see module)."""
-    return aggregate_windows(config.aggregate)
+    """Processed rows of a batch to the aggregates index's documents: the per-minute partials
+    and the hourly visitor documents, one frame so one bulk write takes both."""
+    partials = aggregate_windows(config.aggregate)
+
+    def transform(df: DataFrame) -> DataFrame:
+        return partials(df).unionByName(visitor_hours(df), allowMissingColumns=True)
+
+    return transform

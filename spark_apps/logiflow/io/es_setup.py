@@ -117,6 +117,7 @@ AGGREGATE_FIELD_TYPES: dict[str, dict[str, Any]] = {
     agg.AGG_BYTES: {"type": "long"},
     agg.AGG_LATENCY_COUNT: {"type": "long"},
     agg.AGG_LATENCY_SUM: {"type": "long"},
+    ecs.CLIENT_IP: {"type": "ip"},  # visitor documents (scope "visitor")
 }
 
 BATCH_FIELD_TYPES: dict[str, dict[str, Any]] = {
@@ -130,7 +131,8 @@ BATCH_FIELD_TYPES: dict[str, dict[str, Any]] = {
 }
 
 # Unknown fields still get sensible types: strings as keywords, and every number as double in
-# aggregates (a first value of 0 must not make an error rate an integer field).
+# aggregates (a field added later whose first value is 0 must not become an integer field that
+# truncates its fractions).
 _STRINGS_AS_KEYWORDS = {
     "strings_as_keywords": {"match_mapping_type": "string", "mapping": _KEYWORD}
 }

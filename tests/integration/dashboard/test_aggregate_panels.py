@@ -26,6 +26,7 @@ from logiflow.dashboard.queries import NO_FILTERS, Filters, PanelData, TimeRange
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
 AGGREGATE_PANELS = [panel for panel in PANELS if panel.aggregates]
+UNIQUE_VISITORS = PANELS_BY_ID["unique_visitors"]
 
 
 def everything(corpus: Corpus) -> TimeRange:
@@ -163,3 +164,49 @@ def test_a_range_cut_mid_minute_reads_the_whole_minutes_it_touches(
         rolled, from_events = both_ways(es_client, dashboard_corpus, panel, cut)
         assert_same_rows(rolled, from_events)
         assert rolled.matched == len(kept), panel.id
+
+
+def test_visitor_documents_hold_each_client_once_per_hour_and_service(
+    es_client: Elasticsearch, dashboard_corpus: Corpus
+) -> None:
+    docs = [
+        hit["_source"]
+        for hit in scan(
+            es_client,
+            index=names.index_pattern(dashboard_corpus.prefix, names.AGGREGATES),
+            query={"query": {"term": {agg.AGG_SCOPE: agg.SCOPE_VISITOR}}},
+        )
+    ]
+    got = Counter(
+        (dt.datetime.fromisoformat(d[ecs.TIMESTAMP]), d.get(ecs.SERVICE_NAME), d[ecs.CLIENT_IP])
+        for d in docs
+    )
+    expected = {
+        (truth.bucket(s.fact.timestamp, HOUR), s.service, s.fact.client_ip)
+        for s in dashboard_corpus.events
+    }
+    assert set(got) == expected
+    assert max(got.values()) == 1  # a set: every batch that saw the client rewrote one document
+
+
+def test_unique_visitors_over_whole_hours_and_edges_match_the_events(
+    es_client: Elasticsearch, dashboard_corpus: Corpus
+) -> None:
+    """Whole hours come from the visitor documents, the partial hours at both ends from the
+    events: the count is the distinct clients of the range, with and without a service."""
+    events = dashboard_corpus.events
+    first, last = events[len(events) // 5].fact.timestamp, events[-len(events) // 5].fact.timestamp
+    cut = TimeRange(first + dt.timedelta(seconds=0.5), last)
+    whole = cut.whole_minutes()
+    assert whole.start.minute or whole.end.minute, "the edges must cut hours"
+    assert whole.end - whole.start > 3 * HOUR
+    service = next(s.service for s in events if s.service)
+    for filters, kept in [
+        (NO_FILTERS, events),
+        (Filters(services=(service,)), truth.where(events, lambda s: s.service == service)),
+        (Filters(services=(NO_SERVICE,)), truth.where(events, lambda s: s.service is None)),
+    ]:
+        inside = truth.where(kept, lambda s: whole.start <= s.fact.timestamp < whole.end)
+        rolled, from_events = both_ways(es_client, dashboard_corpus, UNIQUE_VISITORS, cut, filters)
+        assert rolled.rows[0][0] == len({s.fact.client_ip for s in inside}), filters
+        assert_same_rows(rolled, from_events)

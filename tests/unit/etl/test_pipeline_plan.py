@@ -36,4 +36,5 @@ def test_events_and_aggregates_plans_do_not_duplicate_the_parse(spark: SparkSess
     assert _optimized_plan_chars(events) < MAX_PLAN_CHARS
     assert _optimized_plan_chars(aggregates) < MAX_PLAN_CHARS
     assert events.count() == 1
-    assert aggregates.count() == 2  # one window, service and endpoint scopes
+    # One window's service and endpoint partials, and the hour's visitor document.
+    assert aggregates.count() == 3
