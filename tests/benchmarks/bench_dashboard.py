@@ -235,6 +235,15 @@ def _add_visitor_documents(es: Elasticsearch, out: Console) -> None:
     out.print(f"{written:,} visitor documents written in {time.monotonic() - began:,.0f} s")
 
 
+def _ready_for_timing(es: Elasticsearch, out: Console) -> None:
+    """Visitor documents in, no request cache, one segment per shard."""
+    _add_visitor_documents(es, out)
+    # Identical size-0 searches would otherwise be answered from the shard request cache after
+    # the first run: what is timed here is the search itself, as after every new refresh.
+    es.indices.put_settings(index=f"{PREFIX}-*", settings={"index.requests.cache.enable": False})
+    es.indices.forcemerge(index=f"{PREFIX}-*", max_num_segments=1, wait_for_completion=True)
+
+
 def _load(
     es: Elasticsearch, start: dt.datetime, rate: float, hours: float, out: Console
 ) -> dict[str, int]:
@@ -249,11 +258,7 @@ def _load(
             raise SystemExit(f"bulk failed: {item}")
         if written % 500_000 == 0:
             out.print(f"  {written:,} documents written ({time.monotonic() - began:,.0f} s)")
-    _add_visitor_documents(es, out)
-    # Identical size-0 searches would otherwise be answered from the shard request cache after
-    # the first run: what is timed here is the search itself, as after every new refresh.
-    es.indices.put_settings(index=f"{PREFIX}-*", settings={"index.requests.cache.enable": False})
-    es.indices.forcemerge(index=f"{PREFIX}-*", max_num_segments=1, wait_for_completion=True)
+    _ready_for_timing(es, out)
     out.print(
         f"{counts['events']:,} events and {counts['partials']:,} aggregate partials written"
         f" in {time.monotonic() - began:,.0f} s"
@@ -386,8 +391,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.measure_only:
             out.print(f"writing {args.rate:g} events/s for {args.hours:g} h into {url} ...")
             _load(es, start, args.rate, args.hours, out)
-        else:  # indices a --keep run of an older version left may lack them
-            _add_visitor_documents(es, out)
+        else:  # indices an interrupted or older run left may lack some of it
+            _ready_for_timing(es, out)
         for sample_size in args.sample_size:
             measure(es, time_range, args.runs, args.threshold, out, sample_size or None)
         if not (args.keep or args.measure_only):

@@ -71,15 +71,23 @@ def needs_top_keys(panel: Panel) -> bool:
     return events_part(panel) is not None and any(s.kind == "terms" for s in panel.splits)
 
 
-def _leaf_aggs(metrics: tuple[Metric, ...]) -> dict[str, Any]:
-    aggs: dict[str, Any] = {EVENTS_SUM: {"sum": {"field": agg.AGG_EVENTS}}}
-    for i, metric in enumerate(metrics):
+def _sum_names(metrics: tuple[Metric, ...]) -> dict[str, str]:
+    """The name of the one ``sum`` per aggregate field the metrics read ("n" for the events).
+
+    Several metrics read the same field (requests and every ratio's denominator are the events):
+    each sum runs once per bucket over every partial, so each field is summed once.
+    """
+    names = {agg.AGG_EVENTS: EVENTS_SUM}
+    for metric in metrics:
         assert metric.rollup is not None
-        for j, summed in enumerate(metric.rollup.fields):
-            aggs[f"m{i}_{j}"] = {"sum": {"field": summed}}
-        if metric.rollup.over is not None:
-            aggs[f"m{i}_over"] = {"sum": {"field": metric.rollup.over}}
-    return aggs
+        for summed in (*metric.rollup.fields, metric.rollup.over):
+            if summed is not None and summed not in names:
+                names[summed] = f"f{len(names)}"
+    return names
+
+
+def _leaf_aggs(metrics: tuple[Metric, ...]) -> dict[str, Any]:
+    return {name: {"sum": {"field": summed}} for summed, name in _sum_names(metrics).items()}
 
 
 def rollup_search(
@@ -132,11 +140,14 @@ def _sum(bucket: dict[str, Any], name: str) -> float:
 
 def _rollup_values(panel: Panel, bucket: dict[str, Any], minutes: float) -> list[Any]:
     values: list[Any] = []
-    for i, metric in enumerate(rollup_metrics(panel)):
+    metrics = rollup_metrics(panel)
+    names = _sum_names(metrics)
+    for metric in metrics:
         assert metric.rollup is not None
-        total = sum(_sum(bucket, f"m{i}_{j}") for j in range(len(metric.rollup.fields)))
+        total = sum(_sum(bucket, names[summed]) for summed in metric.rollup.fields)
         if metric.kind == "ratio":
-            over = _sum(bucket, f"m{i}_over")
+            assert metric.rollup.over is not None
+            over = _sum(bucket, names[metric.rollup.over])
             values.append(total / over if over else 0.0)
         elif metric.kind == "count":
             values.append(total / minutes if metric.per_minute else int(total))
