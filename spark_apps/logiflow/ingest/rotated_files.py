@@ -42,9 +42,10 @@ def rotation_suffix(path: Path, base: str) -> str | None:
     return suffix
 
 
-def _age_key(suffix: str) -> tuple[int, int, str]:
+def _age_key(name: str, base: str, suffix: str) -> tuple[int, int, str]:
     """Sorts oldest first: ``.3`` before ``.2`` before ``.1``; dateext names by date."""
-    if suffix.isdigit():
+    numbered = name[len(base)] == "." and suffix.isdigit() and len(suffix) < 8
+    if numbered:
         return (0, -int(suffix), "")
     return (1, 0, suffix)
 
@@ -59,15 +60,16 @@ def rotated_siblings(path: Path) -> list[Path]:
         names = os.listdir(path.parent)
     except OSError:
         return []
-    by_suffix: dict[str, Path] = {}
+    by_age: dict[tuple[int, int, str], Path] = {}
     for name in names:
         candidate = path.parent / name
         suffix = rotation_suffix(candidate, path.name)
         if suffix is None:
             continue
-        if suffix not in by_suffix or not name.endswith(GZIP_SUFFIX):
-            by_suffix[suffix] = candidate
-    return [by_suffix[s] for s in sorted(by_suffix, key=_age_key)]
+        age = _age_key(name, path.name, suffix)
+        if age not in by_age or not name.endswith(GZIP_SUFFIX):
+            by_age[age] = candidate
+    return [by_age[age] for age in sorted(by_age)]
 
 
 class LogFile:
