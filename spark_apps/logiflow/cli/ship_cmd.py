@@ -42,6 +42,7 @@ def ship(
             help="Log files or globs to ship, e.g. 'logs/*.log' (quoted: new files matching it "
             "are picked up while following; rotated files it matches are read oldest first); "
             "'-' or none reads stdin.",
+            metavar="FILE|GLOB",
             show_default=False,
         ),
     ] = None,
