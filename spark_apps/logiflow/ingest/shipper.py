@@ -8,8 +8,10 @@ ETL overwrites it instead of indexing it twice. A glob is expanded at start and,
 again every few seconds, so files that appear later are shipped too.
 
 Positions: a file's position in the state file moves only past lines Kafka has acknowledged, so
-after a crash or Ctrl-C a restart neither resends nor skips lines. The state file is written
-every second while shipping and at the end.
+a restart never skips lines, and after Ctrl-C it resends none. After a crash (SIGKILL) it resends
+the lines acknowledged since the last save, which the ETL writes over their first copies (same
+source identity). The state file is written every second while shipping, whenever a file is
+opened, and at the end.
 
 Over-long lines: lines up to ``ship.max_line_bytes`` (512 KiB by default) go to Kafka intact,
 even those over ``parse.max_line_bytes``: the ETL dead-letters those with the whole line kept, so
@@ -352,6 +354,10 @@ class Shipper:
             if event.piece is None:
                 if position is not None:
                     self._tracker.add(path, position, done=True)
+                    # A file opened (at start, after a rotation): saved now, so a crash before
+                    # the next periodic save still knows which file the path's lines came from
+                    # (else a restart after a rotation would miss the rotated file).
+                    self._save()
                 continue
             self._send_piece(event.piece, key, headers, register, event.source_id)
             if self.stop.is_set():
