@@ -247,14 +247,16 @@ def test_a_broker_restart_mid_ship_delivers_every_line_exactly_once(
     output = tmp_path / "ship.log"
     shipper = start_following(config_file, log, output)
     try:
-        time.sleep(3)
+        wait_until_live(shipper, pipeline_config, 0, output)
         kafka = local_stack.servers.kafka
         assert kafka.stop()
+        stopped_at = time.monotonic()
         # Lines keep arriving while the broker is down; the shipper holds them.
         with log.open("a", encoding="utf-8") as handle:
             handle.write("".join(line + "\n" for line in lines[5000:15000]))
         time.sleep(5)
         local_stack.servers.start(foreground=True)  # the same ports and log directories
+        print(f"the broker was down for {time.monotonic() - stopped_at:.0f}s")
         with log.open("a", encoding="utf-8") as handle:
             handle.write("".join(line + "\n" for line in lines[15000:]))
         deadline = time.monotonic() + 180
