@@ -2,6 +2,7 @@
 
     logiflow ship /var/log/nginx/access.log              # ship what is there, then exit
     logiflow ship --follow /var/log/nginx/access.log     # keep following (tail -F) until Ctrl-C
+    logiflow ship --follow '/var/log/nginx/*.log'        # a glob (quoted): new files join too
     kubectl logs deploy/api | logiflow ship --service api
 
 Ctrl-C (or SIGTERM) stops cleanly: records already read are delivered and positions saved. The
@@ -24,7 +25,9 @@ from logiflow.cli import options
 from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
 from logiflow.cli.state import state
 from logiflow.config import LogiflowConfig
+from logiflow.errors import ConfigError
 from logiflow.ingest.producer import DeliveryStats, LogProducer
+from logiflow.ingest.rotated_files import expand_patterns, has_patterns
 from logiflow.ingest.shipper import ShipCounts, Shipper, default_reject_file
 from logiflow.stop_signals import StopSignals
 
@@ -34,8 +37,14 @@ console = Console(stderr=True)
 def ship(
     ctx: typer.Context,
     files: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Log files to ship; '-' or none reads stdin.", show_default=False),
+        list[str] | None,
+        typer.Argument(
+            help="Log files or globs to ship, e.g. 'logs/*.log' (quoted: new files matching it "
+            "are picked up while following; rotated files it matches are read oldest first); "
+            "'-' or none reads stdin.",
+            metavar="FILE|GLOB",
+            show_default=False,
+        ),
     ] = None,
     follow: Annotated[
         bool,
@@ -72,7 +81,7 @@ def ship(
             "max_line_bytes": max_line_bytes,
         },
     )
-    paths, use_stdin = _files_or_stdin(files, follow)
+    patterns, use_stdin = _files_or_stdin(files, follow)
     producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
     producer.connect()
     if use_stdin and sys.stdin.isatty():
@@ -88,15 +97,17 @@ def ship(
             on_tick=lambda: live.update(_status(producer.stats, shipper.counts, meter, stop)),
             notify=lambda message: live.note(f"[yellow]note:[/] {message}"),
         )
-        interrupted = _ship_until_stopped(shipper, stop, paths, use_stdin=use_stdin, follow=follow)
+        interrupted = _ship_until_stopped(
+            shipper, stop, patterns, use_stdin=use_stdin, follow=follow
+        )
     _print_summary(config, producer.stats, shipper.counts, time.monotonic() - started)
     if interrupted and use_stdin:
         raise KeyboardInterrupt
 
 
-def _files_or_stdin(files: list[Path] | None, follow: bool) -> tuple[list[Path], bool]:
-    """The files to ship, and whether to read stdin instead ('-' or no file given)."""
-    paths = [p for p in (files or []) if str(p) != "-"]
+def _files_or_stdin(files: list[str] | None, follow: bool) -> tuple[list[str], bool]:
+    """The files or globs to ship, and whether to read stdin instead ('-' or no file given)."""
+    paths = [p for p in (files or []) if p != "-"]
     use_stdin = not files or len(paths) < len(files)
     if use_stdin and paths:
         raise typer.BadParameter("ship either files or stdin ('-'), not both")
@@ -123,7 +134,7 @@ def _status(
 
 
 def _ship_until_stopped(
-    shipper: Shipper, stop: threading.Event, paths: list[Path], *, use_stdin: bool, follow: bool
+    shipper: Shipper, stop: threading.Event, patterns: list[str], *, use_stdin: bool, follow: bool
 ) -> bool:
     """Ship stdin or the files until they end or a signal stops it; True if interrupted."""
     # Stdin: the first Ctrl-C must break the blocking read; files: it stops after the line.
@@ -132,10 +143,23 @@ def _ship_until_stopped(
             if use_stdin:
                 shipper.ship_stream(sys.stdin.buffer)
             else:
-                shipper.ship_files(paths, follow=follow)
+                _ship_patterns(shipper, patterns, follow=follow)
     except KeyboardInterrupt:
         return True
     return False
+
+
+def _ship_patterns(shipper: Shipper, patterns: list[str], *, follow: bool) -> None:
+    """Expand the globs (again every few seconds while following) and ship what they match."""
+    found = expand_patterns(patterns)
+    if not found and not follow:
+        raise ConfigError(f"no file matches {' '.join(patterns)}")
+    shipper.ship_files(
+        found,
+        follow=follow,
+        read_rotated_first=[path for path, rotated in found.items() if rotated],
+        discover=(lambda: expand_patterns(patterns)) if has_patterns(patterns) else None,
+    )
 
 
 def _print_summary(

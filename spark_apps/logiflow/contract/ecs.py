@@ -65,7 +65,7 @@ EXTRA = "logiflow.extra"  # JSON log keys that have no ECS home, kept as a map
 # --- internal bookkeeping (not indexed) -----------------------------------------------------------
 OUTCOME = "_logiflow_outcome"  # one of the OUTCOME_* values below
 FILTER_RULE = "_logiflow_filter_rule"  # name of the drop rule that matched
-DOC_ID = "_logiflow_id"  # Elasticsearch _id, derived from Kafka coordinates
+DOC_ID = "_logiflow_id"  # Elasticsearch _id: from the source identity, else Kafka coordinates
 
 OUTCOME_INDEXED = "indexed"
 OUTCOME_FILTERED = "filtered"

@@ -5,7 +5,23 @@ ETL's source, ``logiflow replay-dead-letters``) import these, so neither re-deri
 format.
 
 Logs topic: the key is ``<host>/<service>`` (host names carry no "/", so the first one separates
-the two); headers name the host, the service and, for files, the path read.
+the two); headers name the host, the service and, for files, the path read, and give the line's
+source identity.
+
+Source identity (header ``logiflow.source.id``): where the line came from, in a form that stays
+the same when the line is sent again, so the ETL can name its document after it and a resend
+overwrites instead of duplicating (``etl.decode_records``):
+
+- a file's line: ``file:<head>:<offset>``, where ``<offset>`` is the byte offset of the line's
+  start and ``<head>`` the first 32 hex digits of the SHA-256 of the file's first
+  ``min(1024, end of the line)`` bytes. Both are fixed once the line is written and survive
+  rotation by rename, copytruncate and compression (offsets of a ``.gz`` file count in its
+  uncompressed stream), unlike the inode or the path.
+- a stream's line (stdin, ``logiflow generate``): ``run:<run id>:<sequence>``, a random id per
+  run and the line's number in it. A stream cannot be read again, so a new run has a new id.
+
+Records without the header (Fluent Bit, kcat, a replay of dead letters) keep the Kafka-coordinate
+document id.
 
 Dead-letter topic: the value is the rejected line's bytes, the key the original key, and the
 headers say why and where the line came from. Header values are UTF-8 text.
@@ -20,6 +36,9 @@ KEY_PATTERN = r"^([^/]*)/(.*)$"
 HEADER_HOST = "logiflow.host"
 HEADER_SERVICE = "logiflow.service"
 HEADER_PATH = "log.file.path"
+HEADER_SOURCE_ID = "logiflow.source.id"
+# 128 bits of the file head's digest: no two files' heads collide in practice.
+SOURCE_DIGEST_CHARS = 32
 
 # Dead-letter records.
 HEADER_ERROR_MESSAGE = "logiflow.error.message"
@@ -31,3 +50,13 @@ HEADER_SOURCE_OFFSET = "logiflow.source.offset"
 def record_key(host: str, service: str) -> bytes:
     """The key of a record of the logs topic."""
     return f"{host}{KEY_SEPARATOR}{service}".encode()
+
+
+def file_source_id(head_digest: str, offset: int) -> bytes:
+    """The source identity of the line starting at ``offset`` of a file (see the module doc)."""
+    return f"file:{head_digest[:SOURCE_DIGEST_CHARS]}:{offset}".encode()
+
+
+def stream_source_id(run_id: str, sequence: int) -> bytes:
+    """The source identity of the ``sequence``-th line of a stream read by run ``run_id``."""
+    return f"run:{run_id}:{sequence}".encode()

@@ -5,8 +5,9 @@ valid UTF-8, plus ``event.original_base64`` with the exact bytes when they were 
 so nothing the sender wrote is lost), the reason
 (``error.message``), the Kafka coordinates, ``@timestamp`` = the Kafka record timestamp (a line
 we could not parse has no trustworthy time of its own) and ``event.kind`` = ``pipeline_error``
-(ECS's value for exactly this). The id is the event id derived from the Kafka coordinates, so a
-replay overwrites instead of duplicating.
+(ECS's value for exactly this). The id is the one the event would have had (from the line's
+source identity, else its Kafka coordinates: ``etl.decode_records``), so a replayed batch or a
+line the shipper resent overwrites instead of duplicating.
 
 The same rows also become Kafka records for the dead-letter topic (``to_dead_letter_records``), the
 way Kafka Connect's dead-letter queues look: the value is the line's bytes as the sender wrote

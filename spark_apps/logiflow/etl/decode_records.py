@@ -7,11 +7,22 @@ kept, and every later transform passes them through untouched.
 Invalid UTF-8 is not fatal: the line is repaired (each bad sequence becomes U+FFFD) and parsed,
 and the exact bytes the sender wrote are kept base64-encoded in ``event.original_base64``.
 
-Of the headers ``logiflow ship`` writes, only ``log.file.path`` is read (into the ECS field of
-the same name, as Filebeat sets it): it is the one thing the record says nowhere else. Host and
-service are in the record key too (``etl.enrich_origin``), which kcat and Fluent Bit can set as
-well. Records without headers (or a source without ``includeHeaders``) get a null path and are
-otherwise decoded exactly alike. The cost is below what we can measure:
+Of the headers ``logiflow ship`` writes, two are read: ``log.file.path`` (into the ECS field of
+the same name, as Filebeat sets it), and ``logiflow.source.id``, the line's source identity
+(``contract.kafka_records``), which names the document.
+
+Document id (``_logiflow_id``, the Elasticsearch ``_id`` of the event or dead letter):
+
+- with a source identity: the first 32 hex digits (128 bits) of the SHA-256 of
+  ``<topic>|<key>|<source id>``. A line the shipper sends again after a crash (a new Kafka
+  record) gets the same id and overwrites its first copy.
+- without one (Fluent Bit, kcat, replayed dead letters): ``<topic>-<partition>-<offset>``, the
+  Kafka coordinates, which a batch replayed after an ETL crash reads again unchanged.
+
+Host and service are in the record key too (``etl.enrich_origin``), which kcat and Fluent Bit
+can set as well, so their headers are not read. Records without headers (or a source without
+``includeHeaders``) get a null path and the coordinate id, and are otherwise decoded exactly
+alike. The cost of reading the path header is below what we can measure:
 ``tests/benchmarks/bench_parse_enrich.py --headers`` (200,000 lines, local[2], best of 5
 interleaved runs) gave 350,877 lines per CPU-second for decode with and without the shipper's
 three headers, and 35,907 vs 33,003 for decode + parse (noise on a shared machine). The Kafka
@@ -27,11 +38,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.contract import ecs
-from logiflow.contract.kafka_records import HEADER_PATH
+from logiflow.contract.kafka_records import HEADER_PATH, HEADER_SOURCE_ID
 from logiflow.etl.columns import col
 
 _RAW = "_lf_raw_line"
 _VALID = "_lf_valid_line"
+_SOURCE_ID = "_lf_source_id"
+# Hex digits of the SHA-256 kept in a source-identity id: 128 bits, and short in every index.
+_ID_HEX_DIGITS = 32
 
 
 def _strip_line_break(line: Column) -> Column:
@@ -55,6 +69,23 @@ def _header(df: DataFrame, name: str) -> Column:
     return F.make_valid_utf8(value.cast("string"))
 
 
+def _document_id(source_id: Column) -> Column:
+    """The id from the source identity when the record has one, else the Kafka coordinates."""
+    coordinates = F.concat_ws(
+        "-",
+        col(ecs.KAFKA_TOPIC),
+        col(ecs.KAFKA_PARTITION).cast("string"),
+        col(ecs.KAFKA_OFFSET).cast("string"),
+    )
+    # The topic and key (host/service) are in the hash too: two hosts may hold identical files.
+    from_source = F.substring(
+        F.sha2(F.concat_ws("|", col(ecs.KAFKA_TOPIC), col(ecs.KAFKA_KEY), source_id), 256),
+        1,
+        _ID_HEX_DIGITS,
+    )
+    return F.when(source_id.isNotNull(), from_source).otherwise(coordinates)
+
+
 def _error(raw: Column, max_line_bytes: int) -> Column:
     return (
         # An empty comparison, not length(): length counts the characters of the whole line.
@@ -70,8 +101,8 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
     -> one line each.
 
     Output columns, in order: kafka.topic, kafka.partition, kafka.offset, kafka.key,
-    kafka.timestamp, log.file.path (the header, null without it), _logiflow_id
-    ("<topic>-<partition>-<offset>"), event.original, event.original_base64 (only when the bytes
+    kafka.timestamp, log.file.path (the header, null without it), _logiflow_id (see the
+    module doc), event.original, event.original_base64 (only when the bytes
     were not valid UTF-8), error.message and _logiflow_outcome (dead_letter for empty and
     over-long lines, else null).
     """
@@ -85,6 +116,7 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
             F.make_valid_utf8(F.col("key").cast("string")).alias(ecs.KAFKA_KEY),
             F.col("timestamp").alias(ecs.KAFKA_TIMESTAMP),
             _header(df, HEADER_PATH).alias(ecs.LOG_FILE_PATH),
+            _header(df, HEADER_SOURCE_ID).alias(_SOURCE_ID),
             F.col("value"),
             _strip_line_break(F.col("value").cast("string")).alias(_RAW),
         )
@@ -100,12 +132,7 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
             col(ecs.KAFKA_KEY),
             col(ecs.KAFKA_TIMESTAMP),
             col(ecs.LOG_FILE_PATH),
-            F.concat_ws(
-                "-",
-                col(ecs.KAFKA_TOPIC),
-                col(ecs.KAFKA_PARTITION).cast("string"),
-                col(ecs.KAFKA_OFFSET).cast("string"),
-            ).alias(ecs.DOC_ID),
+            _document_id(F.col(_SOURCE_ID)).alias(ecs.DOC_ID),
             F.coalesce(repaired, F.lit("")).alias(ecs.EVENT_ORIGINAL),
             # Spark's base64 wraps lines MIME-style; one unbroken string is easier to decode.
             F.when(

@@ -1,12 +1,17 @@
 """Ships log lines to Kafka: whole files, followed files (``tail -F``), or stdin.
 
-Run as ``logiflow ship FILE... [--follow]`` or ``... | logiflow ship``. Each line becomes one
+Run as ``logiflow ship FILE|GLOB... [--follow]`` or ``... | logiflow ship``. Each line becomes one
 record on the logs topic, keyed ``<host>/<service>`` (one source stays in order on one partition)
-with the same two values as headers, plus the file path.
+with the same two values as headers, plus the file path and the line's source identity
+(``contract.kafka_records``): a line sent again after a crash names the same document, so the
+ETL overwrites it instead of indexing it twice. A glob is expanded at start and, when following,
+again every few seconds, so files that appear later are shipped too.
 
 Positions: a file's position in the state file moves only past lines Kafka has acknowledged, so
-after a crash or Ctrl-C a restart neither resends nor skips lines. The state file is written
-every second while shipping and at the end.
+a restart never skips lines, and after Ctrl-C it resends none. After a crash (SIGKILL) it resends
+the lines acknowledged since the last save, which the ETL writes over their first copies (same
+source identity). The state file is written every second while shipping, whenever a file is
+opened, and at the end.
 
 Over-long lines: lines up to ``ship.max_line_bytes`` (512 KiB by default) go to Kafka intact,
 even those over ``parse.max_line_bytes``: the ETL dead-letters those with the whole line kept, so
@@ -24,13 +29,21 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from logiflow.config import LogiflowConfig
-from logiflow.contract.kafka_records import HEADER_HOST, HEADER_PATH, HEADER_SERVICE, record_key
+from logiflow.contract.kafka_records import (
+    HEADER_HOST,
+    HEADER_PATH,
+    HEADER_SERVICE,
+    HEADER_SOURCE_ID,
+    record_key,
+    stream_source_id,
+)
 from logiflow.errors import ConfigError
 from logiflow.ingest.positions import AckTracker, Position, PositionStore
 from logiflow.ingest.producer import LogProducer
@@ -38,6 +51,9 @@ from logiflow.ingest.tail import FileFollower, LineSplitter, OversizeChunk, Piec
 
 STDIN_SERVICE = "stdin"
 SAVE_INTERVAL_SECONDS = 1.0
+# How often a followed glob is expanded again to find new files (Filebeat's scan_frequency).
+RESCAN_INTERVAL_SECONDS = 5.0
+Discover = Callable[[], dict[Path, bool]]
 
 
 def default_state_file(config: LogiflowConfig) -> Path:
@@ -129,6 +145,7 @@ class Shipper:
         key: bytes,
         headers: list[tuple[str, bytes]],
         on_done: Callable[[bool], Callable[[], None] | None],
+        source_id: bytes | None,
     ) -> None:
         """Send a line, or write an oversize chunk to the reject file.
 
@@ -147,12 +164,18 @@ class Shipper:
             on_done(False)
             return
         self.counts.lines += 1
+        if source_id is not None:
+            headers = [*headers, (HEADER_SOURCE_ID, source_id)]
         self.producer.send(piece.data, key, headers, on_ack=on_done(True))
 
     # --- stdin ------------------------------------------------------------------------------------
 
     def ship_stream(self, stream: BinaryIO, chunk_size: int = 64 * 1024) -> None:
-        """Ship every line of ``stream`` until it ends (the last line needs no newline)."""
+        """Ship every line of ``stream`` until it ends (the last line needs no newline).
+
+        A stream cannot be read again, so its source identity is this run's random id and the
+        line's number in the stream.
+        """
         service = self.service or STDIN_SERVICE
         key = record_key(self.host, service)
         headers = [(HEADER_HOST, self.host.encode()), (HEADER_SERVICE, service.encode())]
@@ -162,6 +185,9 @@ class Shipper:
         def no_position(_needs_ack: bool) -> None:
             return None
 
+        run_id = uuid.uuid4().hex
+        sequence = 0
+
         last_tick = 0.0
         interrupted = False
         try:
@@ -169,7 +195,9 @@ class Shipper:
                 chunk = read(chunk_size)
                 pieces = splitter.feed(chunk) if chunk else splitter.flush()
                 for piece in pieces:
-                    self._send_piece(piece, key, headers, no_position)
+                    sequence += 1
+                    source_id = stream_source_id(run_id, sequence)
+                    self._send_piece(piece, key, headers, no_position, source_id)
                 now = time.monotonic()
                 if now - last_tick > 0.25:
                     self.producer.raise_for_failures()
@@ -188,8 +216,20 @@ class Shipper:
 
     # --- files ------------------------------------------------------------------------------------
 
-    def ship_files(self, paths: Iterable[Path], *, follow: bool = False) -> None:
-        """Ship the files; with ``follow``, keep following them until ``stop`` is set."""
+    def ship_files(
+        self,
+        paths: Iterable[Path],
+        *,
+        follow: bool = False,
+        read_rotated_first: Collection[Path] = (),
+        discover: Discover | None = None,
+    ) -> None:
+        """Ship the files; with ``follow``, keep following them until ``stop`` is set.
+
+        ``read_rotated_first``: paths whose rotated files are read (oldest first) before them
+        when they have no saved position. ``discover``: called every few seconds while
+        following, returns every path to follow now (as ``rotated_files.expand_patterns``).
+        """
         targets = [Path(os.path.abspath(p)) for p in paths]
         if not follow:
             missing = [str(p) for p in targets if not p.is_file()]
@@ -197,27 +237,41 @@ class Shipper:
                 raise ConfigError(f"no such file: {', '.join(missing)}")
         with self.state.lock():
             saved = self.state.load()
-            followers = [
-                FileFollower(
+
+            def follower(path: Path, rotated_first: bool) -> FileFollower:
+                return FileFollower(
                     path,
                     max_line_bytes=self.config.ship.max_line_bytes,
                     start=saved.get(str(path)),
                     notify=self._notify,
+                    read_rotated_first=rotated_first,
                 )
-                for path in targets
-            ]
+
+            rotated = {Path(os.path.abspath(p)) for p in read_rotated_first}
+            followers = [follower(path, path in rotated) for path in targets]
+
+            def add_new() -> None:
+                known = {f.path for f in followers}
+                found = discover() if discover is not None else {}
+                followers.extend(follower(p, first) for p, first in found.items() if p not in known)
+
             try:
-                self._run(followers, follow)
+                self._run(followers, follow, add_new if discover is not None else None)
             finally:
-                for follower in followers:
-                    follower.close()
+                for each in followers:
+                    each.close()
                 self.reject.close()
 
-    def _run(self, followers: list[FileFollower], follow: bool) -> None:
+    def _run(
+        self,
+        followers: list[FileFollower],
+        follow: bool,
+        add_new: Callable[[], None] | None,
+    ) -> None:
         """Ship, then deliver what was sent and save positions; a Ctrl-C ends the same way."""
         stopping = False
         try:
-            self._ship_until_done(followers, follow)
+            self._ship_until_done(followers, follow, add_new)
         except KeyboardInterrupt:
             stopping = True
         except BaseException:
@@ -233,13 +287,18 @@ class Shipper:
         if stopping:
             raise KeyboardInterrupt
 
-    def _ship_until_done(self, followers: list[FileFollower], follow: bool) -> None:
+    def _ship_until_done(
+        self,
+        followers: list[FileFollower],
+        follow: bool,
+        add_new: Callable[[], None] | None,
+    ) -> None:
         """Send what the files hold; with ``follow``, go on until ``stop`` is set."""
         poll_interval = self.config.ship.poll_interval_seconds
-        last_save = time.monotonic()
+        last_save = last_scan = time.monotonic()
         while True:
             busy = False
-            for follower in followers:
+            for follower in list(followers):
                 busy |= self._poll_one(follower, follow)
             self.producer.poll(0)
             self.producer.raise_for_failures()
@@ -247,6 +306,9 @@ class Shipper:
             if now - last_save >= SAVE_INTERVAL_SECONDS:
                 self._save()
                 last_save = now
+            if add_new is not None and follow and now - last_scan >= RESCAN_INTERVAL_SECONDS:
+                add_new()
+                last_scan = now
             self._on_tick()
             if not follow or self.stop.is_set():
                 return
@@ -292,8 +354,12 @@ class Shipper:
             if event.piece is None:
                 if position is not None:
                     self._tracker.add(path, position, done=True)
+                    # A file opened (at start, after a rotation): saved now, so a crash before
+                    # the next periodic save still knows which file the path's lines came from
+                    # (else a restart after a rotation would miss the rotated file).
+                    self._save()
                 continue
-            self._send_piece(event.piece, key, headers, register)
+            self._send_piece(event.piece, key, headers, register, event.source_id)
             if self.stop.is_set():
                 break
         return busy

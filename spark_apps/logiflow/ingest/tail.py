@@ -1,125 +1,36 @@
 """Reading log files line by line the way log rotation leaves them: ``tail -F`` with memory.
 
-``LineSplitter`` cuts a byte stream into complete lines in bounded memory (a line longer than
-the limit comes out in chunks, never buffered whole). ``FileFollower`` reads one path across
-rotation by rename (the old file is read to its end, then the new one from its start), truncation
-in place (``copytruncate``: what was written after our last read is recovered from the copy when
-it sits beside the file) and restarts (it resumes from a saved ``Position``, finding the old file
-under its rotated name if the path moved on meanwhile). A last line without its newline is held
-back until it is complete; only when its file has been rotated away does it count as complete.
+``FileFollower`` reads one path across rotation by rename (the old file is read to its end, then
+every file rotated after it, then the new one from its start), truncation in place
+(``copytruncate``: what was written after our last read is recovered from the copy when it sits
+beside the file) and restarts (it resumes from a saved ``Position``, finding the old file under
+its rotated name if the path moved on meanwhile, and then reads every file rotated after it, in
+order, as several rotations may have happened while it was stopped). A last line without its
+newline is held back until it is complete; only when its file has been rotated away does it
+count as complete.
 
-Rotated files are looked for next to the path, named ``<name>.<suffix>`` or ``<name>-<suffix>``
-(logrotate's default and ``dateext`` names); compressed ones cannot be read back.
+Rotated files are looked for next to the path (``rotated_files``: ``<name>.<n>`` or
+``<name>-<date>``, gzipped or not). Each line comes with its source identity
+(``contract.kafka_records``): the digest of its file's first bytes and its offset, the same
+whichever name or compression the file has when it is read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from logiflow.contract.kafka_records import file_source_id
+from logiflow.ingest.line_splitter import Line, LineSplitter, OversizeChunk, Piece
 from logiflow.ingest.positions import FINGERPRINT_BYTES, FileId, Fingerprint, Position
+from logiflow.ingest.rotated_files import LogFile, rotated_siblings
+
+__all__ = ["FileFollower", "Line", "LineSplitter", "OversizeChunk", "Piece", "TailEvent"]
 
 READ_CHUNK = 256 * 1024
-_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip")
-
-
-@dataclass(frozen=True)
-class Line:
-    """One complete line, without its terminator (``\\n`` or ``\\r\\n``)."""
-
-    data: bytes
-    size: int  # bytes the line took in the stream, terminator included
-
-
-@dataclass(frozen=True)
-class OversizeChunk:
-    """Part of a line longer than the limit; ``first`` and ``last`` delimit the line."""
-
-    data: bytes
-    size: int
-    first: bool
-    last: bool
-
-
-Piece = Line | OversizeChunk
-
-
-class LineSplitter:
-    """Turns chunks of bytes into complete lines; holds at most ``max_line_bytes`` in memory."""
-
-    def __init__(self, max_line_bytes: int) -> None:
-        if max_line_bytes <= 0:
-            raise ValueError("max_line_bytes must be positive")
-        self.max_line_bytes = max_line_bytes
-        self._buffer = bytearray()
-        self._in_oversize = False
-
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes of an unfinished line held back (0 while streaming an oversize line)."""
-        return len(self._buffer)
-
-    @property
-    def mid_line(self) -> bool:
-        return bool(self._buffer) or self._in_oversize
-
-    def feed(self, data: bytes) -> list[Piece]:
-        pieces: list[Piece] = []
-        start = 0
-        while start < len(data):
-            newline = data.find(b"\n", start)
-            if newline < 0:
-                self._hold(data[start:], pieces)
-                break
-            self._finish(data[start:newline], pieces)
-            start = newline + 1
-        return pieces
-
-    def flush(self) -> list[Piece]:
-        """The held-back partial line as a complete one: the stream has ended."""
-        pieces: list[Piece] = []
-        if self._in_oversize:
-            pieces.append(OversizeChunk(b"", 0, first=False, last=True))
-            self._in_oversize = False
-        elif self._buffer:
-            data = bytes(self._buffer)
-            self._buffer.clear()
-            pieces.append(Line(data.removesuffix(b"\r"), len(data)))
-        return pieces
-
-    def reset(self) -> None:
-        self._buffer.clear()
-        self._in_oversize = False
-
-    def _hold(self, rest: bytes, pieces: list[Piece]) -> None:
-        if self._in_oversize:
-            pieces.append(OversizeChunk(rest, len(rest), first=False, last=False))
-            return
-        self._buffer += rest
-        if len(self._buffer) > self.max_line_bytes:
-            data = bytes(self._buffer)
-            self._buffer.clear()
-            self._in_oversize = True
-            pieces.append(OversizeChunk(data, len(data), first=True, last=False))
-
-    def _finish(self, segment: bytes, pieces: list[Piece]) -> None:
-        if self._in_oversize:
-            self._in_oversize = False
-            pieces.append(OversizeChunk(segment, len(segment) + 1, first=False, last=True))
-            return
-        if self._buffer:
-            self._buffer += segment
-            raw = bytes(self._buffer)
-            self._buffer.clear()
-        else:
-            raw = segment
-        content = raw.removesuffix(b"\r")
-        if len(content) > self.max_line_bytes:
-            pieces.append(OversizeChunk(raw, len(raw) + 1, first=True, last=True))
-        else:
-            pieces.append(Line(content, len(raw) + 1))
 
 
 @dataclass(frozen=True)
@@ -128,24 +39,39 @@ class TailEvent:
 
     ``position`` is None in the middle of an oversize line (not a place to resume from).
     ``piece`` is None for a marker that only moves the position (a switch to a new file).
+    ``source_id`` is the source identity of a ``Line`` (None for other pieces).
     """
 
     piece: Piece | None
     position: Position | None
+    source_id: bytes | None = None
 
 
 @dataclass
 class _Open:
-    name: Path  # the path, or the rotated name the file was found under
-    fd: int
-    file: FileId
+    log: LogFile  # the path's file, or a rotated one under the name it was found
     fingerprint: Fingerprint
+    head: bytes  # the first bytes read, up to FINGERPRINT_BYTES: the lines' source identity
     read: int  # bytes fed to the splitter
     emitted: int  # offset just past the last piece handed out
 
+    def source_id(self, start: int, end: int) -> bytes:
+        """The source identity of the line at ``start``..``end``: fixed once it is written."""
+        known = self.head[: min(end, FINGERPRINT_BYTES)]
+        digest = (
+            self.fingerprint.digest
+            if len(known) == self.fingerprint.length
+            else hashlib.sha256(known).hexdigest()
+        )
+        return file_source_id(digest, start)
+
 
 class FileFollower:
-    """Follows one path; ``poll()`` yields whatever complete lines are there now."""
+    """Follows one path; ``poll()`` yields whatever complete lines are there now.
+
+    With ``read_rotated_first``, a path without a saved position starts with its rotated files
+    (oldest first), as a glob matching them all would.
+    """
 
     def __init__(
         self,
@@ -155,14 +81,18 @@ class FileFollower:
         start: Position | None = None,
         notify: Callable[[str], None] | None = None,
         read_chunk: int = READ_CHUNK,
+        read_rotated_first: bool = False,
     ) -> None:
         self.path = path
         self._splitter = LineSplitter(max_line_bytes)
         self._start = start
         self._notify = notify or (lambda _message: None)
         self._read_chunk = read_chunk
+        self._read_rotated_first = read_rotated_first
         self._current: _Open | None = None
-        # Set while reading a predecessor of the path: afterwards continue with the path itself.
+        # Rotated files to read, in order, after the current one and before the path itself.
+        self._backlog: list[LogFile] = []
+        # Set while reading a rotated file: afterwards the backlog, then the path itself.
         self._then_path = False
         self._rotation_seen = False
         self._started = False
@@ -174,12 +104,15 @@ class FileFollower:
 
     @property
     def current_name(self) -> Path | None:
-        return self._current.name if self._current else None
+        return self._current.log.name if self._current else None
 
     def close(self) -> None:
         if self._current is not None:
-            os.close(self._current.fd)
+            self._current.log.close()
             self._current = None
+        for log in self._backlog:
+            log.close()
+        self._backlog = []
 
     def poll(self, *, follow: bool = True) -> Iterator[TailEvent]:
         """Read everything available. Without ``follow``, rotation after start-up is not watched."""
@@ -196,7 +129,7 @@ class FileFollower:
         while self._current is not None:
             yield from self._read_available()
             if self._then_path:
-                yield from self._switch_to_path()
+                yield from self._next_in_chain()
                 continue
             if not follow:
                 return
@@ -208,38 +141,26 @@ class FileFollower:
 
     def _open_start(self) -> bool:
         start = self._start
-        try:
-            fd: int | None = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            fd = None
+        log = LogFile.open(self.path)
         if start is None:
-            if fd is None:
-                return False
-            self._attach(self.path, fd, os.fstat(fd), 0)
-            return True
-        stat = os.fstat(fd) if fd is not None else None
-        same_file = stat is not None and FileId.of(stat) == start.file
-        if (
-            fd is not None
-            and stat is not None
-            and same_file
-            and stat.st_size >= start.offset
-            and start.fingerprint.matches(fd)
-        ):
+            return self._open_first_time(log)
+        same_file = log is not None and log.file == start.file
+        if log is not None and same_file and _holds(log, start):
             self._start = None
-            self._attach(self.path, fd, stat, start.offset)
+            self._attach(log, start.offset)
             return True
         predecessor = self._find_predecessor(start)
         if predecessor is not None:
-            old_name, old_fd = predecessor
-            if fd is not None:
-                os.close(fd)
+            if log is not None:
+                log.close()
             self._start = None
-            self._notify(f"{self.path}: rotated while stopped; finishing {old_name.name} first")
-            self._attach(old_name, old_fd, os.fstat(old_fd), start.offset)
+            later = f" and {len(self._backlog)} rotated after it" if self._backlog else ""
+            name = predecessor.name.name
+            self._notify(f"{self.path}: rotated while stopped; finishing {name}{later} first")
+            self._attach(predecessor, start.offset)
             self._then_path = True
             return True
-        if fd is None or stat is None:
+        if log is None:
             # Perhaps caught in the middle of a rotation: keep the saved position and look again.
             return False
         self._start = None
@@ -251,62 +172,49 @@ class FileFollower:
                 "it; reading the new one from the start (lines written to the old one after the "
                 "last shipped line are not recoverable)"
             )
-        self._attach(self.path, fd, stat, 0)
+        self._attach(log, 0)
+        return True
+
+    def _open_first_time(self, log: LogFile | None) -> bool:
+        """No saved position: the path from its start, after its rotated files if asked."""
+        if self._read_rotated_first:
+            self._backlog = _open_all(rotated_siblings(self.path))
+        if self._backlog:
+            if log is not None:
+                log.close()
+            self._attach(self._backlog.pop(0), 0)
+            self._then_path = True
+            return True
+        if log is None:
+            return False
+        self._attach(log, 0)
         return True
 
     def _reopen_path(self) -> bool:
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
+        log = LogFile.open(self.path)
+        if log is None:
             return False
-        self._attach(self.path, fd, os.fstat(fd), 0)
+        self._attach(log, 0)
         return True
 
-    def _attach(self, name: Path, fd: int, stat: os.stat_result, offset: int) -> None:
-        self._current = _Open(
-            name, fd, FileId.of(stat), Fingerprint.read(fd, stat.st_size), offset, offset
-        )
+    def _attach(self, log: LogFile, offset: int) -> None:
+        fingerprint = log.fingerprint(log.size())
+        head = log.read_at(0, fingerprint.length) if fingerprint.length else b""
+        self._current = _Open(log, fingerprint, head, offset, offset)
 
-    def _siblings(self) -> Iterator[Path]:
-        directory = self.path.parent
-        base = self.path.name
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            return
-        for name in sorted(names):
-            if name == base or not name.startswith((base + ".", base + "-")):
-                continue
-            if name.endswith(_COMPRESSED_SUFFIXES):
-                continue
-            yield directory / name
-
-    def _find_predecessor(self, position: Position) -> tuple[Path, int] | None:
-        """The file ``position`` is in, under a rotated name: renamed, or copied then truncated."""
-        copies: list[tuple[Path, int]] = []
-        found: tuple[Path, int] | None = None
-        for candidate in self._siblings():
-            try:
-                fd = os.open(candidate, os.O_RDONLY)
-            except OSError:
-                continue
-            stat = os.fstat(fd)
-            same_content = stat.st_size >= position.offset and position.fingerprint.matches(fd)
-            if same_content and found is None and FileId.of(stat) == position.file:
-                found = (candidate, fd)
-            elif same_content and position.fingerprint.length > 0:
-                # An empty fingerprint matches any file: only the inode can tell then.
-                copies.append((candidate, fd))
-            else:
-                os.close(fd)
-        if found is not None:
-            for _name, fd in copies:
-                os.close(fd)
-            return found
-        # Only one copy can be the one made from our file; the newest rotation sorts first.
-        for _name, fd in copies[1:]:
-            os.close(fd)
-        return copies[0] if copies else None
+    def _find_predecessor(self, position: Position) -> LogFile | None:
+        """The file ``position`` is in, under a rotated name: renamed, copied then truncated, or
+        compressed. Every rotated file newer than it goes to the backlog, oldest first."""
+        siblings = _open_all(rotated_siblings(self.path))
+        index = _locate(siblings, position)
+        if index is None:
+            for log in siblings:
+                log.close()
+            return None
+        for log in siblings[:index]:
+            log.close()
+        self._backlog = siblings[index + 1 :]
+        return siblings[index]
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -314,26 +222,30 @@ class FileFollower:
         current = self._current
         assert current is not None
         while True:
-            chunk = os.pread(current.fd, self._read_chunk, current.read)
+            chunk = current.log.read_at(current.read, self._read_chunk)
             if not chunk:
                 return
             current.read += len(chunk)
             if current.fingerprint.length < min(current.read, FINGERPRINT_BYTES):
-                current.fingerprint = Fingerprint.read(current.fd, current.read)
+                current.fingerprint = current.log.fingerprint(current.read)
+                current.head = current.log.read_at(0, current.fingerprint.length)
             for piece in self._splitter.feed(chunk):
                 yield self._event(piece)
 
     def _event(self, piece: Piece) -> TailEvent:
         current = self._current
         assert current is not None
+        start = current.emitted
         current.emitted += piece.size
-        complete = isinstance(piece, Line) or piece.last
-        return TailEvent(piece, self._position() if complete else None)
+        if isinstance(piece, Line):
+            source_id = current.source_id(start, current.emitted)
+            return TailEvent(piece, self._position(), source_id)
+        return TailEvent(piece, self._position() if piece.last else None)
 
     def _position(self) -> Position:
         current = self._current
         assert current is not None
-        return Position(current.file, current.emitted, current.fingerprint)
+        return Position(current.log.file, current.emitted, current.fingerprint)
 
     def _marker(self) -> TailEvent:
         return TailEvent(None, self._position())
@@ -342,11 +254,19 @@ class FileFollower:
         """The current file will get no more lines: its unfinished last line is complete."""
         for piece in self._splitter.flush():
             yield self._event(piece)
-        self.close()
+        if self._current is not None:
+            self._current.log.close()
+            self._current = None
 
-    def _switch_to_path(self) -> Iterator[TailEvent]:
-        self._then_path = False
+    def _next_in_chain(self) -> Iterator[TailEvent]:
+        """After a rotated file: the next one rotated after it, else the path itself."""
         yield from self._finish_current()
+        if self._backlog:
+            self._attach(self._backlog.pop(0), 0)
+            self._then_path = True
+            yield self._marker()
+            return
+        self._then_path = False
         if self._reopen_path():
             yield self._marker()
 
@@ -361,14 +281,16 @@ class FileFollower:
             path_id: FileId | None = FileId.of(os.stat(self.path))
         except FileNotFoundError:
             path_id = None
-        if path_id is not None and path_id != current.file:
+        if path_id is not None and path_id != current.log.file:
             # Renamed away and a new file created. The writer may still append to the old file
             # until it reopens, so wait one quiet poll before leaving it.
             if not self._rotation_seen:
                 self._rotation_seen = True
                 return False
             self._rotation_seen = False
-            yield from self._switch_to_path()
+            # Rotated more than once since the last poll: read the files in between too.
+            self._backlog = self._rotated_after_current()
+            yield from self._next_in_chain()
             return self._current is not None
         self._rotation_seen = False
         if path_id is None:
@@ -378,27 +300,39 @@ class FileFollower:
         yield from self._after_truncation()
         return self._current is not None
 
+    def _rotated_after_current(self) -> list[LogFile]:
+        current = self._current
+        assert current is not None
+        siblings = _open_all(rotated_siblings(self.path))
+        here = Position(current.log.file, current.read, current.fingerprint)
+        index = _locate(siblings, here)
+        keep = siblings[index + 1 :] if index is not None else []
+        for log in siblings:
+            if log not in keep:
+                log.close()
+        return keep
+
     def _truncated(self) -> bool:
         current = self._current
         assert current is not None
-        size = os.fstat(current.fd).st_size
-        return size < current.read or not current.fingerprint.matches(current.fd)
+        size = current.log.size()
+        too_small = size is not None and size < current.read
+        return too_small or not current.log.matches(current.fingerprint)
 
     def _after_truncation(self) -> Iterator[TailEvent]:
         """Truncated in place. With copytruncate, what we had not read yet is in the copy."""
         current = self._current
         assert current is not None
         copy = (
-            self._find_predecessor(Position(current.file, current.read, current.fingerprint))
+            self._find_predecessor(Position(current.log.file, current.read, current.fingerprint))
             if current.read > 0
             else None
         )
         if copy is not None:
-            copy_name, copy_fd = copy
-            self._notify(f"{self.path}: truncated; finishing its copy {copy_name.name} first")
+            self._notify(f"{self.path}: truncated; finishing its copy {copy.name.name} first")
             read, emitted = current.read, current.emitted
-            self.close()
-            self._attach(copy_name, copy_fd, os.fstat(copy_fd), read)
+            current.log.close()
+            self._attach(copy, read)
             assert self._current is not None
             self._current.emitted = emitted
             self._then_path = True
@@ -407,3 +341,32 @@ class FileFollower:
         yield from self._finish_current()
         if self._reopen_path():
             yield self._marker()
+
+
+def _open_all(paths: list[Path]) -> list[LogFile]:
+    """Open every file now: a name may move on at the next rotation, an open file does not."""
+    opened = (LogFile.open(path) for path in paths)
+    return [log for log in opened if log is not None]
+
+
+def _holds(log: LogFile, position: Position) -> bool:
+    """Whether ``log`` is the file ``position`` was saved in, with its bytes up to it."""
+    size = log.size()
+    return (size is None or size >= position.offset) and log.matches(position.fingerprint)
+
+
+def _locate(logs: list[LogFile], position: Position) -> int | None:
+    """Index of the file ``position`` is in: the same inode, else the newest copy of it.
+
+    A copy (copytruncate, or compression) has the same first bytes; an empty fingerprint
+    matches any file, so only the inode can tell then.
+    """
+    copies: list[int] = []
+    for index, log in enumerate(logs):
+        if not _holds(log, position):
+            continue
+        if log.file == position.file:
+            return index
+        if position.fingerprint.length > 0:
+            copies.append(index)
+    return copies[-1] if copies else None

@@ -7,7 +7,8 @@ broker) is not followed by a flood bigger than the burst. Timestamps are the rea
 is made, so what lands in Elasticsearch is "now".
 
 Records are keyed ``<host>/<service>`` like the shipper's: access lines do not name their
-service, the key does.
+service, the key does. Each carries a stream source identity (``contract.kafka_records``): this
+run's random id and the line's number, as the shipper gives stdin's lines.
 """
 
 from __future__ import annotations
@@ -16,11 +17,18 @@ import datetime as dt
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from logiflow.contract.kafka_records import HEADER_HOST, HEADER_SERVICE, record_key
+from logiflow.contract.kafka_records import (
+    HEADER_HOST,
+    HEADER_SERVICE,
+    HEADER_SOURCE_ID,
+    record_key,
+    stream_source_id,
+)
 from logiflow.errors import ConfigError
 from logiflow.ingest.generator import ErrorBurst, GeneratedLine, TrafficGenerator, TrafficProfile
 from logiflow.ingest.producer import LogProducer
@@ -137,6 +145,7 @@ class TrafficSender:
         self._on_tick = on_tick or (lambda: None)
         self._clock = clock
         self.sent_lines = 0
+        self.run_id = uuid.uuid4().hex
         self.dead_letter_candidates = 0  # malformed lines sent on purpose
         self.errors_sent = 0  # lines with a status >= 400
 
@@ -184,7 +193,11 @@ class TrafficSender:
         return self.sent_lines
 
     def _send(self, line: GeneratedLine) -> None:
-        headers = [(HEADER_HOST, line.host.encode()), (HEADER_SERVICE, line.service.encode())]
+        headers = [
+            (HEADER_HOST, line.host.encode()),
+            (HEADER_SERVICE, line.service.encode()),
+            (HEADER_SOURCE_ID, stream_source_id(self.run_id, self.sent_lines + 1)),
+        ]
         self.producer.send(line.line.encode(), record_key(line.host, line.service), headers)
         self.sent_lines += 1
         if line.format == "malformed":

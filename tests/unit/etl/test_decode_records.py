@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.contract import ecs
-from logiflow.contract.kafka_records import HEADER_HOST, HEADER_PATH, HEADER_SERVICE
+from logiflow.contract.kafka_records import (
+    HEADER_HOST,
+    HEADER_PATH,
+    HEADER_SERVICE,
+    HEADER_SOURCE_ID,
+)
 from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
 
@@ -131,3 +137,33 @@ def test_log_file_path_comes_from_the_shippers_header(spark: SparkSession) -> No
     ]
     assert {r[ecs.EVENT_ORIGINAL] for r in rows} == {"line"}
     assert {r[ecs.OUTCOME] for r in rows} == {None}
+
+
+def test_the_id_comes_from_the_source_identity_when_the_record_has_one(
+    spark: SparkSession,
+) -> None:
+    # The same line sent twice (a shipper resend: new offsets), the same identity on another
+    # host and on another topic, and a record without one (kcat, Fluent Bit).
+    source = b"file:0123456789abcdef0123456789abcdef:4096"
+    rows = [
+        (b"web-1/nginx", "logs", 0, 10, [(HEADER_SOURCE_ID, source)]),
+        (b"web-1/nginx", "logs", 1, 99, [(HEADER_HOST, b"web-1"), (HEADER_SOURCE_ID, source)]),
+        (b"web-2/nginx", "logs", 0, 11, [(HEADER_SOURCE_ID, source)]),
+        (b"web-1/nginx", "other", 0, 10, [(HEADER_SOURCE_ID, source)]),
+        (b"web-1/nginx", "logs", 0, 12, None),
+    ]
+    df = spark.createDataFrame(
+        [(key, b"line", topic, p, o, KAFKA_TIME, 0, h) for key, topic, p, o, h in rows],
+        "key binary, value binary, topic string, partition int, offset long, "
+        "timestamp timestamp, timestampType int, headers array<struct<key string, value binary>>",
+    )
+    out = df.transform(decode_kafka_records(100))
+    ids = [
+        r[ecs.DOC_ID] for r in out.orderBy(col(ecs.KAFKA_TOPIC), col(ecs.KAFKA_OFFSET)).collect()
+    ]
+    expected_first = hashlib.sha256(b"logs|web-1/nginx|" + source).hexdigest()[:32]
+    # Ordered by topic then offset: logs 10, 11, 12, 99, then other 10.
+    assert ids[0] == expected_first
+    assert ids[3] == expected_first  # the resend overwrites
+    assert len({ids[0], ids[1], ids[4]}) == 3  # other host, other topic: other documents
+    assert ids[2] == "logs-0-12"
