@@ -51,7 +51,8 @@ def parse_time(value: str | None) -> datetime | None:
 
 def result_tables(result: AuditResult) -> Table:
     table = Table(title="Kafka offsets vs batches vs documents", title_justify="left")
-    for name in ("partition", "log start", "log end", "produced", "read", "read again"):
+    table.add_column("partition")
+    for name in ("log start", "log end", "produced", "read", "read again"):
         table.add_column(name, justify="right")
     table.add_column("documents", justify="right")
     table.add_column("filtered", justify="right")
