@@ -42,6 +42,15 @@ CONFIG_ENV_VAR = "LOGIFLOW_CONFIG"
 _INTERVAL_RE = re.compile(r"^\s*\d+\s+(millisecond|second|minute|hour|day)s?\s*$", re.IGNORECASE)
 
 
+_UNIT_SECONDS = {"millisecond": 0.001, "second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def interval_seconds(interval: str) -> float:
+    """Seconds in a validated interval string ("30 days" -> 2592000.0)."""
+    amount, unit = interval.split()
+    return int(amount) * _UNIT_SECONDS[unit.lower().rstrip("s")]
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "logiflow"
@@ -196,6 +205,19 @@ class ParseSettings(_Section):
     max_line_bytes: int = Field(default=32 * 1024, gt=0)
     # Timezone assumed for JSON timestamps that carry no offset.
     default_timezone: str = "UTC"
+    # How far an event's own time may lie ahead of / behind its arrival (its Kafka time). An
+    # event outside is indexed at its arrival time, flagged, with the time it claimed kept
+    # (etl.bound_event_time says why), so no clock or forged date can open indices without
+    # bound or put an event years away from its neighbours.
+    event_time_max_ahead: str = "1 day"
+    event_time_max_behind: str = "30 days"
+
+    @field_validator("event_time_max_ahead", "event_time_max_behind")
+    @classmethod
+    def _is_interval(cls, value: str) -> str:
+        if not _INTERVAL_RE.match(value):
+            raise ValueError(f"{value!r} is not an interval such as '1 day' or '12 hours'")
+        return value
 
 
 class EndpointRule(_Section):

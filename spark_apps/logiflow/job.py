@@ -10,7 +10,10 @@ topic. Each micro-batch is decoded and parsed once and kept (``processed_once``)
   headers, for replay; events Elasticsearch refused go to both stores too);
 - its per-minute aggregates, as partial documents for the windows the batch touched, to
   ``<prefix>-aggregates-*`` (``etl.aggregate_windows``: readers sum the partials);
-- one accounting document (input = indexed + filtered + dead letters) to ``<prefix>-batches``.
+- one accounting document to ``<prefix>-batches``: input = indexed + filtered + dead letters,
+  the events whose own time was out of bounds (``etl.bound_event_time``), and the Kafka offsets
+  the batch read per partition, which ``logiflow audit`` reconciles with the broker and the
+  documents (``contract.offset_ranges``).
 
 The query's checkpoint is ``spark.checkpoint_dir/events``. A batch whose writes fail is failed as
 a whole and its offsets are not committed, so a restart replays it; since every document,
@@ -40,14 +43,15 @@ from pyspark.sql.streaming import StreamingQuery
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
+from logiflow.contract.offset_ranges import OffsetRange
 from logiflow.errors import DeliveryError, LogiflowError
 from logiflow.etl.pipeline import (
     aggregate,
-    outcome_counts,
     process_records,
     select_dead_letter_records,
     select_dead_letters,
     select_events,
+    tally_batch,
 )
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_setup import setup_elasticsearch
@@ -66,6 +70,9 @@ from logiflow.spark_session import create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
 QUERY_NAMES = (names.EVENTS_QUERY,)
+# Spark's local property holding the streaming query's id (kept in its checkpoint), set on the
+# thread that runs foreachBatch.
+_QUERY_ID_PROPERTY = "sql.streaming.queryId"
 
 
 class EtlFailedError(LogiflowError):
@@ -81,6 +88,11 @@ class BatchAccount:
     indexed: int
     filtered: int
     dead_letter: int
+    # Indexed events moved to their arrival time (counted in ``indexed`` too).
+    event_time_out_of_bounds: int = 0
+    offset_ranges: tuple[OffsetRange, ...] = ()
+    # The streaming query's id: batch ids restart at 0 with a new checkpoint, this does not.
+    checkpoint: str | None = None
 
 
 @dataclass
@@ -138,7 +150,8 @@ def events_batch_writer(
     def write_batch(stream_batch: DataFrame, batch_id: int) -> None:
         # Processed once; the selections and counts below all read the kept rows.
         with processed_once(stream_batch) as batch:
-            counts = outcome_counts(batch)
+            tally = tally_batch(batch)
+            counts = tally.outcomes
             total = sum(counts.values())
             events = dead = None
             if counts[ecs.OUTCOME_INDEXED]:
@@ -167,6 +180,9 @@ def events_batch_writer(
                 filtered=counts[ecs.OUTCOME_FILTERED],
                 # Lines that did not parse, plus events Elasticsearch refused (now dead letters).
                 dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
+                event_time_out_of_bounds=tally.event_time_out_of_bounds,
+                offset_ranges=tally.offset_ranges,
+                checkpoint=batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
             )
             write_account(config, names.EVENTS_QUERY, account)
         result.add(account)
@@ -177,7 +193,8 @@ def events_batch_writer(
 
 
 def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> None:
-    """The accounting document, by id "<query>-<batch id>" so a re-run batch overwrites it."""
+    """The accounting document, by id "<query>-<checkpoint>-<batch id>": a re-run batch
+    overwrites it, a run from a new checkpoint adds its own."""
     es = config.elasticsearch
     client = create_es_client(es)
     document = {
@@ -188,6 +205,9 @@ def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> 
         names.COUNT_INDEXED: account.indexed,
         names.COUNT_FILTERED: account.filtered,
         names.COUNT_DEAD_LETTER: account.dead_letter,
+        names.COUNT_EVENT_TIME_OUT_OF_BOUNDS: account.event_time_out_of_bounds,
+        names.BATCH_CHECKPOINT: account.checkpoint,
+        names.BATCH_OFFSET_RANGES: [r.as_document() for r in account.offset_ranges],
     }
     try:
         failures = bulk_with_retries(
@@ -195,7 +215,7 @@ def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> 
             [
                 {
                     "_op_type": "index",
-                    "_id": names.batch_doc_id(query, account.batch_id),
+                    "_id": names.batch_doc_id(query, account.batch_id, account.checkpoint),
                     "_index": names.batches_index(es.index_prefix),
                     "_source": document,
                 }

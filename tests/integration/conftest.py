@@ -12,7 +12,8 @@ Fixtures:
     unique_name      (function) a fresh lowercase name, valid as topic and index prefix
     kafka_topic      (function) a freshly created, empty topic (2 partitions)
     pipeline_config  (function) local_stack.config with fresh logs and dead-letter topics
-                                (created), a fresh index prefix and checkpoint directory
+                                (created), a fresh index prefix and checkpoint directory, and
+                                event times accepted up to 100 years back
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def pipeline_config(local_stack: LocalStack, unique_name: str, tmp_path: Path) -
     return config.model_copy(
         update={
             "kafka": kafka,
+            # The corpora carry fixed dates (24 Nov 2026) but reach Kafka now: bounded by the
+            # default 30 days they would be re-dated once they age; tests of the bounds
+            # (test_event_time_bounds.py) set them back to the defaults.
+            "parse": config.parse.model_copy(update={"event_time_max_behind": "36500 days"}),
             "elasticsearch": config.elasticsearch.model_copy(update={"index_prefix": unique_name}),
             "spark": config.spark.model_copy(
                 update={"checkpoint_dir": str(tmp_path / "checkpoints")}

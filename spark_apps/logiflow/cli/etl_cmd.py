@@ -62,9 +62,11 @@ def etl(
     )
 
     def show(account: BatchAccount) -> None:
+        moved = account.event_time_out_of_bounds
         console.print(
             f"batch {account.batch_id}: {account.input} in, {account.indexed} indexed, "
-            f"{account.filtered} filtered, {account.dead_letter} dead letters",
+            f"{account.filtered} filtered, {account.dead_letter} dead letters"
+            + (f" ({moved} indexed at arrival: event time out of bounds)" if moved else ""),
             highlight=False,
         )
 

@@ -61,6 +61,10 @@ ENDPOINT = "logiflow.endpoint"  # url.path with ids collapsed: /users/{id}
 STATUS_CLASS = "logiflow.status_class"  # "2xx" .. "5xx"
 IS_ERROR = "logiflow.is_error"  # status >= 400
 EXTRA = "logiflow.extra"  # JSON log keys that have no ECS home, kept as a map
+# An event whose own time was out of bounds (parse.event_time_max_ahead/_behind) is indexed at
+# its arrival time: flagged true, with the time it claimed kept (etl.bound_event_time).
+EVENT_TIME_OUT_OF_BOUNDS = "logiflow.event_time.out_of_bounds"
+EVENT_TIME_ORIGINAL = "logiflow.event_time.original"
 
 # --- internal bookkeeping (not indexed) -----------------------------------------------------------
 OUTCOME = "_logiflow_outcome"  # one of the OUTCOME_* values below

@@ -37,6 +37,15 @@ COUNT_INPUT = "logiflow.count.input"
 COUNT_INDEXED = "logiflow.count.indexed"
 COUNT_FILTERED = "logiflow.count.filtered"
 COUNT_DEAD_LETTER = "logiflow.count.dead_letter"
+# Indexed events whose own time was out of bounds (``parse.event_time_max_ahead``/``_behind``):
+# indexed at their arrival time instead, flagged; also counted in ``indexed``.
+COUNT_EVENT_TIME_OUT_OF_BOUNDS = "logiflow.count.event_time_out_of_bounds"
+# The streaming query's id, kept in its checkpoint: the same across restarts of one checkpoint,
+# new when the checkpoint is replaced (a replay from the start). Part of the document id.
+BATCH_CHECKPOINT = "logiflow.batch.checkpoint"
+# The Kafka records the batch read, per topic-partition (``contract.offset_ranges``), which
+# ``logiflow audit`` reconciles with the broker and the documents.
+BATCH_OFFSET_RANGES = "logiflow.batch.offset_ranges"
 
 # Names of the streaming queries (also their checkpoint sub-directories and the values of
 # logiflow.batch.query).
@@ -68,6 +77,7 @@ def batches_index(prefix: str) -> str:
     return index_stem(prefix, BATCHES)
 
 
-def batch_doc_id(query: str, batch_id: int) -> str:
-    """Re-running a batch after a crash overwrites its accounting document."""
-    return f"{query}-{batch_id}"
+def batch_doc_id(query: str, batch_id: int, checkpoint: str | None = None) -> str:
+    """Re-running a batch after a crash overwrites its accounting document; a new checkpoint
+    (a replay from scratch) writes new ones, so the audit sees both runs."""
+    return f"{query}-{checkpoint}-{batch_id}" if checkpoint else f"{query}-{batch_id}"

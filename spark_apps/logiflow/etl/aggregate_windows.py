@@ -35,7 +35,10 @@ different batches never share an id because they never share a record.
 **Late data.** There is no streaming state and no Spark watermark: an event counts in its window
 however late the batch that carries it arrives (a log shipped a day later, a producer that was
 down), which the old watermarked aggregation could not do. Nothing has to be kept per window
-between batches, so nothing grows with lateness.
+between batches, so nothing grows with lateness. No row is ever dropped as late, so the batch
+accounting has no late count; it counts instead the events whose own time was out of bounds
+(``logiflow.count.event_time_out_of_bounds``), which ``etl.bound_event_time`` moved to their
+arrival time and which therefore count in their window of arrival.
 
 **Latency percentiles** come from the events (``percentiles`` on ``event.duration``), not from
 here: percentiles of partials cannot be merged, and the one mergeable form Elasticsearch offers,

@@ -1,15 +1,17 @@
 """The ETL as the streaming job calls it: Kafka records in, events / dead letters / aggregates out.
 
-``process_records`` chains decode -> parse -> enrich (user agent, endpoint, status, geo) -> drop
-rules. Every input record stays on the frame with one outcome (indexed, filtered, dead_letter),
-so the selectors below split it for the sinks and ``outcome_counts`` reconciles each batch:
-input = indexed + filtered + dead-lettered. Sources, sinks, triggers and checkpoints live in the
+``process_records`` chains decode -> parse -> bound event time -> enrich (user agent, endpoint,
+status, geo) -> drop rules. Every input record stays on the frame with one outcome (indexed,
+filtered, dead_letter), so the selectors below split it for the sinks and ``tally_batch``
+reconciles each batch: input = indexed + filtered + dead-lettered, and which Kafka offsets it
+read (for ``logiflow audit``). Sources, sinks, triggers and checkpoints live in the
 job module, not here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyspark.accumulators import Accumulator
 from pyspark.sql import DataFrame
@@ -17,7 +19,9 @@ from pyspark.sql import functions as F
 
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
+from logiflow.contract.offset_ranges import OffsetRange
 from logiflow.etl.aggregate_windows import aggregate_windows
+from logiflow.etl.bound_event_time import bound_event_time
 from logiflow.etl.columns import col
 from logiflow.etl.dead_letters import (
     mark_rejected,
@@ -60,6 +64,7 @@ def process_records(config: LogiflowConfig) -> Transform:
     steps = (
         decode_kafka_records(config.parse.max_line_bytes),
         parse_lines(config.parse),
+        bound_event_time(config.parse),
         enrich(config),
         apply_drop_rules(config.filter.drop),
     )
@@ -103,14 +108,57 @@ def select_dead_letter_records(df: DataFrame, rejected: DataFrame | None = None)
     return records
 
 
+@dataclass(frozen=True)
+class BatchTally:
+    """What a processed batch holds: rows per outcome, out-of-bounds events, offsets read."""
+
+    outcomes: dict[str, int]
+    event_time_out_of_bounds: int
+    offset_ranges: tuple[OffsetRange, ...]
+
+
+def tally_batch(df: DataFrame) -> BatchTally:
+    """Counts and offset ranges of a processed (batch) frame, in one small Spark job."""
+    outcomes = dict.fromkeys(OUTCOMES, 0)
+    out_of_bounds = 0
+    partitions: dict[tuple[str, int], list[int]] = {}  # first, last, records, filtered
+    rows = (
+        df.groupBy(
+            col(ecs.KAFKA_TOPIC).alias("topic"),
+            col(ecs.KAFKA_PARTITION).alias("partition"),
+            col(ecs.OUTCOME).alias("outcome"),
+            F.coalesce(col(ecs.EVENT_TIME_OUT_OF_BOUNDS), F.lit(False)).alias("out_of_bounds"),
+        )
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.min(col(ecs.KAFKA_OFFSET)).alias("first"),
+            F.max(col(ecs.KAFKA_OFFSET)).alias("last"),
+        )
+        .collect()
+    )
+    for row in rows:
+        if row["outcome"] not in outcomes:
+            raise ValueError(f"row with unexpected outcome {row['outcome']!r}")
+        outcomes[row["outcome"]] += row["rows"]
+        if row["out_of_bounds"]:
+            out_of_bounds += row["rows"]
+        seen = partitions.setdefault((row["topic"], row["partition"]), [row["first"], 0, 0, 0])
+        seen[0] = min(seen[0], row["first"])
+        seen[1] = max(seen[1], row["last"])
+        seen[2] += row["rows"]
+        seen[3] += row["rows"] if row["outcome"] == ecs.OUTCOME_FILTERED else 0
+    ranges = tuple(
+        sorted(
+            OffsetRange(topic, partition, first, last, records, filtered)
+            for (topic, partition), (first, last, records, filtered) in partitions.items()
+        )
+    )
+    return BatchTally(outcomes, out_of_bounds, ranges)
+
+
 def outcome_counts(df: DataFrame) -> dict[str, int]:
     """Rows per outcome in a (batch) frame; every outcome present, zero when absent."""
-    counts = dict.fromkeys(OUTCOMES, 0)
-    for row in df.groupBy(col(ecs.OUTCOME).alias("outcome")).count().collect():
-        if row["outcome"] not in counts:
-            raise ValueError(f"row with unexpected outcome {row['outcome']!r}")
-        counts[row["outcome"]] = row["count"]
-    return counts
+    return tally_batch(df).outcomes
 
 
 def filtered_counts(df: DataFrame) -> dict[str, int]:

@@ -87,6 +87,8 @@ EVENT_FIELD_TYPES: dict[str, dict[str, Any]] = {
     ecs.IS_ERROR: {"type": "boolean"},
     # Arbitrary JSON keys: one field in the mapping however many keys users log.
     ecs.EXTRA: {"type": "flattened"},
+    ecs.EVENT_TIME_OUT_OF_BOUNDS: {"type": "boolean"},
+    ecs.EVENT_TIME_ORIGINAL: {"type": "date"},
 }
 
 DEAD_LETTER_FIELD_TYPES: dict[str, dict[str, Any]] = {
@@ -128,6 +130,10 @@ BATCH_FIELD_TYPES: dict[str, dict[str, Any]] = {
     names.COUNT_INDEXED: {"type": "long"},
     names.COUNT_FILTERED: {"type": "long"},
     names.COUNT_DEAD_LETTER: {"type": "long"},
+    names.COUNT_EVENT_TIME_OUT_OF_BOUNDS: {"type": "long"},
+    names.BATCH_CHECKPOINT: _KEYWORD,
+    # Read back whole by `logiflow audit`; stored, not searched.
+    names.BATCH_OFFSET_RANGES: {"type": "object", "enabled": False},
 }
 
 # Unknown fields still get sensible types: strings as keywords, and every number as double in

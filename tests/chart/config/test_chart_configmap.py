@@ -56,3 +56,9 @@ def test_pipeline_sections_pass_through(tmp_path: Path, monkeypatch: pytest.Monk
     path = tmp_path / "config.yaml"
     path.write_text(text)
     assert load_config(path).aggregate.window == "30 seconds"
+
+
+def test_event_time_bounds_are_rendered(docs: list[Doc], tmp_path: Path) -> None:
+    text = one(docs, "ConfigMap", f"{NAME}-config")["data"]["config.yaml"]
+    parse = yaml.safe_load(text)["parse"]
+    assert parse == {"event_time_max_ahead": "1 day", "event_time_max_behind": "30 days"}

@@ -1,6 +1,6 @@
-"""The CLI's light commands never load Spark: ``ship``, ``generate``, ``report`` and the rest
-start without pyspark (the shipper image does not even have it), only ``etl`` and ``run`` import
-it, inside the command."""
+"""The CLI's light commands never load Spark: ``ship``, ``generate``, ``report``, ``audit`` and
+the rest start without pyspark (the shipper image does not even have it), only ``etl`` and
+``run`` import it, inside the command."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ print("spark modules:", ",".join(heavy))
         ["ship", "--help"],
         ["generate", "--help"],
         ["report", "--help"],
+        ["audit", "--help"],
         ["es-setup", "--help"],
         ["local", "status", "--help"],
         ["replay-dead-letters", "--help"],

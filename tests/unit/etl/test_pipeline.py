@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import DropRule, FilterSettings, LogiflowConfig
 from logiflow.contract import ecs
+from logiflow.contract.offset_ranges import OffsetRange
 from logiflow.errors import ConfigError
 from logiflow.etl import pipeline
 from logiflow.etl.aggregate_windows import AGG_REQUESTS, AGG_SCOPE
@@ -66,6 +67,24 @@ def test_accounting_reconciles(processed: DataFrame, corpus: list[GeneratedLine]
     assert set(by_rule) == {"health", "static"}
     assert sum(by_rule.values()) == expected_filtered
     assert counts[ecs.OUTCOME_INDEXED] == len(corpus) - malformed - expected_filtered
+
+
+def test_tally_names_the_offsets_each_partition_read(
+    spark: SparkSession, processed: DataFrame
+) -> None:
+    counts = pipeline.outcome_counts(processed)
+    total = sum(counts.values())
+    other_partition = kafka_rows(spark, [b"not a log line", b"also not one"], partition=1)
+    both = processed.unionByName(
+        other_partition.transform(pipeline.process_records(LogiflowConfig()))
+    )
+    tally = pipeline.tally_batch(both)
+    assert tally.event_time_out_of_bounds == 0
+    assert tally.offset_ranges == (
+        OffsetRange("logiflow-logs", 0, 0, total - 1, total, counts[ecs.OUTCOME_FILTERED]),
+        OffsetRange("logiflow-logs", 1, 0, 1, 2, 0),
+    )
+    assert tally.outcomes[ecs.OUTCOME_DEAD_LETTER] == counts[ecs.OUTCOME_DEAD_LETTER] + 2
 
 
 def test_selectors(processed: DataFrame) -> None:

@@ -1,0 +1,142 @@
+"""What the audit reads: partition offsets from the Kafka broker, accounting documents and
+document counts from Elasticsearch. Each reader asks its server directly, never the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from elasticsearch import Elasticsearch, helpers
+
+from logiflow.audit.reconcile import AuditedBatch, PartitionLog, Span
+from logiflow.config import KafkaSettings
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
+from logiflow.errors import ServiceUnreachableError
+from logiflow.io.kafka_client import quiet_librdkafka_config
+from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
+
+KAFKA_TIMEOUT_SECONDS = 15.0
+# Range aggregation buckets per request: well under Elasticsearch's search.max_buckets.
+_SPANS_PER_REQUEST = 5000
+
+
+def partition_logs(
+    kafka: KafkaSettings, since: datetime | None = None, until: datetime | None = None
+) -> list[PartitionLog]:
+    """Every partition of the logs topic: its log start and end offsets, and the audited window
+    (all offsets, or those whose record time is in [since, until))."""
+    topic = kafka.logs_topic
+    if topic not in check_kafka(kafka):
+        raise invisible_topic(kafka, "kafka.logs_topic", topic)
+    # Never subscribes nor commits: the group id is only what librdkafka requires.
+    consumer = Consumer(
+        quiet_librdkafka_config(kafka, {"group.id": "logiflow-audit", "log_level": 0})
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=KAFKA_TIMEOUT_SECONDS)
+        logs = []
+        for partition in sorted(metadata.topics[topic].partitions):
+            tp = TopicPartition(topic, partition)
+            start, end = consumer.get_watermark_offsets(
+                tp, timeout=KAFKA_TIMEOUT_SECONDS, cached=False
+            )
+            logs.append(
+                PartitionLog(
+                    topic=topic,
+                    partition=partition,
+                    log_start=start,
+                    log_end=end,
+                    window_start=_offset_at(consumer, tp, since, 0, end),
+                    window_end=_offset_at(consumer, tp, until, end, end),
+                )
+            )
+        return logs
+    except KafkaException as exc:
+        raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, str(exc)) from exc
+    finally:
+        consumer.close()
+
+
+def _offset_at(
+    consumer: Consumer, tp: TopicPartition, when: datetime | None, default: int, end: int
+) -> int:
+    """The first offset whose record time is ``when`` or later (``end`` when none is)."""
+    if when is None:
+        return default
+    query = TopicPartition(tp.topic, tp.partition, int(when.timestamp() * 1000))
+    [found] = consumer.offsets_for_times([query], timeout=KAFKA_TIMEOUT_SECONDS)
+    return found.offset if found.offset >= 0 else end
+
+
+def refresh(es: Elasticsearch, prefix: str) -> None:
+    """Make every write so far searchable: the audit counts all of it, not the last refresh."""
+    es.indices.refresh(
+        index=",".join(_patterns(prefix, names.EVENTS, names.DEAD_LETTER, names.BATCHES)),
+        allow_no_indices=True,
+        ignore_unavailable=True,
+    )
+
+
+def accounting(es: Elasticsearch, prefix: str) -> Iterator[AuditedBatch]:
+    """Every accounting document of the events query."""
+    index = names.batches_index(prefix)
+    if not es.indices.exists(index=index):
+        return
+    for hit in helpers.scan(
+        es, index=index, query={"query": {"term": {names.BATCH_QUERY: names.EVENTS_QUERY}}}
+    ):
+        yield AuditedBatch.from_document(hit["_source"])
+
+
+def count_documents(es: Elasticsearch, prefix: str, spans: Iterable[Span]) -> dict[Span, int]:
+    """Events + dead letters whose Kafka coordinates fall in each span."""
+    by_partition: dict[tuple[str, int], list[Span]] = {}
+    for span in spans:
+        by_partition.setdefault((span.topic, span.partition), []).append(span)
+    counts: dict[Span, int] = {}
+    for (topic, partition), group in sorted(by_partition.items()):
+        for start in range(0, len(group), _SPANS_PER_REQUEST):
+            chunk = group[start : start + _SPANS_PER_REQUEST]
+            counts.update(_count_chunk(es, prefix, topic, partition, chunk))
+    return counts
+
+
+def _count_chunk(
+    es: Elasticsearch, prefix: str, topic: str, partition: int, spans: list[Span]
+) -> dict[Span, int]:
+    response = es.search(
+        index=",".join(_patterns(prefix, names.EVENTS, names.DEAD_LETTER)),
+        size=0,
+        track_total_hits=False,
+        query={
+            "bool": {
+                "filter": [
+                    {"term": {ecs.KAFKA_TOPIC: topic}},
+                    {"term": {ecs.KAFKA_PARTITION: partition}},
+                ]
+            }
+        },
+        aggs={
+            "spans": {
+                "range": {
+                    "field": ecs.KAFKA_OFFSET,
+                    "keyed": True,
+                    "ranges": [
+                        {"key": str(i), "from": s.first, "to": s.last + 1}
+                        for i, s in enumerate(spans)
+                    ],
+                }
+            }
+        },
+        ignore_unavailable=True,
+        allow_no_indices=True,
+    )
+    buckets = (response.get("aggregations") or {}).get("spans", {}).get("buckets", {})
+    return {s: int(buckets.get(str(i), {}).get("doc_count", 0)) for i, s in enumerate(spans)}
+
+
+def _patterns(prefix: str, *kinds: names.Kind) -> list[str]:
+    return [names.index_pattern(prefix, kind) for kind in kinds]
