@@ -232,6 +232,10 @@ def test_ten_sigkills_through_two_rotations_index_every_line_exactly_once(
 
     run_etl(config_file)
     assert_exactly_once(es_client, pipeline_config.elasticsearch.index_prefix, lines)
+    # The independent audit reconciles the resends too (exit 0): a resent line's first copy is
+    # found under its later copy's offset, and said so in a note.
+    audited = run([LOGIFLOW, "--config", str(config_file), "audit", "--json"], timeout=600)
+    assert '"kind": "resent"' in audited, audited[-3000:]
 
 
 def test_a_broker_restart_mid_ship_delivers_every_line_exactly_once(

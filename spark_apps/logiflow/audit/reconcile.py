@@ -16,7 +16,10 @@ log end, a batch whose counts do not add up, a range with holes, and a range who
 filtered differ from the records it read (documents missing, or more than one per record).
 Notes (the audit passes): offsets read and since deleted by retention (their documents remain),
 and replays, where runs from different checkpoints read the same offsets and rewrote the same
-document ids (ids are the Kafka coordinates, so a replay overwrites, never duplicates).
+document ids (ids are the Kafka coordinates or the source identity, so a replay overwrites,
+never duplicates); and lines a restarted shipper sent twice, whose one document (by source
+identity) carries the later copy's offset: the caller finds them (``sources.resent_later``)
+and they count as found where the first copy was read.
 """
 
 from __future__ import annotations
@@ -164,6 +167,17 @@ class AuditPlan:
     batches: tuple[AuditedBatch, ...]
     batches_without_ranges: int
 
+    def short_spans(self, documents: Mapping[Span, int]) -> list[Span]:
+        """Ranges holding fewer documents than their records read minus filtered: where lines a
+        restarted shipper resent may have their document under the later copy's offset."""
+        short = []
+        for plan in self.partitions:
+            for _, r in plan.ranges:
+                span = plan.span(r.first_offset, r.last_offset)
+                if documents.get(span, 0) < r.records - r.filtered:
+                    short.append(span)
+        return short
+
     def spans_to_count(self) -> set[Span]:
         """Every span whose documents ``reconcile`` needs counted."""
         spans: set[Span] = set()
@@ -223,9 +237,28 @@ def _segments(
     return tuple(segments)
 
 
-def reconcile(plan: AuditPlan, documents: Mapping[Span, int]) -> AuditResult:
-    """Compare broker, accounting and documents; ``documents``: count per span to count."""
+def reconcile(
+    plan: AuditPlan, documents: Mapping[Span, int], resent: Mapping[Span, int] | None = None
+) -> AuditResult:
+    """Compare broker, accounting and documents; ``documents``: count per span to count.
+
+    ``resent``: per span, records whose document a later record with the same source identity
+    rewrote (a line a killed shipper sent again): one document stands for both, under the
+    later offset, so they count as found where they were read, with a note.
+    """
+    resent = resent or {}
+    documents = {span: n + resent.get(span, 0) for span, n in documents.items()}
     result = AuditResult(batches=len(plan.batches), partitions=[])
+    for span, count in sorted(resent.items()):
+        if count:
+            result.notes.append(
+                Finding(
+                    "resent",
+                    f"{span}: {count} record(s) were sent again later with the same source "
+                    "identity (a restarted shipper); the later copy's document stands for them",
+                    span,
+                )
+            )
     for batch in plan.batches:
         _check_batch(batch, result)
     for partition in plan.partitions:

@@ -14,6 +14,7 @@ from logiflow.audit.reconcile import AuditedBatch, PartitionLog, Span
 from logiflow.config import KafkaSettings
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
+from logiflow.contract.kafka_records import HEADER_SOURCE_ID, source_document_id
 from logiflow.errors import ServiceUnreachableError
 from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
@@ -21,6 +22,10 @@ from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 KAFKA_TIMEOUT_SECONDS = 15.0
 # Range aggregation buckets per request: well under Elasticsearch's search.max_buckets.
 _SPANS_PER_REQUEST = 5000
+# Ids per ids query: well under Elasticsearch's index.max_terms_count (65,536).
+_IDS_PER_REQUEST = 10_000
+# A short range larger than this is not read back from Kafka (its shortfall stays reported).
+MAX_RECORDS_READ_BACK = 1_000_000
 
 
 def partition_logs(
@@ -140,3 +145,85 @@ def _count_chunk(
 
 def _patterns(prefix: str, *kinds: names.Kind) -> list[str]:
     return [names.index_pattern(prefix, kind) for kind in kinds]
+
+
+def resent_later(
+    kafka: KafkaSettings, es: Elasticsearch, prefix: str, spans: Iterable[Span]
+) -> dict[Span, int]:
+    """Per span, its records whose document holds another record's offsets: records that carry
+    a source identity (``contract.kafka_records``) which a later record carried again, as a
+    restarted shipper does with the lines it had not yet recorded. Reads the spans' records
+    back from the broker; spans over ``MAX_RECORDS_READ_BACK`` records are skipped."""
+    consumer = Consumer(
+        quiet_librdkafka_config(
+            kafka, {"group.id": "logiflow-audit", "log_level": 0, "enable.auto.commit": False}
+        )
+    )
+    try:
+        return {
+            span: _rewritten_elsewhere(es, prefix, span, _document_ids(consumer, span))
+            for span in spans
+            if span.size <= MAX_RECORDS_READ_BACK
+        }
+    except KafkaException as exc:
+        raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, str(exc)) from exc
+    finally:
+        consumer.close()
+
+
+def _document_ids(consumer: Consumer, span: Span) -> list[str]:
+    """The document id of each record of ``span`` that carries a source identity."""
+    consumer.assign([TopicPartition(span.topic, span.partition, span.first)])
+    ids: list[str] = []
+    next_offset = span.first
+    while next_offset <= span.last:
+        messages = consumer.consume(10_000, timeout=KAFKA_TIMEOUT_SECONDS)
+        if not messages:
+            break  # deleted by retention meanwhile: the shortfall stays reported
+        for message in messages:
+            offset = message.offset()
+            if message.error() is not None or offset is None or offset > span.last:
+                continue
+            next_offset = offset + 1
+            source_id = _first_header(message.headers(), HEADER_SOURCE_ID)
+            if source_id is not None:
+                key = message.key()
+                text_key = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+                ids.append(source_document_id(span.topic, text_key, source_id))
+    return ids
+
+
+def _first_header(headers: object, name: str) -> str | None:
+    # confluent-kafka gives a list of (name, value) pairs, or None without headers.
+    for header, value in headers if isinstance(headers, list) else ():
+        if header == name and value is not None:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def _rewritten_elsewhere(es: Elasticsearch, prefix: str, span: Span, ids: list[str]) -> int:
+    """Records of ``span`` that share their document with another record: twice in the span,
+    or whose document carries offsets outside it."""
+    unique = sorted(set(ids))
+    twice_inside = len(ids) - len(unique)
+    inside = [
+        {"term": {ecs.KAFKA_TOPIC: span.topic}},
+        {"term": {ecs.KAFKA_PARTITION: span.partition}},
+        {"range": {ecs.KAFKA_OFFSET: {"gte": span.first, "lte": span.last}}},
+    ]
+    moved = 0
+    for start in range(0, len(unique), _IDS_PER_REQUEST):
+        chunk = unique[start : start + _IDS_PER_REQUEST]
+        response = es.count(
+            index=",".join(_patterns(prefix, names.EVENTS, names.DEAD_LETTER)),
+            query={
+                "bool": {
+                    "filter": [{"ids": {"values": chunk}}],
+                    "must_not": [{"bool": {"filter": inside}}],
+                }
+            },
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+        moved += int(response["count"])
+    return twice_inside + moved

@@ -107,7 +107,9 @@ def audit(
         sources.refresh(client, settings.index_prefix)
         plan = plan_audit(logs, sources.accounting(client, settings.index_prefix))
         documents = sources.count_documents(client, settings.index_prefix, plan.spans_to_count())
-    result = reconcile(plan, documents)
+        short = plan.short_spans(documents)
+        resent = sources.resent_later(config.kafka, client, settings.index_prefix, short)
+    result = reconcile(plan, documents, resent)
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
     else:

@@ -29,6 +29,8 @@ headers say why and where the line came from. Header values are UTF-8 text.
 
 from __future__ import annotations
 
+import hashlib
+
 KEY_SEPARATOR = "/"
 # A regular expression (Java and Python alike) whose groups 1 and 2 are host and service.
 KEY_PATTERN = r"^([^/]*)/(.*)$"
@@ -60,3 +62,18 @@ def file_source_id(head_digest: str, offset: int) -> bytes:
 def stream_source_id(run_id: str, sequence: int) -> bytes:
     """The source identity of the ``sequence``-th line of a stream read by run ``run_id``."""
     return f"run:{run_id}:{sequence}".encode()
+
+
+# Hex digits of the SHA-256 kept in a source-identity document id: 128 bits, short in every index.
+SOURCE_ID_HEX_DIGITS = 32
+
+
+def source_document_id(topic: str, key: str | None, source_id: str) -> str:
+    """The ``_id`` of the document of a record that carries a source identity.
+
+    The ETL computes it in Spark (``etl/decode_records.py``); ``logiflow audit`` computes it
+    here from the records it reads back. The topic and key (host/service) are in the hash too:
+    two hosts may hold identical files. A unit test holds both equal.
+    """
+    text = "|".join(part for part in (topic, key, source_id) if part is not None)
+    return hashlib.sha256(text.encode()).hexdigest()[:SOURCE_ID_HEX_DIGITS]

@@ -38,14 +38,16 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.contract import ecs
-from logiflow.contract.kafka_records import HEADER_PATH, HEADER_SOURCE_ID
+from logiflow.contract.kafka_records import (
+    HEADER_PATH,
+    HEADER_SOURCE_ID,
+    SOURCE_ID_HEX_DIGITS,
+)
 from logiflow.etl.columns import col
 
 _RAW = "_lf_raw_line"
 _VALID = "_lf_valid_line"
 _SOURCE_ID = "_lf_source_id"
-# Hex digits of the SHA-256 kept in a source-identity id: 128 bits, and short in every index.
-_ID_HEX_DIGITS = 32
 
 
 def _strip_line_break(line: Column) -> Column:
@@ -77,11 +79,11 @@ def _document_id(source_id: Column) -> Column:
         col(ecs.KAFKA_PARTITION).cast("string"),
         col(ecs.KAFKA_OFFSET).cast("string"),
     )
-    # The topic and key (host/service) are in the hash too: two hosts may hold identical files.
+    # contract.kafka_records.source_document_id, in Spark (the audit uses that one).
     from_source = F.substring(
         F.sha2(F.concat_ws("|", col(ecs.KAFKA_TOPIC), col(ecs.KAFKA_KEY), source_id), 256),
         1,
-        _ID_HEX_DIGITS,
+        SOURCE_ID_HEX_DIGITS,
     )
     return F.when(source_id.isNotNull(), from_source).otherwise(coordinates)
 

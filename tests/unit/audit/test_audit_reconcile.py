@@ -190,3 +190,23 @@ def test_accounting_documents_round_trip() -> None:
     parsed = AuditedBatch.from_document(doc)
     assert parsed.offset_ranges == (OffsetRange(TOPIC, 1, 7, 9, 3, 1),)
     assert str(parsed) == "batch 4 of checkpoint q1"
+
+
+def test_lines_a_restarted_shipper_resent_count_where_they_were_first_read() -> None:
+    # Offsets 120 and 121 were sent again as 190 and 191 (same source identity): their one
+    # document each carries the later offsets. The range reading them is short by two; the
+    # resent records found in it make it whole, with a note.
+    held = documents((0, 0, 199)) - {(0, 120), (0, 121)}
+    plan = plan_audit([log(0, 200)], [batch(0, (0, 0, 99)), batch(1, (0, 100, 199))])
+    counts = {
+        span: sum(1 for p, o in held if p == span.partition and span.first <= o <= span.last)
+        for span in plan.spans_to_count()
+    }
+    short = Span(TOPIC, 0, 100, 199)
+    assert plan.short_spans(counts) == [short]
+    result = reconcile(plan, counts, {short: 2})
+    assert result.ok, result.discrepancies
+    assert kinds(result.notes) == [("resent", short)]
+    assert "2 record(s) were sent again later" in result.notes[0].message
+    # Fewer resent than missing: the rest is still named.
+    assert kinds(reconcile(plan, counts, {short: 1}).discrepancies) == [("documents", short)]

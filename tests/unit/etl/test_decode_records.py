@@ -16,6 +16,7 @@ from logiflow.contract.kafka_records import (
     HEADER_PATH,
     HEADER_SERVICE,
     HEADER_SOURCE_ID,
+    source_document_id,
 )
 from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
@@ -167,3 +168,25 @@ def test_the_id_comes_from_the_source_identity_when_the_record_has_one(
     assert ids[3] == expected_first  # the resend overwrites
     assert len({ids[0], ids[1], ids[4]}) == 3  # other host, other topic: other documents
     assert ids[2] == "logs-0-12"
+
+
+def test_the_audit_computes_the_same_source_identity_ids(spark: SparkSession) -> None:
+    """``logiflow audit`` recomputes these ids in Python (contract.kafka_records): both agree,
+    with and without a record key."""
+    rows = [
+        (b"web-1/nginx", 0, b"file:0123456789abcdef0123456789abcdef:4096"),
+        (None, 1, b"stream:run-7:12"),
+        ("h\u00e9te/api".encode(), 2, b"file:ffff:0"),
+    ]
+    header = HEADER_SOURCE_ID
+    records = [(k, b"line", "logs", 0, o, KAFKA_TIME, 0, [(header, s)]) for k, o, s in rows]
+    df = spark.createDataFrame(
+        records,
+        "key binary, value binary, topic string, partition int, offset long, "
+        "timestamp timestamp, timestampType int, headers array<struct<key string, value binary>>",
+    )
+    decoded = df.transform(decode_kafka_records(100)).collect()
+    got = {r[ecs.KAFKA_OFFSET]: r[ecs.DOC_ID] for r in decoded}
+    for key, offset, source in rows:
+        text_key = key.decode() if key is not None else None
+        assert got[offset] == source_document_id("logs", text_key, source.decode()), offset
