@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -34,12 +35,26 @@ from pydantic_settings import (
 )
 
 from logiflow.errors import ConfigError
+from logiflow.regex_safety import backtracking_problem
 
 CONFIG_ENV_VAR = "LOGIFLOW_CONFIG"
 
 # Spark interval strings ("1 minute", "30 seconds"); checked here so a typo fails at start-up,
 # not when the streaming query is first planned.
 _INTERVAL_RE = re.compile(r"^\s*\d+\s+(millisecond|second|minute|hour|day)s?\s*$", re.IGNORECASE)
+
+
+def _bounded_regex(pattern: str) -> str:
+    """``pattern`` unless Java's regex engine could backtrack on it without bound."""
+    problem = backtracking_problem(pattern)
+    if problem:
+        raise PydanticCustomError(
+            "catastrophic_regex",
+            "{pattern} can backtrack catastrophically in Java's regex engine ({problem}); use a "
+            "possessive quantifier (a++, [^/]*+) or drop the nested/overlapping repeat",
+            {"pattern": repr(pattern), "problem": problem},
+        )
+    return pattern
 
 
 def _default_cache_dir() -> Path:
@@ -204,6 +219,11 @@ class EndpointRule(_Section):
     pattern: str
     replacement: str = "{id}"
 
+    @field_validator("pattern")
+    @classmethod
+    def _bounded(cls, pattern: str) -> str:
+        return _bounded_regex(pattern)
+
 
 DEFAULT_ENDPOINT_RULES = (
     EndpointRule(pattern=r"[0-9]+"),
@@ -230,6 +250,13 @@ class DropRule(_Section):
     # equals | in | prefix | suffix | regex
     op: Literal["equals", "in", "prefix", "suffix", "regex"]
     value: str | int | bool | list[str | int]
+
+    @field_validator("value")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("op") == "regex" and isinstance(value, str):
+            return _bounded_regex(value)
+        return value
 
 
 class FilterSettings(_Section):
