@@ -8,7 +8,9 @@ Invalid UTF-8 is not fatal: the line is repaired (each bad sequence becomes U+FF
 and the exact bytes the sender wrote are kept base64-encoded in ``event.original_base64``.
 
 Of the headers ``logiflow ship`` writes, only ``log.file.path`` is read (into the ECS field of
-the same name, as Filebeat sets it): it is the one thing the record says nowhere else. Host and
+the same name, as Filebeat sets it): it is the one thing the record says nowhere else; and
+``logiflow.truncated.from_bytes``, which marks the start of a line too long for Kafka (the
+shipper keeps the whole line aside): such a record is dead-lettered with that reason. Host and
 service are in the record key too (``etl.enrich_origin``), which kcat and Fluent Bit can set as
 well. Records without headers (or a source without ``includeHeaders``) get a null path and are
 otherwise decoded exactly alike. The cost is below what we can measure:
@@ -27,11 +29,12 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from logiflow.contract import ecs
-from logiflow.contract.kafka_records import HEADER_PATH
+from logiflow.contract.kafka_records import HEADER_PATH, HEADER_TRUNCATED_FROM_BYTES
 from logiflow.etl.columns import col
 
 _RAW = "_lf_raw_line"
 _VALID = "_lf_valid_line"
+_TRUNCATED_FROM = "_lf_truncated_from"
 
 
 def _strip_line_break(line: Column) -> Column:
@@ -55,10 +58,22 @@ def _header(df: DataFrame, name: str) -> Column:
     return F.make_valid_utf8(value.cast("string"))
 
 
-def _error(raw: Column, max_line_bytes: int) -> Column:
+def _error(raw: Column, max_line_bytes: int, truncated_from: Column) -> Column:
     return (
         # An empty comparison, not length(): length counts the characters of the whole line.
-        F.when(raw.isNull() | (F.trim(raw) == F.lit("")), F.lit("empty line")).when(
+        F.when(raw.isNull() | (F.trim(raw) == F.lit("")), F.lit("empty line"))
+        .when(
+            truncated_from.isNotNull(),
+            F.concat(
+                F.lit("line of "),
+                truncated_from,
+                F.lit(
+                    " bytes exceeds the shipper's ship.max_line_bytes: this is its start, the "
+                    "whole line is in the shipper's reject file"
+                ),
+            ),
+        )
+        .when(
             F.octet_length(raw) > max_line_bytes,
             F.lit(f"line exceeds {max_line_bytes} bytes"),
         )
@@ -85,6 +100,7 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
             F.make_valid_utf8(F.col("key").cast("string")).alias(ecs.KAFKA_KEY),
             F.col("timestamp").alias(ecs.KAFKA_TIMESTAMP),
             _header(df, HEADER_PATH).alias(ecs.LOG_FILE_PATH),
+            _header(df, HEADER_TRUNCATED_FROM_BYTES).alias(_TRUNCATED_FROM),
             F.col("value"),
             _strip_line_break(F.col("value").cast("string")).alias(_RAW),
         )
@@ -92,7 +108,7 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
         # Repaired once; "repair changed it" is the validity test (cheaper than a second scan).
         staged = staged.withColumn(_VALID, F.make_valid_utf8(raw))
         repaired = F.col(_VALID)
-        error = _error(raw, max_line_bytes)
+        error = _error(raw, max_line_bytes, F.col(_TRUNCATED_FROM))
         return staged.select(
             col(ecs.KAFKA_TOPIC),
             col(ecs.KAFKA_PARTITION),

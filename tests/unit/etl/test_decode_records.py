@@ -10,7 +10,12 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.contract import ecs
-from logiflow.contract.kafka_records import HEADER_HOST, HEADER_PATH, HEADER_SERVICE
+from logiflow.contract.kafka_records import (
+    HEADER_HOST,
+    HEADER_PATH,
+    HEADER_SERVICE,
+    HEADER_TRUNCATED_FROM_BYTES,
+)
 from logiflow.etl.columns import col
 from logiflow.etl.decode_records import decode_kafka_records
 
@@ -131,3 +136,18 @@ def test_log_file_path_comes_from_the_shippers_header(spark: SparkSession) -> No
     ]
     assert {r[ecs.EVENT_ORIGINAL] for r in rows} == {"line"}
     assert {r[ecs.OUTCOME] for r in rows} == {None}
+
+
+def test_a_line_the_shipper_cut_is_a_dead_letter_saying_so(spark: SparkSession) -> None:
+    # The shipper sends the first ship.max_line_bytes of a line too long for Kafka, flagged; it
+    # is dead-lettered even when short enough to parse, and the reason names the whole length.
+    flagged = [(HEADER_TRUNCATED_FROM_BYTES, b"1048576")]
+    df = spark.createDataFrame(
+        [(b"h/s", b"x" * 50, "logs", 0, 0, KAFKA_TIME, 0, flagged)],
+        "key binary, value binary, topic string, partition int, offset long, "
+        "timestamp timestamp, timestampType int, headers array<struct<key string, value binary>>",
+    )
+    row = df.transform(decode_kafka_records(100)).collect()[0]
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_DEAD_LETTER
+    assert row[ecs.ERROR_MESSAGE].startswith("line of 1048576 bytes exceeds the shipper's ")
+    assert row[ecs.EVENT_ORIGINAL] == "x" * 50
