@@ -18,6 +18,9 @@ import json
 import random
 from collections.abc import Callable
 
+from logiflow.config import CustomFormat, DropRule, LogiflowConfig
+from logiflow.contract import ecs
+
 SEED = 20261130
 DROPPED_PATH = "/fuzz-drop"
 VALID_PREFIX = "/fuzz-valid/"
@@ -29,6 +32,10 @@ CUSTOM_LOG_FORMAT = (
     'log_format fuzzpipe \'$remote_addr|$host|"$request"|$status|$body_bytes_sent|'
     '$request_time|"$http_user_agent"\';'
 )
+
+# Over the default 32 KiB so the 10,000-key JSON lines (about 150 KB) are parsed, not only
+# measured; the 300 KB and 1 MiB lines stay over it.
+PARSE_MAX_LINE_BYTES = 256 * 1024
 
 _TIME = "30/Nov/2026:12:00:00 +0000"
 _UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0"
@@ -209,3 +216,17 @@ def expected_valid(lines: dict[str, list[bytes]]) -> tuple[int, int]:
     """(indexed, filtered) among the ``valid`` category's lines."""
     dropped = sum(DROPPED_PATH.encode() in line for line in lines["valid"])
     return len(lines["valid"]) - dropped, dropped
+
+
+def fuzz_config(config: LogiflowConfig) -> LogiflowConfig:
+    """``config`` with the custom format, the parse limit and the drop rule of the fuzz run."""
+    parse = config.parse.model_copy(
+        update={
+            "max_line_bytes": PARSE_MAX_LINE_BYTES,
+            "custom_formats": {CUSTOM_NAME: CustomFormat(nginx_log_format=CUSTOM_LOG_FORMAT)},
+        }
+    )
+    drop = [DropRule(name="fuzz-drop", field=ecs.URL_PATH, op="equals", value=DROPPED_PATH)]
+    return config.model_copy(
+        update={"parse": parse, "filter": config.filter.model_copy(update={"drop": drop})}
+    )

@@ -19,36 +19,11 @@ from elasticsearch import Elasticsearch
 from es_documents import count_documents
 from pyspark.sql import SparkSession
 
-from fuzz_lines import (
-    CUSTOM_LOG_FORMAT,
-    CUSTOM_NAME,
-    DROPPED_PATH,
-    ONE_MIB,
-    VALID_PREFIX,
-    expected_valid,
-    fuzz_lines,
-)
-from logiflow.config import CustomFormat, DropRule, LogiflowConfig
+from fuzz_lines import ONE_MIB, VALID_PREFIX, expected_valid, fuzz_config, fuzz_lines
+from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.job import run_etl
-
-# Over the default 32 KiB so the 10,000-key JSON lines (about 150 KB) are parsed, not only
-# measured; the 300 KB and 1 MiB lines stay over it.
-PARSE_MAX_LINE_BYTES = 256 * 1024
-
-
-def fuzz_config(config: LogiflowConfig) -> LogiflowConfig:
-    parse = config.parse.model_copy(
-        update={
-            "max_line_bytes": PARSE_MAX_LINE_BYTES,
-            "custom_formats": {CUSTOM_NAME: CustomFormat(nginx_log_format=CUSTOM_LOG_FORMAT)},
-        }
-    )
-    drop = [DropRule(name="fuzz-drop", field=ecs.URL_PATH, op="equals", value=DROPPED_PATH)]
-    return config.model_copy(
-        update={"parse": parse, "filter": config.filter.model_copy(update={"drop": drop})}
-    )
 
 
 def ship_file(config: LogiflowConfig, path: Path, workdir: Path) -> str:
