@@ -24,6 +24,7 @@ misses rule 2, so the rules live here.
 
 from __future__ import annotations
 
+import contextvars
 import re
 
 # The parser Python's own re module uses; typeshed has no stubs for these private names.
@@ -61,6 +62,12 @@ _EMPTY = "(?:.{0})"
 _JAVA_QUOTE = re.compile(r"\\Q(.*?)(?:\\E|$)", re.DOTALL)
 
 
+# Case-insensitive matching ((?i), globally or in a group) makes [a-z] and [A-Z] overlap; the
+# character sets of such a pattern are folded (everywhere: conservative).
+_CASE_FOLD: contextvars.ContextVar[bool] = contextvars.ContextVar("case_fold", default=False)
+_CASE_FLAG = re.compile(r"\(\?[a-zA-Z-]*i")
+
+
 class CatastrophicPattern(ValueError):
     """The pattern can backtrack catastrophically; the message says which rule and where."""
 
@@ -79,15 +86,19 @@ class _Item:
     opened: list[tuple[frozenset[int], bool]] = field(default_factory=list)
 
 
+_NO_MARK_GROUP = re.compile(r"\(\?(?:[a-zA-Z-]*\)|#)")  # (?i) flags, (?# comment )
+
+
 def _keep_alternatives(pattern: str) -> str:
-    """Mark the end of every alternative with an empty group.
+    """Mark the end of every alternative with a group that matches nothing.
 
     Python's parser turns ``\\w|\\d`` into the set ``[\\w\\d]``; Java keeps the alternation
     and backtracks through it, so the alternatives must stay visible to rule 2.
     """
     out: list[str] = []
+    groups: list[bool] = []  # per open group: whether its end gets a mark
     in_class = escaped = False
-    for char in pattern:
+    for at, char in enumerate(pattern):
         if escaped:
             escaped = False
         elif char == "\\":
@@ -96,7 +107,9 @@ def _keep_alternatives(pattern: str) -> str:
             in_class = char != "]" or out[-1] == "["
         elif char == "[":
             in_class = True
-        elif char in "|)":
+        elif char == "(":
+            groups.append(not _NO_MARK_GROUP.match(pattern, at))
+        elif char == "|" or (char == ")" and (groups.pop() if groups else True)):
             out.append(_EMPTY)
         out.append(char)
     return "".join(out) + _EMPTY
@@ -209,7 +222,16 @@ def _branch(av: Any, under_repeat: bool) -> _Item:
 
 
 def _one_character(op: Any, av: Any) -> frozenset[int] | None:
-    """The characters a one-character node matches; None for any other node."""
+    """The characters a one-character node matches (case-folded where the pattern ignores
+    case); None for any other node."""
+    chars = _unfolded(op, av)
+    if chars is None or not _CASE_FOLD.get():
+        return chars
+    swapped = (chr(c).swapcase() for c in chars)
+    return chars | {ord(s) for s in swapped if len(s) == 1}
+
+
+def _unfolded(op: Any, av: Any) -> frozenset[int] | None:
     if op is sre_c.LITERAL:
         return frozenset({av})
     if op is sre_c.NOT_LITERAL:
@@ -252,7 +274,12 @@ def check_backtracking(pattern: str) -> None:
         parsed = sre_parse.parse(_java_to_python(pattern))
     except (re.error, OverflowError, RecursionError):
         return
-    _sequence(parsed, under_repeat=False)
+    fold = bool(parsed.state.flags & re.IGNORECASE) or bool(_CASE_FLAG.search(pattern))
+    token = _CASE_FOLD.set(fold)
+    try:
+        _sequence(parsed, under_repeat=False)
+    finally:
+        _CASE_FOLD.reset(token)
 
 
 def backtracking_problem(pattern: str) -> str | None:

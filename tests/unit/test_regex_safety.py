@@ -29,6 +29,7 @@ CATASTROPHIC = [
     r"\d+\d+$",  # adjacent overlapping repeats: cubic under rlike's search
     r".*.*=.*",
     r"(\p{Alpha}+)+$",  # Java-only syntax is translated before the check
+    r"(?i)[a-z]+[A-Z]+$",  # overlapping once case is ignored
 ]
 
 SAFE = [
@@ -44,6 +45,7 @@ SAFE = [
     r"(a++)+$",  # possessive: gives nothing back
     r"(?>a+)+b",  # atomic group
     r"\Q(a+)+\E",  # quoted literal text
+    r"[a-z]+[A-Z]+$",  # distinct while case matters
 ]
 
 
@@ -111,3 +113,13 @@ def test_defaults_and_readme_examples_load(tmp_path: Path) -> None:
 )
 def test_compiled_formats_cannot_backtrack(compiled: log_format.CompiledFormat) -> None:
     assert backtracking_problem(compiled.regex) is None
+
+
+@pytest.mark.parametrize("pattern", [*CATASTROPHIC, *SAFE])
+def test_every_pattern_here_is_really_read(pattern: str) -> None:
+    # A pattern Python cannot read after translation is not judged: none of these may be one.
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    from logiflow.regex_safety import _java_to_python
+
+    sre_parse.parse(_java_to_python(pattern))
