@@ -126,6 +126,11 @@ refresh-crds:
 bench: install
 	$(BIN)/python tests/benchmarks/bench_parse_enrich.py
 
+# CPU per line of hostile input per fuzz category, mean and worst (tests/fuzz_lines.py's lines).
+.PHONY: bench-fuzz
+bench-fuzz: install
+	$(BIN)/python tests/benchmarks/bench_fuzz.py $(BENCH_ARGS)
+
 # Each dashboard panel's query latency over a day of events at 200/s (BENCH_ARGS to change it).
 .PHONY: bench-dashboard
 bench-dashboard: install

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -34,6 +35,7 @@ from pydantic_settings import (
 )
 
 from logiflow.errors import ConfigError
+from logiflow.regex_safety import backtracking_problem
 
 CONFIG_ENV_VAR = "LOGIFLOW_CONFIG"
 
@@ -49,6 +51,19 @@ def interval_seconds(interval: str) -> float:
     """Seconds in a validated interval string ("30 days" -> 2592000.0)."""
     amount, unit = interval.split()
     return int(amount) * _UNIT_SECONDS[unit.lower().rstrip("s")]
+
+
+def _bounded_regex(pattern: str) -> str:
+    """``pattern`` unless Java's regex engine could backtrack on it without bound."""
+    problem = backtracking_problem(pattern)
+    if problem:
+        raise PydanticCustomError(
+            "catastrophic_regex",
+            "{pattern} can backtrack catastrophically in Java's regex engine ({problem}); use a "
+            "possessive quantifier (a++, [^/]*+) or drop the nested/overlapping repeat",
+            {"pattern": repr(pattern), "problem": problem},
+        )
+    return pattern
 
 
 def _default_cache_dir() -> Path:
@@ -226,6 +241,11 @@ class EndpointRule(_Section):
     pattern: str
     replacement: str = "{id}"
 
+    @field_validator("pattern")
+    @classmethod
+    def _bounded(cls, pattern: str) -> str:
+        return _bounded_regex(pattern)
+
 
 DEFAULT_ENDPOINT_RULES = (
     EndpointRule(pattern=r"[0-9]+"),
@@ -252,6 +272,13 @@ class DropRule(_Section):
     # equals | in | prefix | suffix | regex
     op: Literal["equals", "in", "prefix", "suffix", "regex"]
     value: str | int | bool | list[str | int]
+
+    @field_validator("value")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("op") == "regex" and isinstance(value, str):
+            return _bounded_regex(value)
+        return value
 
 
 class FilterSettings(_Section):

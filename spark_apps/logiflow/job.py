@@ -54,6 +54,7 @@ from logiflow.etl.pipeline import (
     tally_batch,
 )
 from logiflow.io.es_client import connect, create_es_client
+from logiflow.io.es_privileges import check_own_privileges
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
@@ -298,7 +299,8 @@ def await_queries(
 
 
 def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
-    """Fail fast with one clear line when Kafka or Elasticsearch is not there.
+    """Fail fast with one clear line when Kafka or Elasticsearch is not there, or when the
+    Elasticsearch user lacks a privilege the ETL's calls need (``io.es_privileges``).
 
     The logs topic may appear later (the source waits for it), but a missing dead-letter topic
     would only show when the first bad line arrives, as a batch stuck waiting for metadata.
@@ -315,8 +317,12 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
                 "create it (the Helm chart and `logiflow local up` do) or set it empty to keep "
                 "dead letters in Elasticsearch only",
             )
+        # Index setup needs template and lifecycle privileges the ETL's own user (on a cluster,
+        # logiflow_writer) does not have: there the setup Job does it and the job only checks,
+        # with no privilege of its own, that its user can make the ETL's calls.
         if setup_es:
             setup_elasticsearch(client, config.elasticsearch)
+        check_own_privileges(client, config.elasticsearch.index_prefix, "etl")
     finally:
         client.close()
 

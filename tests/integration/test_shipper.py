@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka_records import read_topic, values
 
 from logiflow.config import LogiflowConfig
+from logiflow.contract.kafka_records import HEADER_TRUNCATED_FROM_BYTES
 from logiflow.errors import ConfigError, DeliveryError
 from logiflow.ingest.producer import LogProducer
 from logiflow.ingest.shipper import Shipper
@@ -161,11 +162,15 @@ def test_stdin_lines_go_through_the_cli_and_oversize_lines_are_kept_aside(
     stderr = result.stderr.decode()
     assert result.returncode == 0, stderr
     records = read_topic(config.kafka.bootstrap_servers, config.kafka.logs_topic)
-    assert values(records) == ["first", "second", "last without newline"]
+    # The over-long line is kept whole aside, and its start goes to Kafka flagged, for the ETL
+    # to dead-letter: nothing is lost silently, and the pipeline counts every line.
+    assert values(records) == ["first", big[:1000], "second", "last without newline"]
+    assert records[1].headers[HEADER_TRUNCATED_FROM_BYTES] == b"5000"
+    assert HEADER_TRUNCATED_FROM_BYTES not in records[0].headers
     assert {r.key for r in records} == {b"test-host/api"}
     assert (tmp_path / "state" / "rejected.log").read_text() == big + "\n"
-    assert "1 lines longer than 1000 bytes were not sent" in stderr
-    assert "shipped 3 lines" in stderr
+    assert "1 lines longer than 1000 bytes were cut to that length" in stderr
+    assert "shipped 4 lines" in stderr
 
 
 def test_unreachable_kafka_is_a_one_line_error(tmp_path: Path) -> None:

@@ -341,6 +341,36 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 logiflow.io/client: "true"
 {{- end -}}
 
+{{/* The LogiFlow pods that talk to Kafka (ETL, shipper, replay, helm test), for their egress. */}}
+{{- define "logiflow.kafkaClientLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+logiflow.io/kafka-client: "true"
+{{- end -}}
+
+{{/* The LogiFlow pods that talk to Elasticsearch (ETL, setup hook, helm test), for their egress. */}}
+{{- define "logiflow.elasticsearchClientLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+logiflow.io/elasticsearch-client: "true"
+{{- end -}}
+
+{{/* One role of the ETL's Spark pods (driver or executor), for the policies between them. */}}
+{{- define "logiflow.sparkRoleLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+logiflow.io/spark-role: {{ index . 1 }}
+{{- end -}}
+
+{{/* DNS egress: port 53 to the configured resolvers (networkPolicy.dnsTo). */}}
+{{- define "logiflow.dnsEgress" -}}
+- ports:
+    - {port: 53, protocol: UDP}
+    - {port: 53, protocol: TCP}
+  {{- with .Values.networkPolicy.dnsTo }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
 {{/* The few LogiFlow pods that call Kibana (dashboards hook and its helm test), for its policy. */}}
 {{- define "logiflow.kibanaClientLabels" -}}
 app.kubernetes.io/instance: {{ .Release.Name }}

@@ -67,7 +67,10 @@ def ship(
         Path | None, typer.Option(help="Where lines too long for Kafka are kept intact.")
     ] = None,
     max_line_bytes: Annotated[
-        int | None, typer.Option(help="Longest line sent to Kafka; longer ones are rejected.")
+        int | None,
+        typer.Option(
+            help="Longest line sent to Kafka; longer ones are cut (and kept whole aside)."
+        ),
     ] = None,
 ) -> None:
     """Send log lines to Kafka, from files (optionally followed) or stdin."""
@@ -176,8 +179,8 @@ def _print_summary(
     if counts.rejected:
         console.print(
             f"[yellow]{counts.rejected} lines longer than {config.ship.max_line_bytes} "
-            f"bytes were not sent (Kafka's record limit); kept intact in "
-            f"{default_reject_file(config)}[/]",
+            f"bytes were cut to that length for Kafka (its record limit; the ETL dead-letters "
+            f"them); kept intact in {default_reject_file(config)}[/]",
             highlight=False,
             soft_wrap=True,
         )

@@ -41,6 +41,10 @@ HEADER_PATH = "log.file.path"
 HEADER_SOURCE_ID = "logiflow.source.id"
 # 128 bits of the file head's digest: no two files' heads collide in practice.
 SOURCE_DIGEST_CHARS = 32
+# Set by the shipper on a line too long for Kafka: the record holds only the line's first
+# ship.max_line_bytes, this header the whole line's length (the line itself is in the shipper's
+# reject file). The ETL dead-letters such records with that reason.
+HEADER_TRUNCATED_FROM_BYTES = "logiflow.truncated.from_bytes"
 
 # Dead-letter records.
 HEADER_ERROR_MESSAGE = "logiflow.error.message"

@@ -7,9 +7,11 @@ kept, and every later transform passes them through untouched.
 Invalid UTF-8 is not fatal: the line is repaired (each bad sequence becomes U+FFFD) and parsed,
 and the exact bytes the sender wrote are kept base64-encoded in ``event.original_base64``.
 
-Of the headers ``logiflow ship`` writes, two are read: ``log.file.path`` (into the ECS field of
-the same name, as Filebeat sets it), and ``logiflow.source.id``, the line's source identity
-(``contract.kafka_records``), which names the document.
+Of the headers ``logiflow ship`` writes, three are read: ``log.file.path`` (into the ECS field
+of the same name, as Filebeat sets it); ``logiflow.source.id``, the line's source identity
+(``contract.kafka_records``), which names the document; and ``logiflow.truncated.from_bytes``,
+which marks the start of a line too long for Kafka (the shipper keeps the whole line aside):
+such a record is dead-lettered with that reason.
 
 Document id (``_logiflow_id``, the Elasticsearch ``_id`` of the event or dead letter):
 
@@ -41,6 +43,7 @@ from logiflow.contract import ecs
 from logiflow.contract.kafka_records import (
     HEADER_PATH,
     HEADER_SOURCE_ID,
+    HEADER_TRUNCATED_FROM_BYTES,
     SOURCE_ID_HEX_DIGITS,
 )
 from logiflow.etl.columns import col
@@ -48,6 +51,7 @@ from logiflow.etl.columns import col
 _RAW = "_lf_raw_line"
 _VALID = "_lf_valid_line"
 _SOURCE_ID = "_lf_source_id"
+_TRUNCATED_FROM = "_lf_truncated_from"
 
 
 def _strip_line_break(line: Column) -> Column:
@@ -88,10 +92,22 @@ def _document_id(source_id: Column) -> Column:
     return F.when(source_id.isNotNull(), from_source).otherwise(coordinates)
 
 
-def _error(raw: Column, max_line_bytes: int) -> Column:
+def _error(raw: Column, max_line_bytes: int, truncated_from: Column) -> Column:
     return (
         # An empty comparison, not length(): length counts the characters of the whole line.
-        F.when(raw.isNull() | (F.trim(raw) == F.lit("")), F.lit("empty line")).when(
+        F.when(raw.isNull() | (F.trim(raw) == F.lit("")), F.lit("empty line"))
+        .when(
+            truncated_from.isNotNull(),
+            F.concat(
+                F.lit("line of "),
+                truncated_from,
+                F.lit(
+                    " bytes exceeds the shipper's ship.max_line_bytes: this is its start, the "
+                    "whole line is in the shipper's reject file"
+                ),
+            ),
+        )
+        .when(
             F.octet_length(raw) > max_line_bytes,
             F.lit(f"line exceeds {max_line_bytes} bytes"),
         )
@@ -119,6 +135,7 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
             F.col("timestamp").alias(ecs.KAFKA_TIMESTAMP),
             _header(df, HEADER_PATH).alias(ecs.LOG_FILE_PATH),
             _header(df, HEADER_SOURCE_ID).alias(_SOURCE_ID),
+            _header(df, HEADER_TRUNCATED_FROM_BYTES).alias(_TRUNCATED_FROM),
             F.col("value"),
             _strip_line_break(F.col("value").cast("string")).alias(_RAW),
         )
@@ -126,7 +143,7 @@ def decode_kafka_records(max_line_bytes: int) -> Callable[[DataFrame], DataFrame
         # Repaired once; "repair changed it" is the validity test (cheaper than a second scan).
         staged = staged.withColumn(_VALID, F.make_valid_utf8(raw))
         repaired = F.col(_VALID)
-        error = _error(raw, max_line_bytes)
+        error = _error(raw, max_line_bytes, F.col(_TRUNCATED_FROM))
         return staged.select(
             col(ecs.KAFKA_TOPIC),
             col(ecs.KAFKA_PARTITION),

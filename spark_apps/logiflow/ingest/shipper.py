@@ -15,9 +15,11 @@ opened, and at the end.
 
 Over-long lines: lines up to ``ship.max_line_bytes`` (512 KiB by default) go to Kafka intact,
 even those over ``parse.max_line_bytes``: the ETL dead-letters those with the whole line kept, so
-they stay visible in Elasticsearch. Longer lines cannot go through Kafka (its record limit), and
-cutting them would corrupt them silently, so they are appended intact to the reject file instead,
-counted, and reported at the end.
+they stay visible in Elasticsearch. Longer lines cannot go through Kafka (its record limit): they
+are appended intact to the reject file, counted and reported at the end, and their first
+``ship.max_line_bytes`` go to Kafka flagged with the ``logiflow.truncated.from_bytes`` header,
+which the ETL dead-letters with the reason. So no line is lost silently, and every line shipped
+is counted by the pipeline (indexed, filtered or dead-lettered).
 
 Blank lines carry nothing and are skipped (counted).
 """
@@ -41,6 +43,7 @@ from logiflow.contract.kafka_records import (
     HEADER_PATH,
     HEADER_SERVICE,
     HEADER_SOURCE_ID,
+    HEADER_TRUNCATED_FROM_BYTES,
     record_key,
     stream_source_id,
 )
@@ -131,6 +134,8 @@ class Shipper:
         self._on_tick = on_tick or (lambda: None)
         self._notify_cb = notify
         self._tracker = AckTracker()
+        self._oversize_head = b""  # the start of the over-long line being read
+        self._oversize_bytes = 0
 
     def _notify(self, message: str) -> None:
         self.counts.notices.append(message)
@@ -147,17 +152,28 @@ class Shipper:
         on_done: Callable[[bool], Callable[[], None] | None],
         source_id: bytes | None,
     ) -> None:
-        """Send a line, or write an oversize chunk to the reject file.
+        """Send a line, or write an oversize chunk to the reject file (and its start to Kafka).
 
         ``on_done(needs_ack)`` registers the line's position: with ``needs_ack`` it returns the
         callback to run when Kafka acknowledges the record, otherwise it commits at once.
         """
         if isinstance(piece, OversizeChunk):
             self.reject.write(piece.data)
+            if piece.first:
+                self._oversize_head = piece.data[: self.config.ship.max_line_bytes]
+                self._oversize_bytes = 0
+            self._oversize_bytes += len(piece.data)
             if piece.last:
                 self.reject.write(b"\n")
                 self.counts.rejected += 1
-                on_done(False)
+                flagged = [
+                    *headers,
+                    (HEADER_TRUNCATED_FROM_BYTES, str(self._oversize_bytes).encode()),
+                ]
+                if source_id is not None:  # a resend names the same dead letter
+                    flagged.append((HEADER_SOURCE_ID, source_id))
+                self.producer.send(self._oversize_head, key, flagged, on_ack=on_done(True))
+                self._oversize_head = b""
             return
         if not piece.data.strip():
             self.counts.blank += 1

@@ -31,8 +31,9 @@ def test_roles_are_scoped_to_logiflow_indices(docs: list[Doc]) -> None:
     roles = yaml.safe_load(one(docs, "Secret", f"{NAME}-es-roles")["stringData"]["roles.yml"])
     writer, setup = roles["logiflow_writer"], roles["logiflow_setup"]
     assert writer["cluster"] == ["monitor"]
+    assert [i["names"] for i in writer["indices"]] == [["logiflow-*"]]
+    assert "indices" not in setup, "setup writes templates and policies, never an index"
     for role in (writer, setup):
-        assert [i["names"] for i in role["indices"]] == [["logiflow-*"]]
         assert "all" not in role["cluster"] and "manage" not in role["cluster"]
     assert set(setup["cluster"]) == {"monitor", "manage_index_templates", "manage_ilm"}
     prefixed = render("--set", "config.elasticsearch.indexPrefix=acme")

@@ -16,12 +16,17 @@ def test_kafka_listener_admits_only_logiflow_pods(docs: list[Doc]) -> None:
 def test_client_policy_egress_targets(docs: list[Doc]) -> None:
     policy = one(docs, "NetworkPolicy", f"{NAME}-clients")
     assert policy["spec"]["podSelector"]["matchLabels"] == CLIENTS
-    targets = [
-        rule.get("to", [{}])[0].get("podSelector", {}).get("matchLabels")
-        for rule in policy["spec"]["egress"]
-    ]
-    assert {"strimzi.io/cluster": NAME, "strimzi.io/kind": "Kafka"} in targets
-    assert {"elasticsearch.k8s.elastic.co/cluster-name": NAME} in targets
+    assert policy["spec"]["ingress"] == []  # default deny; DNS is its only egress
+
+    def targets(name: str) -> list[dict[str, str] | None]:
+        return [
+            rule.get("to", [{}])[0].get("podSelector", {}).get("matchLabels")
+            for rule in one(docs, "NetworkPolicy", f"{NAME}-{name}")["spec"]["egress"]
+        ]
+
+    # Kafka and Elasticsearch are opened by the policies of the pods that use them.
+    assert {"strimzi.io/cluster": NAME, "strimzi.io/kind": "Kafka"} in targets("kafka-clients")
+    assert {"elasticsearch.k8s.elastic.co/cluster-name": NAME} in targets("elasticsearch-clients")
 
 
 def test_every_own_pod_is_selected_by_the_client_policy(docs: list[Doc]) -> None:

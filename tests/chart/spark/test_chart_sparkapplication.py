@@ -19,7 +19,8 @@ def test_entry_point_image_and_restart(docs: list[Doc]) -> None:
     assert spec["type"] == "Python" and spec["mode"] == "cluster"
     assert spec["sparkVersion"] == "4.2.0"
     assert spec["mainApplicationFile"] == "local:///opt/logiflow/etl_main.py"
-    assert spec["arguments"] == ["--config", "/etc/logiflow/config.yaml"]
+    # Index setup is the setup Job's: the ETL runs without it (es_privileges, the chart roles).
+    assert spec["arguments"] == ["--config", "/etc/logiflow/config.yaml", "--skip-es-setup"]
     assert spec["restartPolicy"]["type"] in ("Always", "OnFailure")
     # Jars are baked into the image: nothing is resolved at run time.
     assert not any(k.startswith("spark.jars.packages") for k in spec["sparkConf"])

@@ -16,6 +16,7 @@ from logiflow.contract.kafka_records import (
     HEADER_PATH,
     HEADER_SERVICE,
     HEADER_SOURCE_ID,
+    HEADER_TRUNCATED_FROM_BYTES,
     source_document_id,
 )
 from logiflow.etl.columns import col
@@ -190,3 +191,18 @@ def test_the_audit_computes_the_same_source_identity_ids(spark: SparkSession) ->
     for key, offset, source in rows:
         text_key = key.decode() if key is not None else None
         assert got[offset] == source_document_id("logs", text_key, source.decode()), offset
+
+
+def test_a_line_the_shipper_cut_is_a_dead_letter_saying_so(spark: SparkSession) -> None:
+    # The shipper sends the first ship.max_line_bytes of a line too long for Kafka, flagged; it
+    # is dead-lettered even when short enough to parse, and the reason names the whole length.
+    flagged = [(HEADER_TRUNCATED_FROM_BYTES, b"1048576")]
+    df = spark.createDataFrame(
+        [(b"h/s", b"x" * 50, "logs", 0, 0, KAFKA_TIME, 0, flagged)],
+        "key binary, value binary, topic string, partition int, offset long, "
+        "timestamp timestamp, timestampType int, headers array<struct<key string, value binary>>",
+    )
+    row = df.transform(decode_kafka_records(100)).collect()[0]
+    assert row[ecs.OUTCOME] == ecs.OUTCOME_DEAD_LETTER
+    assert row[ecs.ERROR_MESSAGE].startswith("line of 1048576 bytes exceeds the shipper's ")
+    assert row[ecs.EVENT_ORIGINAL] == "x" * 50

@@ -11,6 +11,9 @@ metadata:
     {{- include "logiflow.spark.labels" $root | nindent 4 }}
     logiflow.io/spark-role: {{ $role }}
     logiflow.io/client: "true"
+    # Egress to Kafka and Elasticsearch (network/networkpolicy-*-clients.yaml).
+    logiflow.io/kafka-client: "true"
+    logiflow.io/elasticsearch-client: "true"
 spec:
   securityContext:
     {{- toYaml $root.Values.podSecurityContext | nindent 4 }}

@@ -43,6 +43,7 @@ from logiflow.etl.parse.slots import (
     URL_PATH,
     URL_QUERY,
 )
+from logiflow.regex_safety import backtracking_problem
 
 Flavor = Literal["nginx", "apache"]
 Segment = tuple[str, Variable]  # the literal text before a variable, and the variable
@@ -153,6 +154,9 @@ def _compile_tokens(
         re.compile(regex.replace("*+", "*").replace("++", "+").replace("\\z", "\\Z"))
     except re.error as exc:  # pragma: no cover - our own building blocks are valid
         raise LogFormatError(f"log format {name!r} produced an invalid pattern: {exc}") from exc
+    problem = backtracking_problem(regex)
+    if problem:  # pragma: no cover - our building blocks are possessive; this keeps them so
+        raise LogFormatError(f"log format {name!r} produced a backtracking pattern: {problem}")
     return CompiledFormat(
         name=name,
         flavor=flavor,
