@@ -24,7 +24,6 @@ and Ctrl-C stop the query between batches.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
@@ -40,7 +39,6 @@ from pyspark.sql.streaming import StreamingQuery
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
-from logiflow.errors import DeliveryError, LogiflowError
 from logiflow.etl.pipeline import (
     aggregate,
     outcome_counts,
@@ -49,27 +47,25 @@ from logiflow.etl.pipeline import (
     select_dead_letters,
     select_events,
 )
+from logiflow.io.bulk_retries import bulk_with_retries
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
     SinkUnavailableError,
     aggregate_index,
-    bulk_with_retries,
     dead_letter_index,
     event_index,
     write_documents,
 )
 from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import read_kafka
+from logiflow.query_errors import EtlFailedError, query_failure, short_batch_errors
 from logiflow.spark_session import create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
 QUERY_NAMES = (names.EVENTS_QUERY,)
-
-
-class EtlFailedError(LogiflowError):
-    """A streaming query stopped with an error."""
+__all__ = ["EtlFailedError", "query_failure", "run_etl"]
 
 
 @dataclass
@@ -128,7 +124,10 @@ def processed_once(batch: DataFrame) -> Iterator[DataFrame]:
 
 
 def events_batch_writer(
-    config: LogiflowConfig, result: EtlResult, on_batch: Callable[[BatchAccount], None] | None
+    config: LogiflowConfig,
+    result: EtlResult,
+    on_batch: Callable[[BatchAccount], None] | None,
+    stop: threading.Event | None = None,
 ) -> Callable[[DataFrame, int], None]:
     es = config.elasticsearch
     prefix = es.index_prefix
@@ -168,7 +167,7 @@ def events_batch_writer(
                 # Lines that did not parse, plus events Elasticsearch refused (now dead letters).
                 dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
             )
-            write_account(config, names.EVENTS_QUERY, account)
+            write_account(config, names.EVENTS_QUERY, account, stop)
         result.add(account)
         if on_batch is not None:
             on_batch(account)
@@ -176,8 +175,13 @@ def events_batch_writer(
     return write_batch
 
 
-def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> None:
-    """The accounting document, by id "<query>-<batch id>" so a re-run batch overwrites it."""
+def write_account(
+    config: LogiflowConfig, query: str, account: BatchAccount, stop: threading.Event | None = None
+) -> None:
+    """The accounting document, by id "<query>-<batch id>" so a re-run batch overwrites it.
+
+    Written from the driver, with the sink's unbounded retries: an outage that starts between a
+    batch's writes and its accounting is waited out too (``stop`` ends the wait)."""
     es = config.elasticsearch
     client = create_es_client(es)
     document = {
@@ -201,6 +205,7 @@ def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> 
                 }
             ],
             es,
+            stop=stop,
         )
     finally:
         client.close()
@@ -214,43 +219,23 @@ def start_queries(
     until_caught_up: bool,
     result: EtlResult,
     on_batch: Callable[[BatchAccount], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[StreamingQuery]:
-    """Start the streaming query (one, ``events``; a list so callers need not care)."""
+    """Start the streaming query (one, ``events``; a list so callers need not care).
+
+    ``stop``: set when the job is asked to stop; ends a wait for Elasticsearch in the driver."""
     prefix = config.elasticsearch.index_prefix
     stream = read_kafka(spark, config.kafka).transform(process_records(config))
     writer = (
         stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
         .option("checkpointLocation", checkpoint_location(config, names.EVENTS_QUERY))
-        .foreachBatch(events_batch_writer(config, result, on_batch))
+        .foreachBatch(short_batch_errors(events_batch_writer(config, result, on_batch, stop)))
     )
     if until_caught_up:
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=config.spark.trigger_interval)
     return [writer.start()]
-
-
-_OUR_ERROR_RE = re.compile(
-    r"(SinkUnavailableError|DeliveryError|ServiceUnreachableError|ConfigError): "
-    r"(?P<message>[^\n]+)"
-)
-
-
-def query_failure(query: StreamingQuery) -> LogiflowError | None:
-    """Our error behind a failed query, as one line (Spark wraps it in pages of trace)."""
-    exc = query.exception()
-    if exc is None:
-        return None
-    text = str(exc)
-    match = _OUR_ERROR_RE.search(text)
-    if match and match.group(1) == "SinkUnavailableError":
-        return SinkUnavailableError(match.group("message").strip())
-    if match and match.group(1) == "DeliveryError":
-        return DeliveryError(match.group("message").strip())
-    if match:
-        return EtlFailedError(match.group("message").strip())
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")
-    return EtlFailedError(f"streaming query {query.name} failed: {first[:300]}")
 
 
 def await_queries(
@@ -337,7 +322,9 @@ def run_etl(
     try:
         # On the main thread, SIGTERM (Kubernetes) and Ctrl-C stop the queries between batches.
         with StopSignals(stop) as signals:
-            queries = start_queries(session, config, until_caught_up, result, on_batch)
+            queries = start_queries(
+                session, config, until_caught_up, result, on_batch, signals.requested
+            )
             result.stopped_by_signal = await_queries(queries, signals.requested)
     finally:
         if spark is None:  # the session is ours: stop it, and the JVM with it
