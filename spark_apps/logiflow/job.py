@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from elasticsearch import ApiError, TransportError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -47,7 +48,7 @@ from logiflow.etl.pipeline import (
     select_dead_letters,
     select_events,
 )
-from logiflow.io.bulk_retries import bulk_with_retries
+from logiflow.io.bulk_retries import bulk_with_retries, retry_transient
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
@@ -61,6 +62,7 @@ from logiflow.io.sink_elasticsearch import (
 from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import read_kafka
 from logiflow.query_errors import EtlFailedError, query_failure, short_batch_errors
+from logiflow.report import refresh_before_counting
 from logiflow.spark_session import create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
@@ -213,6 +215,20 @@ def write_account(
         raise SinkUnavailableError(f"Elasticsearch refused the accounting document: {failures[0]}")
 
 
+def make_countable(config: LogiflowConfig) -> None:
+    """Caught up: what the job wrote is searchable before it returns, so a count right after
+    (``logiflow report``, a test, a script) sees all of it. Best effort: the data is written;
+    ``report`` refreshes again itself."""
+    es = config.elasticsearch
+    client = create_es_client(es)
+    try:
+        refresh_before_counting(client, es.index_prefix, es.refresh_interval)
+    except (ApiError, TransportError):
+        pass
+    finally:
+        client.close()
+
+
 def start_queries(
     spark: SparkSession,
     config: LogiflowConfig,
@@ -281,7 +297,9 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
                 "dead letters in Elasticsearch only",
             )
         if setup_es:
-            setup_elasticsearch(client, config.elasticsearch)
+            # Reached once: a 429/503, a block or a dropped connection now is waited out.
+            es = config.elasticsearch
+            retry_transient(lambda: setup_elasticsearch(client, es), "index setup", es)
     finally:
         client.close()
 
@@ -326,6 +344,8 @@ def run_etl(
                 session, config, until_caught_up, result, on_batch, signals.requested
             )
             result.stopped_by_signal = await_queries(queries, signals.requested)
+        if until_caught_up and not result.stopped_by_signal:
+            make_countable(config)
     finally:
         if spark is None:  # the session is ours: stop it, and the JVM with it
             stop_session(session)

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
@@ -48,6 +48,7 @@ REPORT_INTERVAL_SECONDS = 10.0
 REPORT_PREFIX = "logiflow sink: "
 
 _ID = "_id"
+T = TypeVar("T")
 
 
 class SinkRefusedError(LogiflowError):
@@ -73,21 +74,21 @@ class OutageReport:
     log: Callable[[str], None] = _stderr_line
     interval: float = REPORT_INTERVAL_SECONDS
     retries: int = 0
-    causes: list[str] = field(default_factory=list)
+    last_cause: str | None = None
     _started: float | None = None
     _last_report: float | None = None
 
-    def waiting(self, cause: str, delay: float, pending: int) -> None:
+    def waiting(self, cause: str, delay: float, what: str) -> None:
+        """Retry number ``retries + 1`` comes in ``delay`` seconds; ``what`` waits for it."""
         now = time.monotonic()
         self._started = now if self._started is None else self._started
         self.retries += 1
-        self.causes.append(cause)
+        self.last_cause = cause
         if self._last_report is None or now - self._last_report >= self.interval:
             self._last_report = now
             self.log(
                 f"Elasticsearch at {self.where} {cause}; retry {self.retries} in {delay:.1f}s, "
-                f"{pending} document(s) waiting, batch not committed "
-                f"({now - self._started:.0f}s so far)"
+                f"{what} waiting ({now - self._started:.0f}s so far)"
             )
 
     def recovered(self) -> None:
@@ -148,7 +149,8 @@ def bulk_with_retries(
             cause = request_failure_cause(result.error, settings)
         if pending and cause is not None:
             waits += 1
-            _wait(cause, backoff_seconds(waits, settings), len(pending), report, stop, settings)
+            what = f"{len(pending)} document(s) of an uncommitted batch"
+            _wait(cause, backoff_seconds(waits, settings), what, report, stop, settings)
     if waits:
         report.recovered()
     return failures
@@ -173,18 +175,18 @@ def _split(
 def _wait(
     cause: str,
     delay: float,
-    pending: int,
+    what: str,
     report: OutageReport,
     stop: threading.Event | None,
     settings: ElasticsearchSettings,
 ) -> None:
-    report.waiting(cause, delay, pending)
+    report.waiting(cause, delay, what)
     if stop is None:
         time.sleep(delay)
     elif stop.wait(delay):
         raise SinkStoppedError(
             f"stopped while Elasticsearch at {describe_hosts(settings)} {cause}; "
-            "the batch is not committed and is written again at the next start"
+            f"{what} is written at the next start"
         )
 
 
@@ -227,18 +229,63 @@ def is_transient_item(item: dict[str, Any]) -> bool:
 
 def request_failure_cause(exc: Exception, settings: ElasticsearchSettings) -> str:
     """Why a whole request failed, if waiting can fix it; else raise ``SinkRefusedError``."""
+    cause = transient_cause(exc, settings)
+    if cause is not None:
+        return cause
+    assert isinstance(exc, ApiError)
+    raise SinkRefusedError(
+        _refusal(exc.status_code, _api_detail(exc)) + f" at {describe_hosts(settings)}"
+    )
+
+
+def transient_cause(exc: BaseException, settings: ElasticsearchSettings) -> str | None:
+    """Why a request failed, when waiting can fix it (no connection, a timeout, 429/5xx, a
+    cluster block); None when it cannot."""
     if isinstance(exc, ConnectionTimeout):
         return f"did not answer within {settings.request_timeout_seconds:g}s (timeout)"
     if isinstance(exc, TransportConnectionError):
         return f"is unreachable ({_connection_detail(exc)})"
-    assert isinstance(exc, ApiError)
-    status = exc.status_code
-    detail = error_text(exc.body if isinstance(exc.body, dict) else {"error": exc.message})
+    if not isinstance(exc, ApiError):
+        return None
+    status, detail = exc.status_code, _api_detail(exc)
     if CLUSTER_BLOCK in detail:
         return f"is blocked for writes ({status}: {detail})"
     if status in RETRY_STATUSES or status >= 500:
         return f"answered {status} ({detail})"
-    raise SinkRefusedError(_refusal(status, detail) + f" at {describe_hosts(settings)}")
+    return None
+
+
+def retry_transient(
+    action: Callable[[], T],
+    what: str,
+    settings: ElasticsearchSettings,
+    *,
+    report: OutageReport | None = None,
+    stop: threading.Event | None = None,
+) -> T:
+    """``action()`` (calls to Elasticsearch; ``what`` names it in reports), run again for as
+    long as it fails transiently,
+    with the sink's back-off and reports; other failures propagate. An error that wraps an
+    Elasticsearch error (``raise ... from``) is judged by the error it wraps."""
+    report = report if report is not None else OutageReport(describe_hosts(settings))
+    waits = 0
+    while True:
+        try:
+            result = action()
+        except Exception as exc:
+            cause = transient_cause(exc, settings) or transient_cause(exc.__cause__, settings)
+            if cause is None:
+                raise
+            waits += 1
+            _wait(cause, backoff_seconds(waits, settings), what, report, stop, settings)
+            continue
+        if waits:
+            report.recovered()
+        return result
+
+
+def _api_detail(exc: ApiError) -> str:
+    return error_text(exc.body if isinstance(exc.body, dict) else {"error": exc.message})
 
 
 def _refusal(status: int | None, detail: str) -> str:

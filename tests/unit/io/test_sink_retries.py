@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError
 
 from logiflow.config import ElasticsearchSettings
 from logiflow.io.bulk_retries import (
@@ -24,8 +26,10 @@ from logiflow.io.bulk_retries import (
     SinkRefusedError,
     SinkStoppedError,
     bulk_with_retries,
+    retry_transient,
 )
 from logiflow.io.es_client import create_es_client
+from logiflow.io.es_setup import SetupError
 from logiflow.io.sink_elasticsearch import write_chunk
 
 
@@ -167,7 +171,7 @@ def test_overload_outlasting_any_retry_budget_is_waited_out_and_reported(scripte
         line.startswith(f"Elasticsearch at {settings.hosts[0]} answered 429") for line in lines[:12]
     )
     assert "es_rejected_execution_exception" in lines[0]
-    assert "batch not committed" in lines[0]
+    assert "1 document(s) of an uncommitted batch waiting" in lines[0]
     assert lines[-1].startswith(
         f"Elasticsearch at {settings.hosts[0]} is back: written after 12 retries"
     )
@@ -310,12 +314,38 @@ def test_unreachable_elasticsearch_is_waited_out_until_it_answers() -> None:
     assert len(script.requests) == 1
 
 
+def test_other_calls_wait_out_transient_failures_too(scripted) -> None:
+    _, settings = scripted
+    attempts: list[int] = []
+
+    def setup() -> str:
+        attempts.append(1)
+        if len(attempts) < 4:
+            raise SetupError("Elasticsearch refused the template") from _api_error(503)
+        return "done"
+
+    report = _report(settings)
+    assert retry_transient(setup, "index setup", settings, report=report) == "done"
+    assert "answered 503" in _lines(report)[0] and "index setup waiting" in _lines(report)[0]
+    with pytest.raises(SetupError):  # a refusal waiting cannot fix propagates at once
+        retry_transient(lambda: _raise(SetupError("no"), _api_error(403)), "x", settings)
+
+
+def _api_error(status: int) -> ApiError:
+    meta = ApiResponseMeta(status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 1))
+    return ApiError("refused", meta, {"error": {"type": "x", "reason": "y"}, "status": status})
+
+
+def _raise(error: Exception, cause: Exception) -> None:
+    raise error from cause
+
+
 def test_a_stop_request_ends_the_wait(scripted) -> None:
     script, settings = scripted
     script.always = (503, {"error": "unavailable"})
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
-    with pytest.raises(SinkStoppedError, match="batch is not committed"):
+    with pytest.raises(SinkStoppedError, match="uncommitted batch is written at the next start"):
         bulk_with_retries(create_es_client(settings), _actions("a"), settings, stop=stop)
 
 
