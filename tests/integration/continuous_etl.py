@@ -39,7 +39,7 @@ def access_line(n: int) -> str:
 def write_etl_config(config: LogiflowConfig, path: Path, **spark: str) -> Path:
     """``config`` as a file for ``logiflow --config``; Spark's log in ``path``'s folder."""
     data = config.model_dump(mode="json", exclude={"local"})
-    data["kafka"]["max_offsets_per_trigger"] = 2000
+    data["kafka"]["max_offsets_per_trigger"] = 10_000
     data["spark"].update(spark)
     data["spark"]["conf"] = {"spark.ui.enabled": "false", **data["spark"]["conf"]}
     data["spark"]["master"] = "local[2]"
@@ -166,8 +166,9 @@ class ContinuousEtl:
             after = page["aggregations"]["paths"]["after_key"]
 
     def stop(self) -> None:
+        """SIGTERM to the job alone, as Kubernetes stops a pod (its JVM is the job's to stop)."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(120)
             except subprocess.TimeoutExpired:
