@@ -238,7 +238,7 @@ def request_failure_cause(exc: Exception, settings: ElasticsearchSettings) -> st
     )
 
 
-def transient_cause(exc: BaseException, settings: ElasticsearchSettings) -> str | None:
+def transient_cause(exc: BaseException | None, settings: ElasticsearchSettings) -> str | None:
     """Why a request failed, when waiting can fix it (no connection, a timeout, 429/5xx, a
     cluster block); None when it cannot."""
     if isinstance(exc, ConnectionTimeout):
