@@ -102,6 +102,10 @@ def _warm_up(etl: ContinuousEtl, es: Elasticsearch) -> None:
 
 def _assert_no_crash(etl: ContinuousEtl) -> None:
     etl.assert_running()
+    _assert_no_stack_overflow(etl)
+
+
+def _assert_no_stack_overflow(etl: ContinuousEtl) -> None:
     assert "StackOverflowError" not in etl.output()
     if etl.spark_log.exists():
         assert "StackOverflowError" not in etl.spark_log.read_text(errors="replace")
@@ -246,7 +250,7 @@ def test_stopped_during_an_outage_it_stops_cleanly_and_resumes(
         assert etl.process.wait(120) == 0, etl.output()[-4000:]
     finally:
         servers.start(foreground=True)
-    _assert_no_crash(etl)
+    _assert_no_stack_overflow(etl)
     caught_up = etl.catch_up()
     assert caught_up.returncode == 0, caught_up.stderr[-4000:]
     etl.assert_every_line_once(es)
