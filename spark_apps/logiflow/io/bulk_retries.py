@@ -147,10 +147,12 @@ def bulk_with_retries(
         cause = result.transient_cause
         if result.error is not None:
             cause = request_failure_cause(result.error, settings)
-        if pending and cause is not None:
+        if pending and cause is None:  # never spin on answers that do not name what was sent
+            cause = f"left {len(pending)} document(s) without an answer"
+        if pending:
             waits += 1
             what = f"{len(pending)} document(s) of an uncommitted batch"
-            _wait(cause, backoff_seconds(waits, settings), what, report, stop, settings)
+            _wait(str(cause), backoff_seconds(waits, settings), what, report, stop, settings)
     if waits:
         report.recovered()
     return failures
