@@ -156,7 +156,8 @@ class ElasticsearchSettings(_Section):
     index_prefix: str = "logiflow"
     bulk_chunk_size: int = Field(default=2000, gt=0)
     bulk_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    max_retries: int = Field(default=6, ge=0)
+    # The sink retries an unavailable, overloaded or blocked Elasticsearch without bound (the
+    # batch waits, uncommitted): back-off doubles from the first delay up to the cap.
     initial_backoff_seconds: float = Field(default=0.5, gt=0)
     max_backoff_seconds: float = Field(default=30.0, gt=0)
     request_timeout_seconds: float = Field(default=60.0, gt=0)

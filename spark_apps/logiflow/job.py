@@ -27,7 +27,6 @@ and Ctrl-C stop the query between batches.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from elasticsearch import ApiError, TransportError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -44,7 +44,6 @@ from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.contract.offset_ranges import OffsetRange
-from logiflow.errors import DeliveryError, LogiflowError
 from logiflow.etl.pipeline import (
     aggregate,
     process_records,
@@ -53,6 +52,7 @@ from logiflow.etl.pipeline import (
     select_events,
     tally_batch,
 )
+from logiflow.io.bulk_retries import bulk_with_retries, retry_transient
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_privileges import check_own_privileges
 from logiflow.io.es_setup import setup_elasticsearch
@@ -60,13 +60,14 @@ from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
     SinkUnavailableError,
     aggregate_index,
-    bulk_with_retries,
     dead_letter_index,
     event_index,
     write_documents,
 )
 from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import read_kafka
+from logiflow.query_errors import EtlFailedError, query_failure, short_batch_errors
+from logiflow.report import refresh_before_counting
 from logiflow.spark_session import create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
@@ -74,10 +75,7 @@ QUERY_NAMES = (names.EVENTS_QUERY,)
 # Spark's local property holding the streaming query's id (kept in its checkpoint), set on the
 # thread that runs foreachBatch.
 _QUERY_ID_PROPERTY = "sql.streaming.queryId"
-
-
-class EtlFailedError(LogiflowError):
-    """A streaming query stopped with an error."""
+__all__ = ["EtlFailedError", "query_failure", "run_etl"]
 
 
 @dataclass
@@ -141,7 +139,10 @@ def processed_once(batch: DataFrame) -> Iterator[DataFrame]:
 
 
 def events_batch_writer(
-    config: LogiflowConfig, result: EtlResult, on_batch: Callable[[BatchAccount], None] | None
+    config: LogiflowConfig,
+    result: EtlResult,
+    on_batch: Callable[[BatchAccount], None] | None,
+    stop: threading.Event | None = None,
 ) -> Callable[[DataFrame, int], None]:
     es = config.elasticsearch
     prefix = es.index_prefix
@@ -185,7 +186,7 @@ def events_batch_writer(
                 offset_ranges=tally.offset_ranges,
                 checkpoint=batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
             )
-            write_account(config, names.EVENTS_QUERY, account)
+            write_account(config, names.EVENTS_QUERY, account, stop)
         result.add(account)
         if on_batch is not None:
             on_batch(account)
@@ -193,9 +194,14 @@ def events_batch_writer(
     return write_batch
 
 
-def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> None:
+def write_account(
+    config: LogiflowConfig, query: str, account: BatchAccount, stop: threading.Event | None = None
+) -> None:
     """The accounting document, by id "<query>-<checkpoint>-<batch id>": a re-run batch
-    overwrites it, a run from a new checkpoint adds its own."""
+    overwrites it, a run from a new checkpoint adds its own.
+
+    Written from the driver, with the sink's unbounded retries: an outage that starts between a
+    batch's writes and its accounting is waited out too (``stop`` ends the wait)."""
     es = config.elasticsearch
     client = create_es_client(es)
     document = {
@@ -222,11 +228,26 @@ def write_account(config: LogiflowConfig, query: str, account: BatchAccount) -> 
                 }
             ],
             es,
+            stop=stop,
         )
     finally:
         client.close()
     if failures:
         raise SinkUnavailableError(f"Elasticsearch refused the accounting document: {failures[0]}")
+
+
+def make_countable(config: LogiflowConfig) -> None:
+    """Caught up: what the job wrote is searchable before it returns, so a count right after
+    (``logiflow report``, a test, a script) sees all of it. Best effort: the data is written;
+    ``report`` refreshes again itself."""
+    es = config.elasticsearch
+    client = create_es_client(es)
+    try:
+        refresh_before_counting(client, es.index_prefix, es.refresh_interval)
+    except (ApiError, TransportError):
+        pass
+    finally:
+        client.close()
 
 
 def start_queries(
@@ -235,43 +256,23 @@ def start_queries(
     until_caught_up: bool,
     result: EtlResult,
     on_batch: Callable[[BatchAccount], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[StreamingQuery]:
-    """Start the streaming query (one, ``events``; a list so callers need not care)."""
+    """Start the streaming query (one, ``events``; a list so callers need not care).
+
+    ``stop``: set when the job is asked to stop; ends a wait for Elasticsearch in the driver."""
     prefix = config.elasticsearch.index_prefix
     stream = read_kafka(spark, config.kafka).transform(process_records(config))
     writer = (
         stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
         .option("checkpointLocation", checkpoint_location(config, names.EVENTS_QUERY))
-        .foreachBatch(events_batch_writer(config, result, on_batch))
+        .foreachBatch(short_batch_errors(events_batch_writer(config, result, on_batch, stop)))
     )
     if until_caught_up:
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=config.spark.trigger_interval)
     return [writer.start()]
-
-
-_OUR_ERROR_RE = re.compile(
-    r"(SinkUnavailableError|DeliveryError|ServiceUnreachableError|ConfigError): "
-    r"(?P<message>[^\n]+)"
-)
-
-
-def query_failure(query: StreamingQuery) -> LogiflowError | None:
-    """Our error behind a failed query, as one line (Spark wraps it in pages of trace)."""
-    exc = query.exception()
-    if exc is None:
-        return None
-    text = str(exc)
-    match = _OUR_ERROR_RE.search(text)
-    if match and match.group(1) == "SinkUnavailableError":
-        return SinkUnavailableError(match.group("message").strip())
-    if match and match.group(1) == "DeliveryError":
-        return DeliveryError(match.group("message").strip())
-    if match:
-        return EtlFailedError(match.group("message").strip())
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")
-    return EtlFailedError(f"streaming query {query.name} failed: {first[:300]}")
 
 
 def await_queries(
@@ -321,7 +322,9 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
         # logiflow_writer) does not have: there the setup Job does it and the job only checks,
         # with no privilege of its own, that its user can make the ETL's calls.
         if setup_es:
-            setup_elasticsearch(client, config.elasticsearch)
+            # Reached once: a 429/503, a block or a dropped connection now is waited out.
+            es = config.elasticsearch
+            retry_transient(lambda: setup_elasticsearch(client, es), "index setup", es)
         check_own_privileges(client, config.elasticsearch.index_prefix, "etl")
     finally:
         client.close()
@@ -363,8 +366,12 @@ def run_etl(
     try:
         # On the main thread, SIGTERM (Kubernetes) and Ctrl-C stop the queries between batches.
         with StopSignals(stop) as signals:
-            queries = start_queries(session, config, until_caught_up, result, on_batch)
+            queries = start_queries(
+                session, config, until_caught_up, result, on_batch, signals.requested
+            )
             result.stopped_by_signal = await_queries(queries, signals.requested)
+        if until_caught_up and not result.stopped_by_signal:
+            make_countable(config)
     finally:
         if spark is None:  # the session is ours: stop it, and the JVM with it
             stop_session(session)

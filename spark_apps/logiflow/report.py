@@ -8,10 +8,12 @@ names and accounting fields come from ``logiflow.contract.index_names``, event f
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import AuthorizationException, Elasticsearch
 
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
@@ -84,6 +86,29 @@ class Report:
             "first_event": self.first_event,
             "last_event": self.last_event,
         }
+
+
+def refresh_before_counting(client: Elasticsearch, prefix: str, refresh_interval: str) -> None:
+    """Make everything written so far countable: refresh LogiFlow's indices, or, for a user
+    without the ``maintenance`` privilege (the chart's writer and reader), wait one refresh
+    interval, after which every earlier write is searchable.
+
+    Without it a count right after the ETL (``etl --until-caught-up``, then ``report``) can miss
+    the last second of writes, or all of them with a longer ``refresh_interval``.
+    """
+    patterns = ",".join(names.index_pattern(prefix, kind) for kind in names.KINDS)
+    try:
+        client.indices.refresh(index=patterns, ignore_unavailable=True, allow_no_indices=True)
+    except AuthorizationException:
+        time.sleep(interval_seconds(refresh_interval))
+
+
+def interval_seconds(interval: str) -> float:
+    """An Elasticsearch time value of the form ``refresh_interval`` takes (500ms, 1s, 1m)."""
+    match = re.fullmatch(r"([0-9]+)(ms|s|m)", interval)
+    if match is None:
+        raise ValueError(f"not a time value like 1s, 500ms or 1m: {interval!r}")
+    return int(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[match.group(2)]
 
 
 def count(client: Elasticsearch, index: str, query: dict[str, Any] | None = None) -> int:

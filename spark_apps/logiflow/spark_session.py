@@ -5,7 +5,8 @@ ANSI mode on (bad values must be handled explicitly with ``try_*`` functions), A
 UDFs.
 
 With ``log_file`` (the local CLI: ``logiflow run`` and ``logiflow etl``) Spark's log and the JVM's
-own console output go to that file instead of the terminal, which stays LogiFlow's. Without it
+own console output go to that file instead of the terminal, which stays LogiFlow's (the sink's
+reports of an outage it is waiting out are copied to the terminal too). Without it
 (tests, the SparkApplication) Spark logs as usual: in the cluster, to the container's stdout.
 """
 
@@ -26,6 +27,9 @@ from pyspark.java_gateway import launch_gateway
 from pyspark.sql import SparkSession
 
 from logiflow.config import SparkSettings
+from logiflow.io.bulk_retries import REPORT_PREFIX
+
+REPORT_PREFIX_BYTES = REPORT_PREFIX.encode()
 
 _EXCLUDED_RULES = "spark.sql.optimizer.excludedRules"
 # Our plans are long chains of deterministic projections (decode -> parse -> enrich) over a
@@ -174,10 +178,23 @@ def _launch_jvm_logging_to(log_file: Path, options: Mapping[str, str]) -> None:
 
 def _copy_to_log(read_end: int, log_file: Path) -> None:
     # Appending (O_APPEND) like log4j2's file appender, so the two writers never overwrite.
+    partial = b""
     with os.fdopen(read_end, "rb", buffering=0) as source, log_file.open("ab") as out:
         while chunk := source.read(65536):
             out.write(chunk)
             out.flush()
+            *lines, partial = (partial + chunk).split(b"\n")
+            _echo_reports(lines)
+    _echo_reports([partial])
+
+
+def _echo_reports(lines: list[bytes]) -> None:
+    """The sink's own reports (an outage it is waiting out) also belong on the terminal: they
+    come from the Python workers, whose output the JVM writes to its console, this log."""
+    for line in lines:
+        if REPORT_PREFIX_BYTES in line:
+            sys.stderr.write(line.decode("utf-8", "replace") + "\n")
+            sys.stderr.flush()
 
 
 def stop_session(spark: SparkSession, timeout: float = 120.0) -> None:

@@ -1,5 +1,6 @@
 """``logiflow report`` against the real local Elasticsearch, with a small set of documents
-indexed through the templates es-setup creates, and known answers."""
+indexed through the templates es-setup creates, and known answers; and right after writes (the
+report and ``etl --until-caught-up`` refresh before counting)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from confluent_kafka import Producer
+from continuous_etl import access_line, write_etl_config
 from elasticsearch import Elasticsearch, helpers
 
 from logiflow.config import LogiflowConfig
@@ -133,3 +136,46 @@ def test_report_with_elasticsearch_unreachable_is_one_line(tmp_path: Path) -> No
     assert result.stdout == ""
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "Elasticsearch is unreachable at http://127.0.0.1:" in result.stderr
+
+
+def _slow_refresh(config: LogiflowConfig) -> LogiflowConfig:
+    # A minute between refreshes: without an explicit refresh, a count right after the writes
+    # sees nothing, as the issue saw with the default second.
+    return config.model_copy(
+        update={"elasticsearch": config.elasticsearch.model_copy(update={"refresh_interval": "1m"})}
+    )
+
+
+def test_report_counts_what_was_written_a_moment_ago(
+    pipeline_config: LogiflowConfig, es_client: Elasticsearch
+) -> None:
+    settings = _slow_refresh(pipeline_config).elasticsearch
+    setup_elasticsearch(es_client, settings)
+    docs = [{**event(n, "/cart", 200), "_index": f"{settings.index_prefix}-events-2026.11.24"}
+            for n in range(5)]  # fmt: skip
+    helpers.bulk(es_client, docs)  # no refresh
+    result = run_report(settings.hosts[0], settings.index_prefix, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["events_indexed"] == 5
+
+
+def test_report_right_after_etl_until_caught_up_shows_every_event(
+    pipeline_config: LogiflowConfig, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    config = _slow_refresh(pipeline_config)
+    producer = Producer({"bootstrap.servers": config.kafka.bootstrap_servers})
+    for n in range(300):
+        producer.produce(config.kafka.logs_topic, access_line(n).encode())
+    assert producer.flush(30) == 0
+    config_file = write_etl_config(config, tmp_path / "config.yaml")
+    etl = subprocess.run(
+        [LOGIFLOW, "--config", str(config_file), "etl", "--until-caught-up"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert etl.returncode == 0, etl.stderr[-3000:]
+    # The job refreshed before it returned: a plain count (no refresh of its own) sees all.
+    events = names.index_pattern(config.elasticsearch.index_prefix, names.EVENTS)
+    assert es_client.count(index=events)["count"] == 300
+    result = run_report(config.elasticsearch.hosts[0], config.elasticsearch.index_prefix, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["events_indexed"] == 300

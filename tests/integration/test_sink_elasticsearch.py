@@ -1,11 +1,16 @@
 """The Elasticsearch sink on a real node: per-document failures become dead letters, replays
-overwrite instead of duplicating, and an unreachable node fails the batch."""
+overwrite instead of duplicating, and an unreachable node is waited out: the batch is written
+once the node answers."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 from datetime import datetime
+from urllib.parse import urlsplit
 
-import pytest
 from elasticsearch import Elasticsearch
 from es_documents import count_documents
 from pyspark.sql import DataFrame, SparkSession
@@ -88,18 +93,65 @@ def test_rejected_documents_become_dead_letters_and_replay_does_not_duplicate(
     assert indexed["_source"]["@timestamp"] == "2026-11-23T23:59:59.000Z"
 
 
-def test_unreachable_elasticsearch_fails_the_batch(
-    spark: SparkSession, pipeline_config: LogiflowConfig
+class _Plug:
+    """A TCP forwarder to the real node, plugged in on a port where nothing listened before."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.target = target
+        self.server = socket.create_server(("127.0.0.1", port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            upstream = socket.create_connection(self.target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_unreachable_elasticsearch_is_waited_out_and_the_batch_written_once_it_answers(
+    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch
 ) -> None:
+    port = free_port()
     settings = pipeline_config.elasticsearch.model_copy(
         update={
-            "hosts": [f"http://127.0.0.1:{free_port()}"],
-            "max_retries": 2,
+            "hosts": [f"http://127.0.0.1:{port}"],
             "initial_backoff_seconds": 0.1,
-            "max_backoff_seconds": 0.2,
+            "max_backoff_seconds": 0.5,
         }
     )
-    df = _events(spark, pipeline_config.kafka.logs_topic)
-    with pytest.raises(Exception, match="SinkUnavailableError") as failure:
-        write_documents(df, event_index(settings.index_prefix), settings)
-    assert "unreachable" in str(failure.value)
+    df = _events(spark, pipeline_config.kafka.logs_topic).where("`source.ip` != 'not-an-ip'")
+    results: list[object] = []
+    writer = threading.Thread(
+        target=lambda: results.append(
+            write_documents(df, event_index(settings.index_prefix), settings)
+        )
+    )
+    writer.start()
+    time.sleep(10)  # nothing listens: every attempt is refused, and the batch waits
+    assert writer.is_alive() and not results
+    real = urlsplit(es_client.transport.node_pool.get().base_url)
+    plug = _Plug(port, (real.hostname or "127.0.0.1", real.port or 9200))
+    try:
+        writer.join(120)
+        assert not writer.is_alive()
+    finally:
+        plug.close()
+    [counts] = results
+    assert counts.written == 2  # type: ignore[attr-defined]
+    pattern = names.index_pattern(settings.index_prefix, names.EVENTS)
+    assert count_documents(es_client, pattern) == 2

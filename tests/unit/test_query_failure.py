@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from logiflow.errors import DeliveryError
+from logiflow.io.bulk_retries import SinkRefusedError
 from logiflow.io.sink_elasticsearch import SinkUnavailableError
 from logiflow.job import EtlFailedError, query_failure
 
@@ -41,6 +42,8 @@ def _trace(line: str) -> str:
         ("logiflow.io.sink_elasticsearch.SinkUnavailableError: Elasticsearch is unreachable",
          SinkUnavailableError, "Elasticsearch is unreachable"),
         ("logiflow.errors.ConfigError: bad rule", EtlFailedError, "bad rule"),
+        ("logiflow.io.bulk_retries.SinkRefusedError: Elasticsearch refused (401)",
+         SinkRefusedError, "Elasticsearch refused (401)"),
     ],
 )  # fmt: skip
 def test_our_error_is_found_with_its_kind(line: str, kind: type, message: str) -> None:

@@ -1,7 +1,10 @@
 """``logiflow etl``: the streaming job, continuously or until caught up.
 
 Continuous (default): runs until Ctrl-C or SIGTERM, which stop the queries between batches.
-``--until-caught-up``: processes everything in Kafka now, then exits (backfills, tests).
+``--until-caught-up``: processes everything in Kafka now, refreshes the indices (so a count
+right after sees all of it), then exits (backfills, tests).
+While it runs, an Elasticsearch outage is waited out: the sink's lines saying so (from the
+executors, through Spark's log) are shown here too.
 Kafka and Elasticsearch are checked first: an unreachable one is a one-line error. Spark's own
 logging goes to ``<local.state_dir>/logs/spark.log``; the terminal shows the batches.
 """

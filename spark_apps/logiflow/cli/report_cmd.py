@@ -20,7 +20,7 @@ from rich.table import Table
 from logiflow.cli import options
 from logiflow.cli.state import state
 from logiflow.io.es_client import connect, describe_hosts
-from logiflow.report import Report, build_report
+from logiflow.report import Report, build_report, refresh_before_counting
 
 console = Console()
 
@@ -72,6 +72,8 @@ def report(
     config = state(ctx).config(elasticsearch=options.elasticsearch_overrides(es_host, index_prefix))
     settings = config.elasticsearch
     with connect(settings) as client:
+        # What the ETL wrote a moment ago counts too.
+        refresh_before_counting(client, settings.index_prefix, settings.refresh_interval)
         result = build_report(client, settings.index_prefix, top=top)
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))

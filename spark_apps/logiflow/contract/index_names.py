@@ -24,6 +24,7 @@ EVENTS: Kind = "events"
 DEAD_LETTER: Kind = "deadletter"
 AGGREGATES: Kind = "aggregates"
 BATCHES: Kind = "batches"
+KINDS: tuple[Kind, ...] = (EVENTS, DEAD_LETTER, AGGREGATES, BATCHES)
 
 # Java date patterns (Spark's date_format) for the time suffix of each kind.
 DAILY_SUFFIX_PATTERN = "yyyy.MM.dd"

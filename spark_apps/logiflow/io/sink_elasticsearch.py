@@ -7,12 +7,14 @@ row of counts per partition. Guarantees, in order of importance:
 - Idempotent: every document has a deterministic ``_id`` (Kafka coordinates for events and dead
   letters, window + keys for aggregates) and is written with op ``index`` into a plain index, so
   a batch replayed after a crash overwrites what it wrote before.
-- A whole outage fails the batch: connection errors, timeouts and 429/5xx answers (for the whole
-  request, or per document inside a 200 bulk response) are retried with capped exponential
-  back-off; when the retries run out the partition raises, the micro-batch fails and the
-  checkpoint does not advance past data that was not written.
+- An outage is waited out, however long: connection errors, timeouts, 429/5xx answers and
+  cluster blocks (for the whole request, or per document inside a 200 bulk response) are retried
+  without bound with capped exponential back-off, saying so (``logiflow.io.bulk_retries``). The
+  micro-batch simply takes longer; its offsets are committed only once it is written.
 - Permanent per-document failures (mapping conflicts, 400s) are not retried and not lost: the
   document becomes a dead letter carrying Elasticsearch's error as its reason, and is counted.
+- What retrying cannot fix for any document (rejected credentials, missing privileges) fails
+  the batch with ``SinkRefusedError``, and the job stops saying why.
 """
 
 from __future__ import annotations
@@ -24,9 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -35,14 +35,8 @@ from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.errors import LogiflowError
 from logiflow.etl.columns import col
+from logiflow.io.bulk_retries import OutageReport, bulk_with_retries, error_text
 from logiflow.io.es_client import create_es_client, describe_hosts
-
-# Per-document and whole-request statuses that mean "try again later", never "bad document".
-RETRY_STATUSES = (429, 502, 503, 504)
-# What the sink reads of a bulk response: each item's id, index, status and error. The rest
-# (_version, result, _shards, _seq_no, ...) is most of the bytes, decoded in Python for nothing
-# (the bench-job profile showed the response decoding among the sink's top costs).
-BULK_RESPONSE_FIELDS = "errors,items.*._id,items.*._index,items.*.status,items.*.error"
 
 ERROR_TYPE = "error.type"
 ERROR_TYPE_REJECTED = "elasticsearch_rejected"
@@ -60,7 +54,7 @@ _WRITER_SCHEMA_DDL = "written long, rejected long, rejected_id string, reason st
 
 
 class SinkUnavailableError(LogiflowError):
-    """Elasticsearch could not take a batch within the retry budget; the batch is failed."""
+    """Elasticsearch refused the dead letters of documents it rejected; the batch is failed."""
 
     exit_code = 3
 
@@ -133,7 +127,8 @@ def to_bulk_frame(df: DataFrame, index: Column) -> DataFrame:
 def write_documents(df: DataFrame, index: Column, settings: ElasticsearchSettings) -> WriteCounts:
     """Index every row of ``df`` (which must have ``_logiflow_id``); runs on the executors.
 
-    Raises ``SinkUnavailableError`` (through Spark) when Elasticsearch stays unavailable.
+    Waits out Elasticsearch outages; raises (through Spark) ``SinkRefusedError`` when it refuses
+    the writer for good, ``SinkUnavailableError`` when it refuses dead letters too.
     """
     writer = partition_writer(settings)
     # One count row per partition, plus one row per rejected document (rare: the pipeline's
@@ -160,12 +155,14 @@ def partition_writer(
 
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         client = create_es_client(settings)
+        # One report per partition: its lines are rate-limited across all its chunks.
+        report = OutageReport(describe_hosts(settings))
         written = rejected = 0
         rejections: list[Rejection] = []
 
         def flush(chunk: list[dict[str, Any]]) -> None:
             nonlocal written, rejected
-            counts = write_chunk(client, chunk, settings)
+            counts = write_chunk(client, chunk, settings, report)
             written, rejected = written + counts.written, rejected + counts.rejected
             rejections.extend(counts.rejections)
 
@@ -198,22 +195,26 @@ def partition_writer(
 
 
 def write_chunk(
-    client: Elasticsearch, actions: list[dict[str, Any]], settings: ElasticsearchSettings
+    client: Elasticsearch,
+    actions: list[dict[str, Any]],
+    settings: ElasticsearchSettings,
+    report: OutageReport | None = None,
 ) -> WriteCounts:
     """Write one chunk; permanent per-document failures are re-written as dead letters."""
-    failures = bulk_with_retries(client, actions, settings)
+    report = report if report is not None else OutageReport(describe_hosts(settings))
+    failures = bulk_with_retries(client, actions, settings, report=report)
     if not failures:
         return WriteCounts(written=len(actions))
     by_id = {action[_ID]: action for action in actions}
     dead_letters = [
         rejected_dead_letter(by_id[item[_ID]], item, settings.index_prefix) for item in failures
     ]
-    still_failing = bulk_with_retries(client, dead_letters, settings)
+    still_failing = bulk_with_retries(client, dead_letters, settings, report=report)
     if still_failing:
         first = still_failing[0]
         raise SinkUnavailableError(
             f"Elasticsearch rejected {len(still_failing)} dead-letter document(s) in "
-            f"{first.get('_index')}: {_error_text(first)}; check the dead-letter index template "
+            f"{first.get('_index')}: {error_text(first)}; check the dead-letter index template "
             "(logiflow es-setup)"
         )
     rejections = tuple(
@@ -224,79 +225,11 @@ def write_chunk(
     )
 
 
-def bulk_with_retries(
-    client: Elasticsearch, actions: list[dict[str, Any]], settings: ElasticsearchSettings
-) -> list[dict[str, Any]]:
-    """Bulk-write ``actions``; return the permanent per-document failures (bulk item dicts).
-
-    ``streaming_bulk`` retries per-document and whole-request 429/5xx itself with capped
-    exponential back-off; connection errors and timeouts are retried here the same way, re-
-    sending only the documents with no answer yet (re-sending an answered one is harmless, as
-    writes are by id, but wasteful).
-    """
-    pending = {action[_ID]: action for action in actions}
-    failures: list[dict[str, Any]] = []
-    last_error: Exception | None = None
-    for attempt in range(settings.max_retries + 1):
-        if attempt:
-            time.sleep(backoff_seconds(attempt, settings))
-        try:
-            for ok, item in helpers.streaming_bulk(
-                client,
-                list(pending.values()),
-                chunk_size=settings.bulk_chunk_size,
-                max_chunk_bytes=settings.bulk_max_bytes,
-                raise_on_error=False,
-                raise_on_exception=True,
-                max_retries=settings.max_retries,
-                initial_backoff=settings.initial_backoff_seconds,
-                max_backoff=settings.max_backoff_seconds,
-                retry_on_status=RETRY_STATUSES,
-                filter_path=BULK_RESPONSE_FIELDS,
-            ):
-                result = next(iter(item.values()))
-                doc_id = result.get(_ID)
-                if ok:
-                    pending.pop(doc_id, None)
-                elif result.get("status") in RETRY_STATUSES:
-                    # Still overloaded after streaming_bulk's own retries: an outage.
-                    raise SinkUnavailableError(
-                        f"Elasticsearch at {describe_hosts(settings)} kept answering "
-                        f"{result.get('status')} for document {doc_id} after "
-                        f"{settings.max_retries} retries: {_error_text(result)}"
-                    )
-                else:
-                    pending.pop(doc_id, None)
-                    failures.append(result)
-            return failures
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            last_error = exc
-        except ApiError as exc:
-            if exc.status_code in RETRY_STATUSES:
-                raise SinkUnavailableError(
-                    f"Elasticsearch at {describe_hosts(settings)} kept answering "
-                    f"{exc.status_code} after {settings.max_retries} retries: {exc.message}"
-                ) from exc
-            raise SinkUnavailableError(
-                f"Elasticsearch at {describe_hosts(settings)} refused a bulk request "
-                f"({exc.status_code}): {exc.message}"
-            ) from exc
-    raise SinkUnavailableError(
-        f"Elasticsearch is unreachable at {describe_hosts(settings)} after "
-        f"{settings.max_retries} retries: {getattr(last_error, 'message', last_error)}"
-    ) from last_error
-
-
-def backoff_seconds(attempt: int, settings: ElasticsearchSettings) -> float:
-    """Capped exponential back-off before retry number ``attempt`` (1-based)."""
-    return min(settings.max_backoff_seconds, settings.initial_backoff_seconds * 2 ** (attempt - 1))
-
-
 def rejection_reason(action: dict[str, Any], item: dict[str, Any]) -> str:
     """Why Elasticsearch refused the document of ``action`` (its bulk item ``item``)."""
     return (
         f"rejected by Elasticsearch ({item.get('status')}) for index "
-        f"{action[_INDEX]}: {_error_text(item)}"
+        f"{action[_INDEX]}: {error_text(item)}"
     )
 
 
@@ -334,14 +267,3 @@ def rejected_dead_letter(
         _INDEX: f"{names.index_stem(prefix, names.DEAD_LETTER)}-{day}",
         _SOURCE: json.dumps(document),
     }
-
-
-def _error_text(item: dict[str, Any]) -> str:
-    error = item.get("error")
-    if isinstance(error, dict):
-        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
-        cause = error.get("caused_by")
-        if isinstance(cause, dict) and cause.get("reason"):
-            text += f" ({cause.get('reason')})"
-        return text
-    return str(error)

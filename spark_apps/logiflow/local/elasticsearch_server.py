@@ -18,6 +18,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from rich.console import Console
+
+from logiflow.config import LocalSettings
 from logiflow.local import artifacts
 from logiflow.local.process import (
     LOOPBACK,
@@ -61,6 +64,19 @@ def _user_namespace_prefix() -> list[str]:
 class ElasticsearchServer(ServerProcess):
     name: ServerName = "elasticsearch"
     display = "Elasticsearch"
+
+    def __init__(
+        self,
+        settings: LocalSettings,
+        console: Console,
+        *,
+        node_settings: dict[str, str] | None = None,
+    ) -> None:
+        """``node_settings`` are added to (or replace) elasticsearch.yml: static node settings
+        such as a tiny ``thread_pool.write.queue_size``, which the outage tests use to get real
+        429s from the node."""
+        super().__init__(settings, console)
+        self.node_settings = dict(node_settings or {})
 
     @property
     def address(self) -> str:
@@ -113,6 +129,7 @@ class ElasticsearchServer(ServerProcess):
             "cluster.routing.allocation.disk.watermark.high": "98%",
             "cluster.routing.allocation.disk.watermark.flood_stage": "99%",
             "action.destructive_requires_name": "false",
+            **self.node_settings,
         }
         (conf / "elasticsearch.yml").write_text(
             "".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items()), encoding="utf-8"

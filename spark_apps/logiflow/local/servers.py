@@ -33,11 +33,20 @@ DEFAULT_START_TIMEOUT = 180.0
 class LocalServers:
     """The local Kafka broker and Elasticsearch node of one state directory."""
 
-    def __init__(self, settings: LocalSettings, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        settings: LocalSettings,
+        console: Console | None = None,
+        *,
+        elasticsearch_node_settings: dict[str, str] | None = None,
+    ) -> None:
+        """``elasticsearch_node_settings``: extra static node settings (elasticsearch.yml)."""
         self.settings = settings
         self.console = console if console is not None else Console(stderr=True)
         self.kafka = KafkaServer(settings, self.console)
-        self.elasticsearch = ElasticsearchServer(settings, self.console)
+        self.elasticsearch = ElasticsearchServer(
+            settings, self.console, node_settings=elasticsearch_node_settings
+        )
         self._atexit_registered = False
         # Servers this object launched in the foreground; only these are stopped at exit, never
         # servers it found already running (e.g. from `logiflow local up`).
