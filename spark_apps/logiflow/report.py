@@ -100,10 +100,10 @@ def refresh_before_counting(client: Elasticsearch, prefix: str, refresh_interval
     try:
         client.indices.refresh(index=patterns, ignore_unavailable=True, allow_no_indices=True)
     except AuthorizationException:
-        time.sleep(interval_seconds(refresh_interval))
+        time.sleep(time_value_seconds(refresh_interval))
 
 
-def interval_seconds(interval: str) -> float:
+def time_value_seconds(interval: str) -> float:
     """An Elasticsearch time value of the form ``refresh_interval`` takes (500ms, 1s, 1m)."""
     match = re.fullmatch(r"([0-9]+)(ms|s|m)", interval)
     if match is None:

@@ -36,10 +36,19 @@ def access_line(n: int) -> str:
     return f'203.0.113.{n % 250} - - [{stamp}] "GET /items/{n} HTTP/1.1" 200 {n} "-" "curl/8.5.0"'
 
 
-def write_etl_config(config: LogiflowConfig, path: Path, **spark: str) -> Path:
-    """``config`` as a file for ``logiflow --config``; Spark's log in ``path``'s folder."""
+def write_etl_config(
+    config: LogiflowConfig,
+    path: Path,
+    max_offsets: int = 10_000,
+    drop: list[dict[str, str]] | None = None,
+    **spark: str,
+) -> Path:
+    """``config`` as a file for ``logiflow --config``, with ``drop`` rules if any; Spark's log
+    in ``path``'s folder (the test's own state dir, not the user's)."""
     data = config.model_dump(mode="json", exclude={"local"})
-    data["kafka"]["max_offsets_per_trigger"] = 10_000
+    data["kafka"]["max_offsets_per_trigger"] = max_offsets
+    if drop is not None:
+        data["filter"] = {"drop": drop}
     data["spark"].update(spark)
     data["spark"]["conf"] = {"spark.ui.enabled": "false", **data["spark"]["conf"]}
     data["spark"]["master"] = "local[2]"

@@ -23,8 +23,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
 from confluent_kafka import Producer
+from continuous_etl import write_etl_config
 from elasticsearch import Elasticsearch
 
 from logiflow.config import LogiflowConfig
@@ -79,18 +79,12 @@ def _produce(config: LogiflowConfig, base: datetime) -> None:
     assert producer.flush(60) == 0
 
 
-def _write_config(config: LogiflowConfig, path: Path, max_offsets: int, **spark: str) -> Path:
-    data = config.model_dump(mode="json", exclude={"local"})
-    data["kafka"]["max_offsets_per_trigger"] = max_offsets
-    data["filter"] = {"drop": [{"name": "health", "field": "url.path", "op": "equals",
-                                "value": "/healthz"}]}  # fmt: skip
-    data["spark"].update(spark)
-    data["spark"]["conf"] = {"spark.ui.enabled": "false", **data["spark"]["conf"]}
-    data["spark"]["master"] = "local[2]"
-    # The state dir holds Spark's log of `logiflow etl`: the test's own, not the user's.
-    data["local"] = {"cache_dir": str(config.local.cache_dir), "state_dir": str(path.parent)}
-    path.write_text(yaml.safe_dump(data))
-    return path
+# The drop rule makes some lines "filtered", the one outcome that leaves no document.
+HEALTH_CHECKS = [{"name": "health", "field": "url.path", "op": "equals", "value": "/healthz"}]
+
+
+def _config_file(config: LogiflowConfig, path: Path, max_offsets: int, **spark: str) -> Path:
+    return write_etl_config(config, path, max_offsets, HEALTH_CHECKS, **spark)
 
 
 def _count(es: Elasticsearch, index: str) -> int:
@@ -139,10 +133,10 @@ def test_ten_sigkills_lose_and_duplicate_nothing_and_the_audit_proves_it(
     base = (datetime.now(UTC) - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     # Small batches while killing, so every run commits some and leaves more to do; the last
     # run may read the rest at once (the offsets come from the checkpoint).
-    config_file = _write_config(
+    config_file = _config_file(
         pipeline_config, tmp_path / "config.yaml", 2_000, trigger_interval="1 second"
     )
-    catch_up_file = _write_config(pipeline_config, tmp_path / "catch-up.yaml", 100_000)
+    catch_up_file = _config_file(pipeline_config, tmp_path / "catch-up.yaml", 100_000)
     _produce(pipeline_config, base)
 
     chance = random.Random(SEED)
