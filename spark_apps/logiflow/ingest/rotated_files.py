@@ -106,6 +106,10 @@ class LogFile:
         """Bytes in the file; None for a gzip file (only decompressing it all would tell)."""
         return None if self.compressed else os.fstat(self.fd).st_size
 
+    def modified_ns(self) -> int:
+        """When the file was last written (a rotated plain file: its last line's time)."""
+        return os.fstat(self.fd).st_mtime_ns
+
     def fingerprint(self, readable: int | None = None) -> Fingerprint:
         """The fingerprint of the first bytes (of at most ``readable`` bytes, if given)."""
         length = FINGERPRINT_BYTES if readable is None else min(readable, FINGERPRINT_BYTES)

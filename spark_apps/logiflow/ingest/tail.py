@@ -211,9 +211,10 @@ class FileFollower:
             for log in siblings:
                 log.close()
             return None
-        for log in siblings[:index]:
-            log.close()
-        self._backlog = siblings[index + 1 :]
+        self._backlog = _rotated_after(siblings, index)
+        for log in siblings:
+            if log is not siblings[index] and log not in self._backlog:
+                log.close()
         return siblings[index]
 
     # --- reading ------------------------------------------------------------------------------
@@ -306,7 +307,7 @@ class FileFollower:
         siblings = _open_all(rotated_siblings(self.path))
         here = Position(current.log.file, current.read, current.fingerprint)
         index = _locate(siblings, here)
-        keep = siblings[index + 1 :] if index is not None else []
+        keep = _rotated_after(siblings, index) if index is not None else []
         for log in siblings:
             if log not in keep:
                 log.close()
@@ -347,6 +348,18 @@ def _open_all(paths: list[Path]) -> list[LogFile]:
     """Open every file now: a name may move on at the next rotation, an open file does not."""
     opened = (LogFile.open(path) for path in paths)
     return [log for log in opened if log is not None]
+
+
+def _rotated_after(logs: list[LogFile], index: int) -> list[LogFile]:
+    """The files rotated after ``logs[index]``, oldest first: those named as newer by logrotate,
+    less any plain file last written before it (a file rotated later was still being written
+    then). Compression may reset a file's time, so compressed files keep their place by name."""
+    found = logs[index]
+    return [
+        log
+        for log in logs[index + 1 :]
+        if found.compressed or log.compressed or log.modified_ns() >= found.modified_ns()
+    ]
 
 
 def _holds(log: LogFile, position: Position) -> bool:

@@ -247,4 +247,22 @@ def test_source_identity_is_head_digest_and_offset_and_stable_as_the_file_grows(
     assert ids_of(list(FileFollower(copy, max_line_bytes=1000).poll(follow=False))) == grown
     other_ids = ids_of(list(FileFollower(other, max_line_bytes=1000).poll(follow=False)))
     assert not set(other_ids.values()) & set(grown.values())
-    os.sync()
+
+
+def test_a_plain_rotated_file_older_than_the_saved_one_is_not_read_again(tmp_path: Path) -> None:
+    # Not logrotate's shifting: the first file became .1, the second .2, so the name order says
+    # .1 is newer. Its last write says otherwise; it was shipped before.
+    log = tmp_path / "access.log"
+    log.write_text(numbered(0, 10))
+    log.rename(tmp_path / "access.log.1")
+    os.utime(tmp_path / "access.log.1", ns=(10**18, 10**18))
+    log.write_text(numbered(10, 20))
+    first = FileFollower(log, max_line_bytes=1000)
+    saved = last_position(list(first.poll(follow=False)))
+    first.close()
+    append(log, numbered(20, 25))
+    log.rename(tmp_path / "access.log.2")
+    log.write_text(numbered(25, 30))
+    second = FileFollower(log, max_line_bytes=1000, start=saved)
+    assert lines_of(list(second.poll(follow=False))) == expected(20, 30)
+    second.close()
