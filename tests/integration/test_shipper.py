@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -244,3 +245,37 @@ def cli_env(config: LogiflowConfig, tmp_path: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+def test_a_followed_glob_ships_files_that_appear_later(
+    pipeline_config: LogiflowConfig, tmp_path: Path
+) -> None:
+    config = with_ship(pipeline_config, tmp_path)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.log").write_text(numbered(0, 5))
+    (logs / "notes.txt").write_text("not a log\n")
+    command = [LOGIFLOW, "ship", "--follow", f"{logs}/*.log"]
+    shipper = subprocess.Popen(
+        command, env=cli_env(config, tmp_path), stderr=subprocess.PIPE, start_new_session=True
+    )
+    bootstrap, topic = config.kafka.bootstrap_servers, config.kafka.logs_topic
+    try:
+        wait_for(lambda: len(read_topic(bootstrap, topic)) == 5, "a.log's lines", timeout=120)
+        (logs / "b.log").write_text(numbered(5, 8))  # found at the next scan, within 5 s
+        wait_for(lambda: len(read_topic(bootstrap, topic)) == 8, "b.log's lines", timeout=60)
+        shipper.send_signal(signal.SIGINT)
+        assert shipper.wait(60) == 0
+    finally:
+        if shipper.poll() is None:
+            os.killpg(shipper.pid, signal.SIGKILL)
+            shipper.wait(30)
+    records = read_topic(bootstrap, topic)
+    assert sorted(values(records)) == expected(0, 8)
+    assert {r.key for r in records} == {b"test-host/a", b"test-host/b"}
+    # Each line names its source: the file's head digest and the line's offset.
+    line_size = len(numbered(0, 1))
+    b_ids = [r.headers["logiflow.source.id"] for r in records if r.key == b"test-host/b"]
+    offsets = sorted(int(i.decode().rsplit(":", 1)[1]) for i in b_ids)
+    assert offsets == [n * line_size for n in range(3)]
+    assert all(i.startswith(b"file:") for i in b_ids)
