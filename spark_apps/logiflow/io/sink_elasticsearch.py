@@ -4,9 +4,11 @@ Each partition opens its own client and streams its documents with
 ``elasticsearch.helpers.streaming_bulk``; nothing is collected to the driver except one small
 row of counts per partition. Guarantees, in order of importance:
 
-- Idempotent: every document has a deterministic ``_id`` (Kafka coordinates for events and dead
-  letters, window + keys for aggregates) and is written with op ``index`` into a plain index, so
-  a batch replayed after a crash overwrites what it wrote before.
+- Idempotent: every document has a deterministic ``_id`` (for events and dead letters the
+  line's source identity, else its Kafka coordinates; window + keys + first record for aggregate
+  partials; hour + service + client for visitor documents) and is written with op ``index`` into
+  a plain index, so a batch replayed after a crash, or a line a shipper resent, overwrites what
+  was written before.
 - An outage is waited out, however long: connection errors, timeouts, 429/5xx answers and
   cluster blocks (for the whole request, or per document inside a 200 bulk response) are retried
   without bound with capped exponential back-off, saying so (``logiflow.io.bulk_retries``). The
