@@ -39,7 +39,7 @@ chart: install tools
 	$(BIN)/pytest tests/chart
 
 test: install lint tools chromium
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
