@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
@@ -283,8 +284,17 @@ def test_a_broker_restart_mid_ship_delivers_every_line_exactly_once(
 
 
 def topic_size(config: LogiflowConfig) -> int:
-    """Records in the logs topic (the sum of its partitions' end offsets)."""
+    """Records in the logs topic (the sum of its partitions' end offsets). Right after a broker
+    restart the metadata may still be settling (UNKNOWN_LEADER_EPOCH, leader not available): the
+    question is asked again for up to 30 s."""
     admin = AdminClient(quiet_librdkafka_config(config.kafka))
     topic = config.kafka.logs_topic
-    partitions = len(admin.list_topics(topic, timeout=10).topics[topic].partitions)
-    return sum(end_offsets(admin, topic, partitions).values())
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            partitions = len(admin.list_topics(topic, timeout=10).topics[topic].partitions)
+            return sum(end_offsets(admin, topic, partitions).values())
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)

@@ -62,6 +62,9 @@ CALLS: dict[str, EsCall] = {
         rf"(/{_INDEX})?/_bulk",
         index=(("index", "write"), ("create_index", "auto_configure")),
     ),
+    # The end of `logiflow etl --until-caught-up` (and `logiflow report`): what was written is
+    # made searchable before anything counts it.
+    "refresh": EsCall(("POST", "GET"), rf"/{_INDEX}/_refresh", index=(("maintenance",),)),
     # logiflow check (helm test): the marker event it waits for.
     "search": EsCall(_READ_BODY, rf"/{_INDEX}/_search", index=(("read",),)),
     # logiflow es-setup (the chart's setup Job).
@@ -87,7 +90,7 @@ CALLS: dict[str, EsCall] = {
 # What each component calls. The Kibana import and its helm test talk to Kibana only (their
 # roles hold Kibana feature privileges, checked in tests/chart/kibana).
 COMPONENT_CALLS: dict[Component, tuple[str, ...]] = {
-    "etl": ("cluster health", "has privileges", "bulk"),
+    "etl": ("cluster health", "has privileges", "bulk", "refresh"),
     "setup": (
         "cluster health",
         "ilm status",
@@ -110,8 +113,8 @@ _CLUSTER_IMPLIES = {
     "manage_ilm": {"read_ilm"},
 }
 _INDEX_IMPLIES = {
-    "all": {"manage", "write", "index", "read", "create_index", "auto_configure"},
-    "manage": {"create_index", "auto_configure"},
+    "all": {"manage", "write", "index", "read", "create_index", "auto_configure", "maintenance"},
+    "manage": {"create_index", "auto_configure", "maintenance"},
     "write": {"index"},
 }
 

@@ -28,7 +28,8 @@ from logiflow.io.es_privileges import (
         ("GET", "/_ilm/policy/logiflow-events", "get ilm policy"),
         ("POST", "/_security/user/_has_privileges", "has privileges"),
         ("DELETE", "/logiflow-events-2026.11.30", None),
-        ("POST", "/_refresh", None),
+        ("POST", "/_refresh", None),  # every index: not a call of LogiFlow's
+        ("POST", "/logiflow-events-*,logiflow-batches/_refresh", "refresh"),
     ],
 )
 def test_requests_are_named_by_their_call(method: str, path: str, name: str | None) -> None:
@@ -37,13 +38,14 @@ def test_requests_are_named_by_their_call(method: str, path: str, name: str | No
 
 def test_the_writer_role_covers_the_etl_and_its_check_exactly() -> None:
     calls = [*COMPONENT_CALLS["etl"], *COMPONENT_CALLS["check"]]
-    assert unmet(calls, ["monitor"], ["create_index", "index", "read"]) == []
-    assert superfluous(calls, ["monitor"], ["create_index", "index", "read"]) == []
+    writer = ["create_index", "index", "maintenance", "read"]
+    assert unmet(calls, ["monitor"], writer) == []
+    assert superfluous(calls, ["monitor"], writer) == []
     # write implies index; a second way to create indices is spare; missing read is named.
-    assert unmet(calls, ["monitor"], ["create_index", "write", "read"]) == []
-    spare = superfluous(calls, ["monitor"], ["create_index", "auto_configure", "index", "read"])
+    assert unmet(calls, ["monitor"], ["create_index", "write", "maintenance", "read"]) == []
+    spare = superfluous(calls, ["monitor"], [*writer, "auto_configure"])
     assert spare == ["indices: create_index", "indices: auto_configure"]
-    assert unmet(calls, ["monitor"], ["create_index", "index"]) == ["indices: read"]
+    assert unmet(calls, ["monitor"], ["create_index", "index", "maintenance"]) == ["indices: read"]
 
 
 def test_setup_needs_template_and_lifecycle_privileges() -> None:
@@ -91,7 +93,7 @@ def test_the_etl_asks_for_its_least_privileges_and_names_what_is_missing() -> No
         check_own_privileges(client, "acme", "etl")  # type: ignore[arg-type]
     assert client.security.asked == {
         "cluster": ["monitor"],
-        "index": [{"names": ["acme-*"], "privileges": ["create_index", "index"]}],
+        "index": [{"names": ["acme-*"], "privileges": ["create_index", "index", "maintenance"]}],
     }
     client = _Client({"has_all_requested": True})
     check_own_privileges(client, "acme", "etl")  # type: ignore[arg-type]
