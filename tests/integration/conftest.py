@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from integration_support import local_settings
 from rich.console import Console
 
 from logiflow.config import LogiflowConfig, load_config
 from logiflow.io.topic_admin import create_topics
-from logiflow.local.process import free_port
 from logiflow.local.servers import LocalServers, LocalStack
 
 _HERE = Path(__file__).parent
@@ -47,15 +47,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     state_dir = tmp_path_factory.mktemp("local-stack")
     base = load_config(
         overrides={
-            "local": {
-                "state_dir": str(state_dir),
-                "kafka_port": free_port(),
-                "kafka_controller_port": free_port(),
-                "elasticsearch_port": free_port(),
-                # Small heaps: several helpers' test runs may share this machine.
-                "kafka_heap": "384m",
-                "elasticsearch_heap": "512m",
-            },
+            "local": local_settings(state_dir),
             "spark": {"checkpoint_dir": str(state_dir / "checkpoints")},
         }
     )

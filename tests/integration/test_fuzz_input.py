@@ -11,12 +11,11 @@ The CPU cost per line is the benchmark's business (``make bench-fuzz``), not thi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from es_documents import count_documents
+from integration_support import ship_files
 from pyspark.sql import SparkSession
 
 from fuzz_lines import ONE_MIB, VALID_PREFIX, expected_valid, fuzz_config, fuzz_lines
@@ -24,29 +23,6 @@ from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.job import run_etl
-
-
-def ship_file(config: LogiflowConfig, path: Path, workdir: Path) -> str:
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("logiflow")),
-            "ship",
-            str(path),
-            "--bootstrap-servers",
-            config.kafka.bootstrap_servers,
-            "--topic",
-            config.kafka.logs_topic,
-            "--state-file",
-            str(workdir / "positions.json"),
-            "--reject-file",
-            str(workdir / "rejected.log"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stderr
 
 
 def test_fuzzed_lines_are_each_indexed_filtered_or_dead_lettered_with_a_reason(
@@ -64,7 +40,7 @@ def test_fuzzed_lines_are_each_indexed_filtered_or_dead_lettered_with_a_reason(
     over_kafka_limit = [line for line in lines if len(line) > config.ship.max_line_bytes]
     assert over_kafka_limit and all(len(line) <= 2 * ONE_MIB for line in over_kafka_limit)
 
-    summary = ship_file(config, log, tmp_path)
+    summary = ship_files(config, [log], tmp_path, timeout=600)
     assert f"shipped {len(lines):,} lines" in summary or f"shipped {len(lines)} lines" in summary
     # The over-long lines are kept whole aside as well as dead-lettered from their start.
     assert (tmp_path / "rejected.log").read_bytes() == b"".join(

@@ -20,12 +20,12 @@ from confluent_kafka import Producer
 from continuous_etl import ContinuousEtl, start_continuous_etl
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
+from integration_support import local_settings
 from rich.console import Console
 
 from logiflow.config import LogiflowConfig, load_config
 from logiflow.io.bulk_retries import CLUSTER_BLOCK
 from logiflow.io.topic_admin import create_topics
-from logiflow.local.process import free_port
 from logiflow.local.servers import LocalServers
 
 # Static node settings (they need a node start): one write thread and a tiny queue, so a burst
@@ -37,18 +37,7 @@ ES_OUTAGE_SECONDS = 90
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServers]:
     state_dir = tmp_path_factory.mktemp("outage-stack")
-    local = load_config(
-        overrides={
-            "local": {
-                "state_dir": str(state_dir),
-                "kafka_port": free_port(),
-                "kafka_controller_port": free_port(),
-                "elasticsearch_port": free_port(),
-                "kafka_heap": "384m",
-                "elasticsearch_heap": "512m",
-            }
-        }
-    ).local
+    local = load_config(overrides={"local": local_settings(state_dir)}).local
     stack = LocalServers(local, Console(stderr=True), elasticsearch_node_settings=TINY_WRITE_POOL)
     stack.start(foreground=True)
     try:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,7 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from es_documents import count_documents
+from integration_support import ship_files
 from kafka_records import read_topic
 from pyspark.sql import SparkSession
 
@@ -124,26 +123,8 @@ def ship(config: LogiflowConfig, records: list[Record], workdir: Path) -> None:
     for name, lines in files.items():
         path = workdir / name
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        paths.append(str(path))
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("logiflow")),
-            "ship",
-            *paths,
-            "--bootstrap-servers",
-            config.kafka.bootstrap_servers,
-            "--topic",
-            config.kafka.logs_topic,
-            "--state-file",
-            str(workdir / "positions.json"),
-            "--reject-file",
-            str(workdir / "rejected.log"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
+        paths.append(path)
+    ship_files(config, paths, workdir, timeout=180)
 
 
 def ground_truth(records: list[Record]) -> dict[tuple[str, str | None], tuple[int, ...]]:

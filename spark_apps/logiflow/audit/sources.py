@@ -154,6 +154,9 @@ def resent_later(
     a source identity (``contract.kafka_records``) which a later record carried again, as a
     restarted shipper does with the lines it had not yet recorded. Reads the spans' records
     back from the broker; spans over ``MAX_RECORDS_READ_BACK`` records are skipped."""
+    spans = [span for span in spans if span.size <= MAX_RECORDS_READ_BACK]
+    if not spans:  # the usual case: every range holds its documents, nothing to read back
+        return {}
     consumer = Consumer(
         quiet_librdkafka_config(
             kafka, {"group.id": "logiflow-audit", "log_level": 0, "enable.auto.commit": False}
@@ -163,7 +166,6 @@ def resent_later(
         return {
             span: _rewritten_elsewhere(es, prefix, span, _document_ids(consumer, span))
             for span in spans
-            if span.size <= MAX_RECORDS_READ_BACK
         }
     except KafkaException as exc:
         raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, str(exc)) from exc
