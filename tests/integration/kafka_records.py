@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,22 @@ def write_topic(
     for key, value, headers in records:
         producer.produce(topic, key=key, value=value, headers=headers)
     assert producer.flush(30) == 0
+
+
+def expire_all_records(bootstrap: str, topic: str) -> int:
+    """Delete every record of ``topic`` as retention would (Kafka's DeleteRecords); returns how
+    many were held. The log start offsets move to the ends; offsets are never reused."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-expire"})
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        marks = [
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30, cached=False)
+            for p in partitions
+        ]
+    finally:
+        consumer.close()
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    ends = [TopicPartition(topic, p, end) for p, (_, end) in zip(partitions, marks, strict=True)]
+    for future in admin.delete_records(ends, operation_timeout=30).values():
+        future.result(timeout=60)
+    return sum(end - start for start, end in marks)

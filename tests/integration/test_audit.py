@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
+from kafka_records import expire_all_records
 from pyspark.sql import SparkSession
 
 from logiflow.config import LogiflowConfig
@@ -79,6 +80,21 @@ def test_audit_names_missing_documents_and_a_missing_batch(
     ] * 2
     batches = _accounting(es_client, prefix)
     assert len(batches) >= 6
+    dead_letters = sum(1 for n in range(LINES) if n % 37 == 0)
+    assert [p["replayed_up_to"] for p in result["dead_letters"]] == [None, None]
+    assert sum(p["pending_replay"] for p in result["dead_letters"]) == dead_letters
+    assert not [n for n in result["notes"] if n["kind"] == "dead_letters_expired"]
+
+    # Retention deletes the dead letters before any replay: named per partition, not a failure.
+    dead_topic = config.kafka.dead_letter_topic or ""
+    assert expire_all_records(config.kafka.bootstrap_servers, dead_topic) == dead_letters
+    code, result = audit(config_file)
+    assert (code, result["discrepancies"]) == (0, [])
+    expired = [n for n in result["notes"] if n["kind"] == "dead_letters_expired"]
+    assert sorted((n["offsets"]["partition"], n["offsets"]["last"] + 1) for n in expired) == [
+        (p["partition"], p["log_end"]) for p in result["dead_letters"] if p["log_end"]
+    ]
+    assert sum(p["expired_before_replay"] for p in result["dead_letters"]) == dead_letters
 
     # Three events of one batch deleted: that batch's range is named, three missing.
     doc = batches[1]["_source"]

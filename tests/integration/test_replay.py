@@ -15,7 +15,7 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from es_documents import count_documents
-from kafka_records import read_topic, write_topic
+from kafka_records import expire_all_records, read_topic, write_topic
 from pyspark.sql import SparkSession
 
 from logiflow.config import CustomFormat, LogiflowConfig, ParseSettings
@@ -126,3 +126,15 @@ def test_replay_sends_each_source_line_once_and_remembers_progress(
     assert "read 1 dead letters" in later.stdout
     logs = read_topic(config.kafka.bootstrap_servers, config.kafka.logs_topic)
     assert sorted(r.value for r in logs) == sorted([raw, b"second line", b"third line"])
+
+    # Retention deletes all six dead letters, two of which no replay sent: the next replay
+    # names those two.
+    write_topic(config.kafka.bootstrap_servers, dead_topic, [
+        letter(4, b"fourth line", None), letter(5, b"fifth line", None),
+    ])  # fmt: skip
+    assert expire_all_records(config.kafka.bootstrap_servers, dead_topic) == 6
+    lost = replay_cli(config)
+    assert "read 0 dead letters" in lost.stdout
+    assert "2 dead letters were deleted by Kafka retention before any replay sent them" in (
+        " ".join(lost.stdout.split())
+    )

@@ -125,6 +125,8 @@ class AuditResult:
     partitions: list[PartitionSummary]
     discrepancies: list[Finding] = field(default_factory=list)
     notes: list[Finding] = field(default_factory=list)
+    # The dead-letter topic's partitions (``audit.dead_letter_backlog``), as JSON.
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +139,7 @@ class AuditResult:
             "partitions": [vars(p) for p in self.partitions],
             "discrepancies": [f.as_json() for f in self.discrepancies],
             "notes": [f.as_json() for f in self.notes],
+            "dead_letters": self.dead_letters,
         }
 
 

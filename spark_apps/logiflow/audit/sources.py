@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 from elasticsearch import Elasticsearch, helpers
 
+from logiflow.audit.dead_letter_backlog import DeadLetterPartition
 from logiflow.audit.reconcile import AuditedBatch, PartitionLog, Span
 from logiflow.config import KafkaSettings
 from logiflow.contract import ecs
@@ -74,6 +75,38 @@ def _offset_at(
     query = TopicPartition(tp.topic, tp.partition, int(when.timestamp() * 1000))
     [found] = consumer.offsets_for_times([query], timeout=KAFKA_TIMEOUT_SECONDS)
     return found.offset if found.offset >= 0 else end
+
+
+def dead_letter_partitions(kafka: KafkaSettings, replay_group: str) -> list[DeadLetterPartition]:
+    """Each partition of the dead-letter topic and the offset ``replay_group`` committed in it;
+    none when no dead-letter topic is configured or the ETL has not created it yet."""
+    topic = kafka.dead_letter_topic
+    if not topic:
+        return []
+    # Reads the group's committed offsets; never joins the group nor commits.
+    consumer = Consumer(
+        quiet_librdkafka_config(
+            kafka, {"group.id": replay_group, "log_level": 0, "enable.auto.commit": False}
+        )
+    )
+    try:
+        described = consumer.list_topics(topic, timeout=KAFKA_TIMEOUT_SECONDS).topics.get(topic)
+        if described is None or described.error is not None:
+            return []
+        wanted = [TopicPartition(topic, p) for p in sorted(described.partitions)]
+        committed = consumer.committed(wanted, timeout=KAFKA_TIMEOUT_SECONDS)
+        held = []
+        for tp in committed:
+            start, end = consumer.get_watermark_offsets(
+                TopicPartition(topic, tp.partition), timeout=KAFKA_TIMEOUT_SECONDS, cached=False
+            )
+            replayed = None if tp.offset == OFFSET_INVALID else tp.offset
+            held.append(DeadLetterPartition(topic, tp.partition, start, end, replayed))
+        return held
+    except KafkaException as exc:
+        raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, str(exc)) from exc
+    finally:
+        consumer.close()
 
 
 def refresh(es: Elasticsearch, prefix: str) -> None:

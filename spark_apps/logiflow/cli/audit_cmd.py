@@ -7,7 +7,9 @@
 Exit 0 when every offset reconciles, 1 with each discrepancy named (partition and offsets),
 2/3 for a bad config or an unreachable server. What is compared: ``logiflow.audit.reconcile``.
 JSON keys: ok, batches, partitions [{topic, partition, log_start, log_end, produced, read,
-read_again, documents, filtered}], discrepancies and notes [{kind, message, offsets}].
+read_again, documents, filtered}], discrepancies and notes [{kind, message, offsets}],
+dead_letters [{topic, partition, log_start, log_end, replayed_up_to, pending_replay,
+expired_before_replay}] (``logiflow.audit.dead_letter_backlog``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from rich.console import Console
 from rich.table import Table
 
 from logiflow.audit import sources
+from logiflow.audit.dead_letter_backlog import backlog_findings
 from logiflow.audit.reconcile import AuditResult, plan_audit, reconcile
 from logiflow.cli import options
 from logiflow.cli.state import state
+from logiflow.ingest.replay import DEFAULT_GROUP
 from logiflow.io.es_client import connect, describe_hosts
 
 console = Console()
@@ -69,6 +73,14 @@ def result_tables(result: AuditResult) -> Table:
 def show(result: AuditResult) -> None:
     console.print(result_tables(result))
     console.print(f"{result.batches:,} committed batches read these offsets.")
+    if result.dead_letters:
+        pending = sum(p["pending_replay"] for p in result.dead_letters)
+        expired = sum(p["expired_before_replay"] for p in result.dead_letters)
+        console.print(
+            f"Dead-letter topic {result.dead_letters[0]['topic']!r}: {pending:,} dead letters "
+            f"wait for a replay, {expired:,} expired before one.",
+            highlight=False,
+        )
     for note in result.notes:
         console.print(f"[yellow]note[/] ({note.kind}): {note.message}", highlight=False)
     for finding in result.discrepancies:
@@ -91,6 +103,9 @@ def audit(
         str | None, typer.Option(help="Audit records produced before this time (same forms).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (stable keys).")] = False,
+    replay_group: Annotated[
+        str, typer.Option(help="Consumer group of `logiflow replay-dead-letters`.")
+    ] = DEFAULT_GROUP,
     es_host: options.EsHosts = None,
     index_prefix: options.IndexPrefix = None,
     bootstrap_servers: options.BootstrapServers = None,
@@ -110,6 +125,9 @@ def audit(
         short = plan.short_spans(documents)
         resent = sources.resent_later(config.kafka, client, settings.index_prefix, short)
     result = reconcile(plan, documents, resent)
+    backlog = sources.dead_letter_partitions(config.kafka, replay_group)
+    result.notes.extend(backlog_findings(backlog, replay_group))
+    result.dead_letters = [p.as_json() for p in backlog]
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
     else:

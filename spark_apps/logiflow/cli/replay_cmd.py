@@ -50,3 +50,9 @@ def replay(
         f"{result.duplicates:,} duplicates skipped",
         highlight=False,
     )
+    if result.expired:
+        console.print(
+            f"[yellow]{result.expired:,} dead letters were deleted by Kafka retention before "
+            "any replay sent them[/]; their documents remain in the dead-letter index",
+            highlight=False,
+        )

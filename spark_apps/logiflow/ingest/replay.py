@@ -82,12 +82,14 @@ def _with_retries(call: Callable[[], T], timeout: float) -> T:
 @dataclass
 class ReplayResult:
     """Dead letters read, distinct source lines among them (sent, unless a dry run), and the
-    duplicates skipped; the distinct ones counted by reason."""
+    duplicates skipped; the distinct ones counted by reason; and the dead letters Kafka's
+    retention deleted after the group's last replay and before this one (lost to replays)."""
 
     read: int = 0
     unique: int = 0
     duplicates: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    expired: int = 0
 
 
 def _header_text(value: str | bytes | None) -> str:
@@ -105,19 +107,23 @@ def _headers(message: Message) -> dict[str, str]:
 
 def _unreplayed(
     consumer: Consumer, topic: str, partitions: list[int], timeout: float
-) -> dict[int, tuple[int, int]]:
-    """Per partition with unread records: (first offset to read, the end it has now)."""
+) -> tuple[dict[int, tuple[int, int]], int]:
+    """Per partition with unread records: (first offset to read, the end it has now); and how
+    many dead letters retention deleted past the group's committed offsets."""
     asked = [TopicPartition(topic, p) for p in partitions]
     committed = _with_retries(
         lambda: consumer.committed(asked, timeout=timeout), COORDINATOR_WAIT_SECONDS
     )
     ranges = {}
+    expired = 0
     for tp in committed:
         low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
-        start = low if tp.offset == OFFSET_INVALID or tp.offset < low else tp.offset
+        replayed = 0 if tp.offset == OFFSET_INVALID else tp.offset
+        expired += max(0, low - replayed)
+        start = max(low, replayed)
         if start < high:
             ranges[tp.partition] = (start, high)
-    return ranges
+    return ranges, expired
 
 
 def _read(
@@ -231,8 +237,9 @@ def replay_dead_letters(
         partitions = _dead_letter_partitions(consumer, kafka, topic, log, timeout)
         if producer is not None:
             producer.connect()
-        ranges = _unreplayed(consumer, topic, partitions, timeout)
+        ranges, expired = _unreplayed(consumer, topic, partitions, timeout)
         result = _resend_once(_read(consumer, topic, ranges, timeout) if ranges else (), producer)
+        result.expired = expired
         if producer is not None:
             # Commit only once Kafka has every replayed line: an interruption sends the rest.
             producer.finish()
