@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit integration chart clean
+.PHONY: install run test lint unit integration chart clean fetch test-setup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,17 @@ integration: install
 chart: install tools
 	$(BIN)/pytest tests/chart
 
-test: install lint tools chromium
+# The local servers' artifacts (Kafka, Elasticsearch, Spark's connectors) into the user cache.
+fetch: install
+	$(BIN)/logiflow local fetch
+
+# On a new machine the set-up is most of a cold run (kube-apiserver compiles from source for
+# minutes on two cores): the Go build, pip, apt and the Maven downloads run side by side.
+test-setup:
+	$(MAKE) --no-print-directory --jobs=4 --output-sync=target install tools chromium fetch
+
+test: test-setup
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest --durations=25
 
 clean:
