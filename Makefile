@@ -35,14 +35,28 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-chart: install tools
+chart: install tools promtool
 	$(BIN)/pytest tests/chart
 
-test: install lint tools chromium
+test: install lint tools chromium promtool
 	$(BIN)/pytest --durations=25
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The chart's alert rules are checked and unit-tested with Prometheus's own promtool
+# (tests/chart/monitoring), which Debian's prometheus package ships. Installed when missing (as
+# root or through sudo); fails loudly otherwise.
+PROMTOOL := /usr/bin/promtool
+
+.PHONY: promtool
+promtool:
+	@if [ ! -x $(PROMTOOL) ]; then \
+	  echo "installing Debian's prometheus package for promtool"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends prometheus; \
+	fi
+	@test -x $(PROMTOOL) || { echo "error: $(PROMTOOL) is missing; install Debian's prometheus package" >&2; exit 1; }
 
 # --- Pinned tools for the chart proofs (tests/chart), installed into ./.tools (gitignored) ---
 # Go tools are built once from the Go module proxy (skipped when the pinned binary exists);
