@@ -79,7 +79,7 @@ def lag_check(config: LogiflowConfig, batches: list[dict[str, Any]]) -> Check:
     try:
         logs = partition_logs(config.kafka)
     except LogiflowError as exc:
-        return Check("ETL", "consumer lag", "unknown", UNKNOWN, f"Kafka not reachable: {exc}")
+        return Check("ETL", "consumer lag", "unknown", UNKNOWN, f"Kafka: {exc}")
     done = next_offsets(batches)
     lag = sum(
         max(log.log_end - done.get((log.topic, log.partition), log.log_start), 0) for log in logs
