@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit integration chart clean fetch test-setup
+.PHONY: install run test lint unit integration chart clean fetch test-setup system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +35,22 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-chart: install tools
+chart: install tools promtool
 	$(BIN)/pytest tests/chart
 
 # The local servers' artifacts (Kafka, Elasticsearch, Spark's connectors) into the user cache.
 fetch: install
 	$(BIN)/logiflow local fetch
 
+# Debian packages one after the other: two apt-get runs at once would fight over dpkg's lock.
+system-packages:
+	$(MAKE) --no-print-directory chromium
+	$(MAKE) --no-print-directory promtool
+
 # On a new machine the set-up is most of a cold run (kube-apiserver compiles from source for
 # minutes on two cores): the Go build, pip, apt and the Maven downloads run side by side.
 test-setup:
-	$(MAKE) --no-print-directory --jobs=4 --output-sync=target install tools chromium fetch
+	$(MAKE) --no-print-directory --jobs=4 --output-sync=target install tools system-packages fetch
 
 test: test-setup
 	$(MAKE) --no-print-directory lint
@@ -53,6 +58,20 @@ test: test-setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The chart's alert rules are checked and unit-tested with Prometheus's own promtool
+# (tests/chart/monitoring), which Debian's prometheus package ships. Installed when missing (as
+# root or through sudo); fails loudly otherwise.
+PROMTOOL := /usr/bin/promtool
+
+.PHONY: promtool
+promtool:
+	@if [ ! -x $(PROMTOOL) ]; then \
+	  echo "installing Debian's prometheus package for promtool"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends prometheus; \
+	fi
+	@test -x $(PROMTOOL) || { echo "error: $(PROMTOOL) is missing; install Debian's prometheus package" >&2; exit 1; }
 
 # --- Pinned tools for the chart proofs (tests/chart), installed into ./.tools (gitignored) ---
 # Go tools are built once from the Go module proxy (skipped when the pinned binary exists);

@@ -18,6 +18,7 @@ OFF_ETL = ["spark.enabled=false", "tests.enabled=false"]
         (["esSetup.enabled=false", "kibanaDashboards.enabled=false"], {"Job"}, {"es-setup"}),
         (["tests.enabled=false"], {"Pod"}, {"test"}),
         (["networkPolicy.enabled=false"], {"NetworkPolicy"}, {"network"}),
+        (["monitoring.enabled=false"], {"PodMonitor", "PrometheusRule"}, {"monitoring"}),
         (
             OFF_ETL,
             {"SparkApplication", "Role", "RoleBinding", "ServiceAccount", "PersistentVolumeClaim"},

@@ -79,3 +79,11 @@ def test_kibana_step_opens_the_dashboards_as_the_viewer(tmp_path: Path) -> None:
     assert "WARNING: their data views read logiflow-" in prefixed
     off = notes(tmp_path / "off", "--set", "kibanaDashboards.enabled=false")
     assert "app/dashboards" not in off and "kibana-dashboards" not in off
+
+
+def test_status_and_monitoring_are_pointed_out(tmp_path: Path) -> None:
+    text = notes(tmp_path / "on", "--set", "monitoring.labels.release=prom")
+    assert "logiflow status --namespace logiflow --release lf" in text
+    assert 'PrometheusRule "lf-logiflow-alerts"' in text and "release=prom" in text
+    assert "docs/runbook.md" in text
+    assert "PrometheusRule" not in notes(tmp_path / "off", "--set", "monitoring.enabled=false")

@@ -1,6 +1,7 @@
 """Every rendered object of every profile against the schemas of the versions we pin.
 
-Custom resources: the CRDs of Strimzi 1.2.0, ECK 3.5.0 and Spark Operator 2.5.2 (../shared/crds),
+Custom resources: the CRDs of Strimzi 1.2.0, ECK 3.5.0, Spark Operator 2.5.2 and the Prometheus
+Operator 0.93.0 (PodMonitor, PrometheusRule) (../shared/crds),
 strict about unknown fields. Core objects: Kubernetes 1.34 strict schemas. Pod templates the
 CRDs leave open (ECK podTemplate, SparkApplication driver/executor template) are checked as core
 PodTemplates, so a typo there fails here too rather than on a cluster.
@@ -28,6 +29,7 @@ CUSTOM_GROUPS = (
     "elasticsearch.k8s.elastic.co",
     "kibana.k8s.elastic.co",
     "sparkoperator.k8s.io",
+    "monitoring.coreos.com",
 )
 
 
@@ -94,6 +96,8 @@ def schema_dirs(work_dir: Path, crd_root: Path) -> tuple[Path, Path]:
     for kind in ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"):
         assert ("kafka.strimzi.io/v1", kind) in written
     assert ("sparkoperator.k8s.io/v1beta2", "SparkApplication") in written
+    for kind in ("PodMonitor", "ServiceMonitor", "PrometheusRule"):
+        assert ("monitoring.coreos.com/v1", kind) in written
     return core_dir, crd_dir
 
 
@@ -128,7 +132,7 @@ def test_every_object_matches_its_pinned_schema(
     assert report["summary"]["valid"] == len(docs) + len(extra)
     assert report["summary"]["skipped"] == 0
     assert report["returncode"] == 0
-    # All four operator APIs really went through the CRD schemas.
+    # All five operator APIs really went through the CRD schemas.
     kinds = {d["kind"] for d in docs if is_custom(d)}
     assert {
         "Kafka",
@@ -138,6 +142,8 @@ def test_every_object_matches_its_pinned_schema(
         "Elasticsearch",
         "Kibana",
         "SparkApplication",
+        "PodMonitor",
+        "PrometheusRule",
     } <= kinds
     assert len(extra) >= 4
 
@@ -167,6 +173,12 @@ def test_optional_replay_job_matches_its_schema(
             "restartPolice",
         ),
         ("NetworkPolicy", lambda d: d["spec"].update(podSelecter={}), "podSelecter"),
+        (
+            "PodMonitor",
+            lambda d: d["spec"]["podMetricsEndpoints"][0].update(intervall="1m"),
+            "intervall",
+        ),
+        ("PrometheusRule", lambda d: d["spec"]["groups"][0].update(rule=[]), "rule"),
     ],
 )
 def test_schemas_reject_unknown_fields(

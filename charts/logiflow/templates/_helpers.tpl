@@ -376,3 +376,35 @@ logiflow.io/spark-role: {{ index . 1 }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 logiflow.io/kibana-client: "true"
 {{- end -}}
+
+{{/* ---------- Monitoring (Prometheus Operator) ---------- */}}
+
+{{/* Labels of every monitoring object: the chart's, plus monitoring.labels (what a Prometheus selects by). */}}
+{{- define "logiflow.monitoring.labels" -}}
+{{ include "logiflow.labels" (list . "monitoring") }}
+{{- with .Values.monitoring.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The `job` label of each scraped endpoint, set by the PodMonitors' relabelings; the alerts select
+by it, so both sides take it from here.
+*/}}
+{{- define "logiflow.monitoring.etlJob" -}}{{ include "logiflow.componentName" (list . "etl") }}{{- end -}}
+{{- define "logiflow.monitoring.sparkDriverJob" -}}{{ include "logiflow.componentName" (list . "spark-driver") }}{{- end -}}
+{{- define "logiflow.monitoring.sparkExecutorsJob" -}}{{ include "logiflow.componentName" (list . "spark-executors") }}{{- end -}}
+{{- define "logiflow.monitoring.shipperJob" -}}{{ include "logiflow.componentName" (list . "shipper") }}{{- end -}}
+{{- define "logiflow.monitoring.kafkaJob" -}}{{ include "logiflow.componentName" (list . "kafka") }}{{- end -}}
+{{- define "logiflow.monitoring.kafkaExporterJob" -}}{{ include "logiflow.componentName" (list . "kafka-exporter") }}{{- end -}}
+
+{{/* A relabeling that names the endpoint's job: include "logiflow.monitoring.jobRelabeling" JOB */}}
+{{- define "logiflow.monitoring.jobRelabeling" -}}
+relabelings:
+  - targetLabel: job
+    replacement: {{ . }}
+{{- end -}}
+
+{{/* Strimzi labels each pod strimzi.io/name: <cluster>-kafka (brokers) or <cluster>-kafka-exporter. */}}
+{{- define "logiflow.kafka.brokerPodName" -}}{{ printf "%s-kafka" (include "logiflow.kafka.fullname" .) }}{{- end -}}
+{{- define "logiflow.kafka.exporterPodName" -}}{{ printf "%s-kafka-exporter" (include "logiflow.kafka.fullname" .) }}{{- end -}}

@@ -30,6 +30,7 @@ from logiflow.cli import (
     report_cmd,
     run_cmd,
     ship_cmd,
+    status_cmd,
 )
 from logiflow.cli.state import CliState
 from logiflow.errors import LogiflowError
@@ -57,6 +58,7 @@ app.command("audit")(audit_cmd.audit)
 app.command("dashboard")(dashboard_cmd.dashboard)
 app.command("replay-dead-letters")(replay_cmd.replay)
 app.command("check")(check_cmd.check)
+app.command("status")(status_cmd.status)
 
 
 @app.callback()

@@ -10,7 +10,8 @@ what one of those policies' rules allows; policies add up); Strimzi's generated 
 is modelled from the Kafka resource's ``networkPolicyPeers``. The flows allowed to or from a
 release pod must equal ``intended``: default deny, DNS, Kafka and Elasticsearch for the pods that
 use them, Kibana for its clients, Spark's driver and executors among themselves and the driver to
-the API server, and the Spark UI reachable from no one by default.
+the API server, Prometheus (monitoring.prometheusFrom) to the driver's and the shipper's metrics
+ports, and the Spark UI reachable from no one else by default.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ NAMESPACE = "logiflow"
 NAME = "lf-logiflow"
 DNS = {(53, "UDP"), (53, "TCP")}
 ANY_PORT = (8080, "TCP")  # a port any pod may open; nobody is meant to reach it
+METRICS_PORT = (9108, "TCP")  # monitoring.metricsPort: the LogiFlow exporters'
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,10 @@ def own_pods(docs: list[Doc], ui_port: int) -> Iterator[Endpoint]:
             yield _endpoint(name, NAMESPACE, d["metadata"]["labels"], {ANY_PORT}, release=True)
         elif d["kind"] in ("Job", "Deployment"):
             labels = d["spec"]["template"]["metadata"]["labels"]
-            yield _endpoint(name, NAMESPACE, labels, {ANY_PORT}, release=True)
+            ports = {ANY_PORT, METRICS_PORT} if d["kind"] == "Deployment" else {ANY_PORT}
+            yield _endpoint(name, NAMESPACE, labels, ports, release=True)
         elif d["kind"] == "SparkApplication":
-            spark_ports = {(7078, "TCP"), (7079, "TCP"), ANY_PORT}
+            spark_ports = {(7078, "TCP"), (7079, "TCP"), ANY_PORT, METRICS_PORT}
             for role in ("driver", "executor"):
                 labels = d["spec"][role]["template"]["metadata"]["labels"]
                 ports = spark_ports | ({(ui_port, "TCP")} if role == "driver" else set())
@@ -92,7 +95,7 @@ def bystanders() -> list[Endpoint]:
         _endpoint("outsider", "other", {"app": "other"}, {ANY_PORT}),
         _endpoint("eck-operator", "elastic-system", {"control-plane": "elastic-operator"}, set()),
         _endpoint("ingress-controller", "ingress-nginx", {"app": "ingress-nginx"}, set()),
-        _endpoint("prometheus", "monitoring", {"app": "prometheus"}, set()),
+        _endpoint("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}, set()),
         _endpoint("coredns", "kube-system", {"k8s-app": "kube-dns"}, DNS),
         _endpoint("apiserver", None, {}, {(443, "TCP"), (6443, "TCP")}),
     ]
@@ -248,6 +251,11 @@ def intended(endpoints: list[Endpoint], values: dict[str, Any]) -> set:
     flows.allow("eck-operator", "kibana")
     for peer in values["kibana_ingress"]:
         flows.allow(peer, "kibana")
+    for e in endpoints:
+        if values["monitoring"] and e.label_map().get("app.kubernetes.io/component") == "shipper":
+            flows.allow("prometheus", e.name, [METRICS_PORT])
+        if values["monitoring"] and flows.spark[e.name] == "driver":
+            flows.allow("prometheus", e.name, [METRICS_PORT, (values["ui_port"], "TCP")])
     return flows.set
 
 
@@ -259,6 +267,7 @@ def profile_values(profile: str) -> dict[str, Any]:
         "listener": 9093,
         "ui_port": 4040,
         "kibana_ingress": ["ingress-controller"] if staging else [],
+        "monitoring": True,
     }
 
 
@@ -274,7 +283,9 @@ def test_policies_allow_exactly_the_intended_flows(profile: str) -> None:
 def test_the_spark_ui_opens_only_to_the_configured_peers() -> None:
     monitoring = {"kubernetes.io/metadata.name": "monitoring"}
     peers = json.dumps([{"namespaceSelector": {"matchLabels": monitoring}}])
-    docs = render("--set-json", f"networkPolicy.sparkUiFrom={peers}")
+    docs = render(
+        "--set-json", f"networkPolicy.sparkUiFrom={peers}", "--set", "monitoring.enabled=false"
+    )
     flows, _ = allowed_flows(docs, profile_values("default"))
     from_outside = {
         (src, port)
@@ -282,3 +293,24 @@ def test_the_spark_ui_opens_only_to_the_configured_peers() -> None:
         if dst == f"{NAME}-etl-driver" and src in ("prometheus", "neighbour", "outsider")
     }
     assert from_outside == {("prometheus", (4040, "TCP"))}
+
+
+def test_without_monitoring_prometheus_reaches_nothing() -> None:
+    values = {**profile_values("kind"), "monitoring": False}
+    docs = render(*values["args"], "--set", "monitoring.enabled=false")
+    flows, endpoints = allowed_flows(docs, values)
+    assert not [f for f in flows if f[0] == "prometheus"]
+    assert flows == intended(endpoints, values)
+
+
+def test_prometheus_is_found_by_the_configured_peers() -> None:
+    """monitoring.prometheusFrom moves the scrape to another namespace: the default one is shut."""
+    peers = json.dumps(
+        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "other"}}}]
+    )
+    flows, _ = allowed_flows(
+        render("--set-json", f"monitoring.prometheusFrom={peers}"), profile_values("default")
+    )
+    scraped = {(src, port) for src, dst, port in flows if dst == f"{NAME}-etl-driver"}
+    assert ("prometheus", METRICS_PORT) not in scraped
+    assert {("outsider", METRICS_PORT), ("outsider", (4040, "TCP"))} <= scraped

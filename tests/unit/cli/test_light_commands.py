@@ -34,6 +34,7 @@ print("spark modules:", ",".join(heavy))
         ["audit", "--help"],
         ["es-setup", "--help"],
         ["local", "status", "--help"],
+        ["status", "--help"],
         ["replay-dead-letters", "--help"],
         ["etl", "--help"],
         ["run", "--help"],

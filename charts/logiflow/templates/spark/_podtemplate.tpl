@@ -22,6 +22,13 @@ spec:
     - name: spark-kubernetes-{{ $role }}
       securityContext:
         {{- toYaml $root.Values.containerSecurityContext | nindent 8 }}
+      {{- if and (eq $role "driver") $root.Values.monitoring.enabled }}
+      # LogiFlow's exporter; declared so the PodMonitor (which selects ports by number) finds it.
+      ports:
+        - name: metrics
+          containerPort: {{ $root.Values.monitoring.metricsPort }}
+          protocol: TCP
+      {{- end }}
       env:
         {{- include "logiflow.credentialEnv" (list $root "etl") | nindent 8 }}
       volumeMounts:
