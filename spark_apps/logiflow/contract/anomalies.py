@@ -1,0 +1,45 @@
+"""Field names of the anomaly documents in ``<prefix>-anomalies-YYYY.MM`` and of the minute
+counts the detector reads.
+
+The anomaly query (``logiflow.anomaly``) writes one document per series, metric and minute it
+judges anomalous; ``logiflow anomalies``, the dashboards and the alert rule read them. ECS where
+ECS has a name (``@timestamp``, ``service.name``, ``url.path``, ``event.*``, ``message``);
+LogiFlow's own fields under ``logiflow.anomaly.*``.
+"""
+
+from __future__ import annotations
+
+# Metrics the detector judges, the values of ``logiflow.anomaly.metric``.
+METRIC_REQUESTS = "requests_per_minute"
+METRIC_RATE_4XX = "error_rate_4xx"
+METRIC_RATE_5XX = "error_rate_5xx"
+METRIC_LATENCY = "latency_mean_seconds"
+METRIC_NEW_ERRORS = "new_error_signature"
+METRICS = (METRIC_REQUESTS, METRIC_RATE_4XX, METRIC_RATE_5XX, METRIC_LATENCY, METRIC_NEW_ERRORS)
+
+# Directions, the values of ``logiflow.anomaly.direction``.
+UP = "up"
+DOWN = "down"
+
+# Severities, the values of ``event.severity_name`` (``event.severity`` holds the score).
+MINOR = "minor"
+MAJOR = "major"
+CRITICAL = "critical"
+
+# --- fields of an anomaly document -------------------------------------------------------------
+DOC_ID = "_logiflow_id"
+TIMESTAMP = "@timestamp"  # the start of the anomalous minute
+WINDOW_END = "logiflow.window.end"
+SERVICE = "service.name"
+ENDPOINT = "url.path"  # absent for a whole service's series
+EVENT_KIND = "event.kind"  # always "alert"
+EVENT_SEVERITY = "event.severity"  # the score, 0-100
+SEVERITY_NAME = "logiflow.anomaly.severity"
+MESSAGE = "message"  # one human sentence
+METRIC = "logiflow.anomaly.metric"
+DIRECTION = "logiflow.anomaly.direction"
+ACTUAL = "logiflow.anomaly.actual"
+EXPECTED = "logiflow.anomaly.expected"
+SCORE = "logiflow.anomaly.score"
+REQUESTS = "logiflow.anomaly.requests"  # the minute's requests, for context
+DETECTED_AT = "logiflow.anomaly.detected_at"  # when the minute closed (the watermark passed it)
