@@ -3,11 +3,17 @@ counts the detector reads.
 
 The anomaly query (``logiflow.anomaly``) writes one document per series, metric and minute it
 judges anomalous; ``logiflow anomalies``, the dashboards and the alert rule read them. ECS where
-ECS has a name (``@timestamp``, ``service.name``, ``url.path``, ``event.*``, ``message``);
+ECS has a name (``@timestamp``, ``service.name``, ``event.*``, ``message``), the events'
+endpoint template (``logiflow.endpoint``);
 LogiFlow's own fields under ``logiflow.anomaly.*``.
 """
 
 from __future__ import annotations
+
+from logiflow.contract import ecs
+from logiflow.contract import index_names as names
+
+INDEX_KIND = names.ANOMALIES
 
 # Metrics the detector judges, the values of ``logiflow.anomaly.metric``.
 METRIC_REQUESTS = "requests_per_minute"
@@ -27,12 +33,13 @@ MAJOR = "major"
 CRITICAL = "critical"
 
 # --- fields of an anomaly document -------------------------------------------------------------
-DOC_ID = "_logiflow_id"
-TIMESTAMP = "@timestamp"  # the start of the anomalous minute
+DOC_ID = ecs.DOC_ID  # sha256 of service, endpoint, metric and minute: a replay overwrites
+TIMESTAMP = ecs.TIMESTAMP  # the start of the anomalous minute
 WINDOW_END = "logiflow.window.end"
-SERVICE = "service.name"
-ENDPOINT = "url.path"  # absent for a whole service's series
-EVENT_KIND = "event.kind"  # always "alert"
+SERVICE = ecs.SERVICE_NAME
+ENDPOINT = ecs.ENDPOINT  # the endpoint template; absent for a whole service's series
+EVENT_KIND = ecs.EVENT_KIND  # always "alert"
+EVENT_KIND_ALERT = "alert"
 EVENT_SEVERITY = "event.severity"  # the score, 0-100
 SEVERITY_NAME = "logiflow.anomaly.severity"
 MESSAGE = "message"  # one human sentence

@@ -23,7 +23,7 @@ from logiflow.contract import anomalies as a
 
 SETTINGS = DetectorSettings()
 DAY = 1440
-START = 1_795_996_800  # 2026-12-01T00:00Z
+START = 1_796_083_200  # 2026-12-01T00:00Z
 
 
 Incident = Callable[[int, dict[str, float]], None]
