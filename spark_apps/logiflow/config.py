@@ -165,6 +165,7 @@ class ElasticsearchSettings(_Section):
     events_retention: str = "30d"
     aggregates_retention: str = "400d"
     dead_letter_retention: str = "30d"
+    anomalies_retention: str = "400d"
     # How soon an indexed document becomes searchable (the index templates' refresh interval):
     # part of the produce-to-searchable latency; longer intervals cost Elasticsearch less.
     refresh_interval: str = Field(default="1s", pattern=r"^[1-9][0-9]*(ms|s|m)$")

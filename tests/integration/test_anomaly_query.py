@@ -17,12 +17,10 @@ from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
 from pyspark.sql import SparkSession
 
-from logiflow.anomaly.minute_counts import read_minute_counts
-from logiflow.anomaly.query import STATE_STORE_CONF, anomalies_batch_writer, detect
+from logiflow.anomaly.query import start_anomaly_query
 from logiflow.config import LogiflowConfig
 from logiflow.contract import anomalies as a
 from logiflow.contract import index_names as names
-from logiflow.io.source_kafka import kafka_source_options
 from logiflow.io.topic_admin import create_topics
 
 START = 1_796_083_200  # 2026-12-01T00:00Z
@@ -45,17 +43,7 @@ def minute_counts(seed: int = 3, minutes: int = 180) -> list[dict[str, object]]:
 
 
 def run_query(spark: SparkSession, config: LogiflowConfig, checkpoint: Path) -> None:
-    for key, value in STATE_STORE_CONF.items():
-        spark.conf.set(key, value)
-    options = kafka_source_options(config.kafka) | {"subscribe": config.anomaly.topic}
-    counts = read_minute_counts(spark.readStream.format("kafka").options(**options).load())
-    query = (
-        counts.transform(detect(config))
-        .writeStream.foreachBatch(anomalies_batch_writer(config))
-        .option("checkpointLocation", str(checkpoint))
-        .trigger(availableNow=True)
-        .start()
-    )
+    query = start_anomaly_query(spark, config, str(checkpoint), until_caught_up=True)
     query.awaitTermination(300)
     assert query.exception() is None, query.exception()
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.anomaly.detector import DetectorSettings
-from logiflow.anomaly.minute_counts import WINDOW_START
+from logiflow.anomaly.minute_counts import WINDOW_START, read_minute_counts
 from logiflow.anomaly.minute_judge import DETECTIONS_SCHEMA, MinuteJudge
 from logiflow.config import AnomalySettings, LogiflowConfig, interval_seconds
 from logiflow.contract import anomalies as a
 from logiflow.io.sink_elasticsearch import monthly_index_column, write_documents
+from logiflow.io.source_kafka import kafka_source_options
+from logiflow.query_errors import short_batch_errors
 
 ANOMALIES_QUERY = "anomalies"
 # transformWithState keeps its state in RocksDB (the only provider it supports).
@@ -145,3 +148,23 @@ def anomalies_batch_writer(config: LogiflowConfig) -> Callable[[DataFrame, int],
         )
 
     return write_batch
+
+
+def start_anomaly_query(
+    spark: SparkSession, config: LogiflowConfig, checkpoint: str, until_caught_up: bool
+) -> StreamingQuery:
+    """Reads ``anomaly.topic`` from its checkpoint on; ``until_caught_up``: what is there now."""
+    for key, value in STATE_STORE_CONF.items():
+        spark.conf.set(key, value)
+    prefix = config.elasticsearch.index_prefix
+    source = kafka_source_options(config.kafka) | {"subscribe": config.anomaly.topic}
+    counts = read_minute_counts(spark.readStream.format("kafka").options(**source).load())
+    writer = (
+        counts.transform(detect(config))
+        .writeStream.queryName(f"{prefix}-{ANOMALIES_QUERY}")
+        .option("checkpointLocation", checkpoint)
+        .foreachBatch(short_batch_errors(anomalies_batch_writer(config)))
+    )
+    if until_caught_up:
+        return writer.trigger(availableNow=True).start()
+    return writer.trigger(processingTime=config.spark.trigger_interval).start()
