@@ -5,6 +5,10 @@ Elasticsearch, and the burst, and nothing else of note, comes out as anomaly doc
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from kafka_records import write_topic
@@ -18,6 +22,7 @@ from logiflow.ingest.generator import ErrorBurst, TrafficGenerator, TrafficProfi
 from logiflow.io.topic_admin import create_topics
 from logiflow.job import run_etl
 
+LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 START = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 BURST = ErrorBurst(START + dt.timedelta(minutes=100), dt.timedelta(minutes=5), "storefront", 0.5)
 
@@ -66,3 +71,23 @@ def test_a_labelled_burst_is_found_by_the_running_pipeline(
         f for f in found if f[a.TIMESTAMP] not in burst_minutes or f[a.SERVICE] != "storefront"
     ]
     assert len(unrelated) <= 2, unrelated
+
+    # The terminal listing reads the same documents.
+    es = ["--es-host", config.elasticsearch.hosts[0]]
+    es += ["--index-prefix", config.elasticsearch.index_prefix]
+    since = ["--since", START.isoformat(), "--limit", "500"]
+    listed = subprocess.run(
+        [LOGIFLOW, "anomalies", *since, *es, "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+
+    def canonical(docs: list[dict]) -> list[str]:
+        return sorted(json.dumps(d, sort_keys=True) for d in docs)
+
+    assert canonical(json.loads(listed.stdout)) == canonical(found)
+    table = subprocess.run(
+        [LOGIFLOW, "anomalies", *since, *es, "--service", "storefront"],
+        capture_output=True, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""},
+    )  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    assert "storefront: 5xx error rate" in table.stdout
