@@ -37,7 +37,8 @@ def minute_counts(seed: int = 3, minutes: int = 180) -> list[dict[str, object]]:
         rows.append(
             {"partial_id": f"p-{m}", "minute": START + 60 * m, "scope": "service",
              "service": "shop", "endpoint": None, "requests": n, "status_4xx": e4,
-             "status_5xx": e5, "latency_count": n, "latency_sum_seconds": 0.03 * n}
+             "status_5xx": e5, "latency_count": n, "latency_sum_seconds": 0.03 * n,
+             "latency_log_sum": math.log(0.03) * n}
         )  # fmt: skip
     return rows
 

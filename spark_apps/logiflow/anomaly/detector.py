@@ -13,13 +13,16 @@ few dozen numbers. The four checks:
 - **4xx and 5xx error-rate spikes.** The baseline rate is the ratio of two slow averages (errors
   and requests); a minute is judged by its binomial z-score, so 1 error out of 2 requests is
   noise, and it must also clear a minimum error count and a minimum absolute rise.
-- **Latency regression.** The minute's mean latency against a slow average and variance of
-  past minutes' means, with a minimum relative rise.
+- **Latency regression.** The minute's geometric mean latency (the mean of log latencies, which
+  the partials sum exactly) against a slow average and variance of past minutes', with a minimum
+  relative rise. An arithmetic mean would be ruled by the odd 30-second upstream timeout, which
+  is not a regression; the log scale shrinks one such outlier to a few percent.
 - **New error signature.** An endpoint that returned no 5xx in its whole (warmed-up) history
   starts failing.
 
 Every check needs a z-score above ``z_threshold`` and a rise/fall that matters in absolute
-terms; nothing alarms before ``warmup_minutes`` of history. A metric judged anomalous does not
+terms; nothing alarms before ``warmup_minutes`` of history; an endpoint's detection needs two
+windows in a row. A metric judged anomalous does not
 teach its baseline (an incident must not become the new normal), for at most
 ``max_frozen_minutes``, after which a lasting change is accepted. The score maps z onto 0-100:
 50 at the threshold, 75 at twice it, and so on.
@@ -67,6 +70,7 @@ class MinuteCounts:
     status_5xx: float
     latency_count: float = 0.0
     latency_sum_seconds: float = 0.0
+    latency_log_sum: float = 0.0  # sum of ln(latency in seconds)
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class SeriesBaseline:
     errors_4xx: float = 0.0
     errors_5xx: float = 0.0
     rate_requests: float = 0.0
-    latency_mean: float | None = None
+    latency_mean: float | None = None  # of the minutes' mean log latency (ln seconds)
     latency_var: float = 0.0
     failed_before: bool = False
     frozen: dict[str, int] = field(default_factory=dict)
@@ -124,7 +128,9 @@ def judge_minute(
     baseline: SeriesBaseline, counts: MinuteCounts, settings: DetectorSettings, endpoint: bool
 ) -> list[Detection]:
     """The minute's detections; then the baseline learns from the minute (except anomalous
-    metrics, for a while). ``endpoint``: the series is one endpoint (new-error check)."""
+    metrics, for a while). ``endpoint``: the series is one endpoint, whose thin traffic has
+    one-minute blips: its detections count from their second window in a row (except a first
+    failure, which is news at once)."""
     warm = baseline.minutes >= settings.warmup_minutes
     found: list[Detection] = []
     if warm:
@@ -133,8 +139,11 @@ def judge_minute(
         found += _latency(baseline, counts, settings)
         if endpoint:
             found += _new_errors(baseline, counts, settings)
+    in_a_row = dict(baseline.frozen)  # before this minute: windows each metric was anomalous
     learn(baseline, counts, settings, {d.metric for d in found})
-    return found
+    if not endpoint:
+        return found
+    return [d for d in found if d.metric == a.METRIC_NEW_ERRORS or in_a_row.get(d.metric)]
 
 
 def _traffic(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> list[Detection]:
@@ -173,14 +182,17 @@ def _error_rates(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> lis
 def _latency(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> list[Detection]:
     if c.latency_count < s.min_latency_samples or b.latency_mean is None:
         return []
-    actual = c.latency_sum_seconds / c.latency_count
-    # The variance of a minute's mean, floored so a perfectly steady past is not infinitely sure.
-    spread = math.sqrt(max(b.latency_var, (0.05 * b.latency_mean) ** 2, 1e-12))
+    # On the log scale: the minute's mean log latency against the baseline's, so reported as
+    # geometric means (seconds), and a rise is a ratio.
+    actual = c.latency_log_sum / c.latency_count
+    # Floored so a perfectly steady past is not infinitely sure (0.05 ~ 5% on the ratio).
+    spread = math.sqrt(max(b.latency_var, 0.05**2))
     z = (actual - b.latency_mean) / spread
-    rise = (actual - b.latency_mean) / max(b.latency_mean, 1e-9)
+    rise = math.exp(actual - b.latency_mean) - 1.0
     if z < s.z_threshold or rise < s.min_latency_rise:
         return []
-    return [Detection(a.METRIC_LATENCY, a.UP, actual, b.latency_mean, score(z, s.z_threshold))]
+    expected = math.exp(b.latency_mean)
+    return [Detection(a.METRIC_LATENCY, a.UP, math.exp(actual), expected, score(z, s.z_threshold))]
 
 
 def _new_errors(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> list[Detection]:
@@ -201,7 +213,7 @@ def learn(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings, anomalous: se
         b.errors_5xx += s.rate_alpha * (c.status_5xx - b.errors_5xx)
         b.rate_requests += s.rate_alpha * (c.requests - b.rate_requests)
     if a.METRIC_LATENCY not in frozen and c.latency_count >= s.min_latency_samples:
-        mean = c.latency_sum_seconds / c.latency_count
+        mean = c.latency_log_sum / c.latency_count
         if b.latency_mean is None:
             b.latency_mean = mean
         else:

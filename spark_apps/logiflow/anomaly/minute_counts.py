@@ -22,7 +22,7 @@ WINDOW_START = "window_start"  # the same as a timestamp: the anomaly query's ev
 MINUTE_COUNTS_SCHEMA = (
     "partial_id string, minute long, scope string, service string, endpoint string, "
     "requests double, status_4xx double, status_5xx double, latency_count double, "
-    "latency_sum_seconds double"
+    "latency_sum_seconds double, latency_log_sum double"
 )
 _NS_PER_SECOND = 1e9
 
@@ -41,6 +41,7 @@ def minute_count_records(partials: DataFrame) -> DataFrame:
         col(agg.AGG_STATUS_5XX).cast("double").alias("status_5xx"),
         col(agg.AGG_LATENCY_COUNT).cast("double").alias("latency_count"),
         (col(agg.AGG_LATENCY_SUM) / F.lit(_NS_PER_SECOND)).alias("latency_sum_seconds"),
+        col(agg.AGG_LATENCY_LOG_SUM).alias("latency_log_sum"),
     )
     return judged.select(
         _series_key(col(agg.AGG_SCOPE), col(ecs.SERVICE_NAME), col(ecs.ENDPOINT)).alias("key"),

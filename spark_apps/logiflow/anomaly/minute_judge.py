@@ -47,7 +47,7 @@ DETECTIONS_SCHEMA = (
     "requests double"
 )
 _COUNTS = "requests double, status_4xx double, status_5xx double, latency_count double, "
-_COUNTS += "latency_sum_seconds double"
+_COUNTS += "latency_sum_seconds double, latency_log_sum double"
 
 
 class MinuteJudge(StatefulProcessor):
@@ -99,6 +99,7 @@ class MinuteJudge(StatefulProcessor):
             float(row.status_5xx),
             float(row.latency_count),
             float(row.latency_sum_seconds),
+            float(row.latency_log_sum),
         ]
         held = self.minutes.getValue((minute,)) if self.minutes.containsKey((minute,)) else None
         if held is not None:
@@ -150,12 +151,11 @@ class MinuteJudge(StatefulProcessor):
         held = self.minutes.getValue((minute,)) if self.minutes.containsKey((minute,)) else None
         if held is None:
             return MinuteCounts(minute, 0.0, 0.0, 0.0)
-        requests, s4xx, s5xx, lat_count, lat_sum = held
         self.minutes.removeKey((minute,))
         for (partial_id,), (owner,) in list(self.partials.iterator()):
             if owner == minute:
                 self.partials.removeKey((partial_id,))
-        return MinuteCounts(minute, requests, s4xx, s5xx, lat_count, lat_sum)
+        return MinuteCounts(minute, *held)
 
     def _forget(self) -> None:
         """A series silent for ``state_ttl``: its whole state goes, which bounds the state by

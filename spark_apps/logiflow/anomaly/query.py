@@ -109,7 +109,7 @@ def _sentence() -> Column:
     what = (
         F.when(F.col("metric") == a.METRIC_RATE_4XX, F.lit("4xx error rate"))
         .when(F.col("metric") == a.METRIC_RATE_5XX, F.lit("5xx error rate"))
-        .when(latency, F.lit("mean latency"))
+        .when(latency, F.lit("typical latency (geometric mean)"))
         .when(F.col("metric") == a.METRIC_NEW_ERRORS, F.lit("first 5xx errors"))
         .otherwise(F.lit("requests per minute"))
     )

@@ -19,7 +19,7 @@ INDEX_KIND = names.ANOMALIES
 METRIC_REQUESTS = "requests_per_minute"
 METRIC_RATE_4XX = "error_rate_4xx"
 METRIC_RATE_5XX = "error_rate_5xx"
-METRIC_LATENCY = "latency_mean_seconds"
+METRIC_LATENCY = "latency_geometric_mean_seconds"
 METRIC_NEW_ERRORS = "new_error_signature"
 METRICS = (METRIC_REQUESTS, METRIC_RATE_4XX, METRIC_RATE_5XX, METRIC_LATENCY, METRIC_NEW_ERRORS)
 

@@ -120,6 +120,7 @@ AGGREGATE_FIELD_TYPES: dict[str, dict[str, Any]] = {
     agg.AGG_BYTES: {"type": "long"},
     agg.AGG_LATENCY_COUNT: {"type": "long"},
     agg.AGG_LATENCY_SUM: {"type": "long"},
+    agg.AGG_LATENCY_LOG_SUM: {"type": "double"},
     ecs.CLIENT_IP: {"type": "ip"},  # visitor documents (scope "visitor")
 }
 

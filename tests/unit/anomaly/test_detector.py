@@ -43,8 +43,10 @@ def minutes(
         n = int(rng.poisson(shape["rate"]))
         e5 = int(rng.binomial(n, shape["p5"]))
         e4 = int(rng.binomial(n - e5, shape["p4"]))
-        latency = float(rng.lognormal(math.log(shape["latency"]), 0.7, n).sum())
-        yield MinuteCounts(START + 60 * m, n, e4, e5, n, latency)
+        latencies = rng.lognormal(math.log(shape["latency"]), 0.7, n)
+        yield MinuteCounts(
+            START + 60 * m, n, e4, e5, n, float(latencies.sum()), float(np.log(latencies).sum())
+        )
 
 
 def run(series: Iterator[MinuteCounts], endpoint: bool = False) -> dict[int, list[str]]:
