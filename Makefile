@@ -181,6 +181,11 @@ bench-e2e: $(BENCH_STAMP)
 bench-job: $(BENCH_STAMP)
 	$(BIN)/python tests/benchmarks/bench_job_cpu.py $(BENCH_ARGS)
 
+# The anomaly detector on the real pipeline: precision, recall, delay per incident kind, cost.
+.PHONY: bench-anomaly
+bench-anomaly: $(BENCH_STAMP)
+	$(BIN)/python tests/benchmarks/bench_anomaly.py $(BENCH_ARGS)
+
 # The Kibana saved objects the chart imports, regenerated from the panel model.
 .PHONY: kibana-objects
 kibana-objects: install

@@ -165,6 +165,7 @@ class ElasticsearchSettings(_Section):
     events_retention: str = "30d"
     aggregates_retention: str = "400d"
     dead_letter_retention: str = "30d"
+    anomalies_retention: str = "400d"
     # How soon an indexed document becomes searchable (the index templates' refresh interval):
     # part of the produce-to-searchable latency; longer intervals cost Elasticsearch less.
     refresh_interval: str = Field(default="1s", pattern=r"^[1-9][0-9]*(ms|s|m)$")
@@ -297,6 +298,36 @@ class AggregateSettings(_Section):
         return value
 
 
+class AnomalySettings(_Section):
+    """Streaming anomaly detection (``logiflow.anomaly``); the detector's knobs are per window
+    of ``aggregate.window`` (a minute by default)."""
+
+    enabled: bool = False
+    # Where the events query sends its per-window partial counts for the anomaly query.
+    topic: str = "logiflow-minute-counts"
+    # How late a partial may arrive and still count: the watermark's delay.
+    lateness: str = "2 minutes"
+    z_threshold: float = Field(default=4.0, gt=0)
+    warmup_windows: int = Field(default=60, ge=0)
+    min_requests: float = Field(default=20.0, ge=0)
+    min_errors: int = Field(default=5, ge=1)
+    min_rate_rise: float = Field(default=0.05, ge=0, le=1)
+    min_traffic_change: float = Field(default=0.5, ge=0)
+    min_latency_rise: float = Field(default=0.5, ge=0)
+    # A series with no traffic for this many windows stops being judged (silence is judged
+    # until then: a drop to zero is an anomaly).
+    idle_windows: int = Field(default=60, gt=0)
+    # A series' state is deleted when no partial came for this long.
+    state_ttl: str = "7 days"
+
+    @field_validator("lateness", "state_ttl")
+    @classmethod
+    def _is_interval(cls, value: str) -> str:
+        if not _INTERVAL_RE.match(value):
+            raise ValueError(f"{value!r} is not an interval such as '2 minutes' or '7 days'")
+        return value
+
+
 class SparkSettings(_Section):
     master: str = "local[*]"
     app_name: str = "logiflow-etl"
@@ -390,6 +421,7 @@ class LogiflowConfig(BaseSettings):
     enrich: EnrichSettings = EnrichSettings()
     filter: FilterSettings = FilterSettings()
     aggregate: AggregateSettings = AggregateSettings()
+    anomaly: AnomalySettings = AnomalySettings()
     spark: SparkSettings = SparkSettings()
     ship: ShipSettings = ShipSettings()
     local: LocalSettings = LocalSettings()

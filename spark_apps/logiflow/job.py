@@ -1,7 +1,7 @@
 """The streaming job: Kafka -> ETL transforms -> Elasticsearch, with checkpoints and triggers.
 
 Run it with ``logiflow etl [--until-caught-up]`` on one machine, or through ``etl_main.py`` (the
-SparkApplication's main file) on Kubernetes. It runs one streaming query, ``events``, on the logs
+SparkApplication's main file) on Kubernetes. Its streaming query ``events`` reads the logs
 topic. Each micro-batch is decoded and parsed once and kept (``processed_once``); from those rows:
 
 - its indexed events go to ``<prefix>-events-*``;
@@ -15,10 +15,14 @@ topic. Each micro-batch is decoded and parsed once and kept (``processed_once``)
   the batch read per partition, which ``logiflow audit`` reconciles with the broker and the
   documents (``contract.offset_ranges``).
 
-The query's checkpoint is ``spark.checkpoint_dir/events``. A batch whose writes fail is failed as
-a whole and its offsets are not committed, so a restart replays it; since every document,
-aggregate partials included, is written by an id derived from the records, the replay overwrites
-rather than duplicates.
+With ``anomaly.enabled``, the batch's partials also go to ``anomaly.topic`` as minute counts, and a
+second query, ``anomalies`` (``logiflow.anomaly.query``), judges them per service and endpoint
+in streaming state; it reads no log line.
+
+The query's checkpoint is ``spark.checkpoint_dir/events`` (``.../anomalies`` for the second).
+A batch whose writes fail is failed as a whole and its offsets are not committed, so a restart
+replays it; since every document, aggregate partials included, is written by an id derived from
+the records, the replay overwrites rather than duplicates.
 
 Triggers: ``processingTime(spark.trigger_interval)`` continuously, or ``availableNow`` with
 ``until_caught_up`` (read everything there is now, then stop) for backfills and tests. SIGTERM
@@ -40,6 +44,8 @@ from elasticsearch import ApiError, TransportError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
+from logiflow.anomaly.minute_counts import minute_count_records
+from logiflow.anomaly.query import ANOMALIES_QUERY, start_anomaly_query
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
@@ -148,6 +154,7 @@ def events_batch_writer(
     prefix = es.index_prefix
     dead_letter_topic = config.kafka.dead_letter_topic
     partials = aggregate(config)
+    write_windows = windows_writer(config)
 
     def write_batch(stream_batch: DataFrame, batch_id: int) -> None:
         # Processed once; the selections and counts below all read the kept rows.
@@ -158,8 +165,7 @@ def events_batch_writer(
             events = dead = None
             if counts[ecs.OUTCOME_INDEXED]:
                 events = write_documents(select_events(batch), event_index(prefix), es)
-                windows = write_documents(partials(batch), aggregate_index(prefix), es)
-                result.aggregate_docs += windows.written
+                result.aggregate_docs += write_windows(partials(batch))
             if counts[ecs.OUTCOME_DEAD_LETTER]:
                 dead = write_documents(select_dead_letters(batch), dead_letter_index(prefix), es)
             rejections = events.rejections if events else ()
@@ -192,6 +198,28 @@ def events_batch_writer(
             on_batch(account)
 
     return write_batch
+
+
+def windows_writer(config: LogiflowConfig) -> Callable[[DataFrame], int]:
+    """Writes a batch's partial aggregates to Elasticsearch and, when anomaly detection is on,
+    as minute counts to ``anomaly.topic`` (``anomaly.minute_counts``); returns the documents
+    written. The partials are computed once for both."""
+    es = config.elasticsearch
+    minutes_topic = config.anomaly.topic if config.anomaly.enabled else None
+
+    def write(partials: DataFrame) -> int:
+        if minutes_topic is None:
+            return write_documents(partials, aggregate_index(es.index_prefix), es).written
+        kept = partials.persist()
+        try:
+            written = write_documents(kept, aggregate_index(es.index_prefix), es).written
+            records = minute_count_records(kept)
+            write_records(records, config.kafka, minutes_topic, "the minute counts")
+            return written
+        finally:
+            kept.unpersist()
+
+    return write
 
 
 def write_account(
@@ -269,10 +297,12 @@ def start_queries(
         .foreachBatch(short_batch_errors(events_batch_writer(config, result, on_batch, stop)))
     )
     if until_caught_up:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=config.spark.trigger_interval)
-    return [writer.start()]
+        return [writer.trigger(availableNow=True).start()]
+    queries = [writer.trigger(processingTime=config.spark.trigger_interval).start()]
+    if config.anomaly.enabled:
+        anomalies = checkpoint_location(config, ANOMALIES_QUERY)
+        queries.append(start_anomaly_query(spark, config, anomalies, until_caught_up=False))
+    return queries
 
 
 def await_queries(
@@ -325,6 +355,13 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
             # Reached once: a 429/503, a block or a dropped connection now is waited out.
             es = config.elasticsearch
             retry_transient(lambda: setup_elasticsearch(client, es), "index setup", es)
+        if config.anomaly.enabled and config.anomaly.topic not in topics:
+            raise invisible_topic(
+                config.kafka,
+                "anomaly.topic",
+                config.anomaly.topic,
+                "create it (`logiflow local up` does) or set anomaly.enabled to false",
+            )
         check_own_privileges(client, config.elasticsearch.index_prefix, "etl")
     finally:
         client.close()
@@ -370,6 +407,11 @@ def run_etl(
                 session, config, until_caught_up, result, on_batch, signals.requested
             )
             result.stopped_by_signal = await_queries(queries, signals.requested)
+            if until_caught_up and config.anomaly.enabled and not result.stopped_by_signal:
+                # It judges the minute counts the events query sent, so it runs after it.
+                checkpoint = checkpoint_location(config, ANOMALIES_QUERY)
+                anomalies = start_anomaly_query(session, config, checkpoint, until_caught_up=True)
+                result.stopped_by_signal = await_queries([anomalies], signals.requested)
         if until_caught_up and not result.stopped_by_signal:
             make_countable(config)
     finally:

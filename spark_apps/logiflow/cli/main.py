@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from logiflow.cli import (
+    anomalies_cmd,
     audit_cmd,
     check_cmd,
     dashboard_cmd,
@@ -55,6 +56,7 @@ app.command("ship")(ship_cmd.ship)
 app.command("generate")(generate_cmd.generate)
 app.command("report")(report_cmd.report)
 app.command("audit")(audit_cmd.audit)
+app.command("anomalies")(anomalies_cmd.anomalies)
 app.command("dashboard")(dashboard_cmd.dashboard)
 app.command("replay-dead-letters")(replay_cmd.replay)
 app.command("check")(check_cmd.check)

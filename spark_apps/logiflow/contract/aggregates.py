@@ -26,6 +26,9 @@ AGG_STATUS_5XX = "logiflow.agg.status_5xx"
 AGG_BYTES = "logiflow.agg.bytes"
 AGG_LATENCY_COUNT = "logiflow.agg.latency_count"
 AGG_LATENCY_SUM = "logiflow.agg.latency_sum_ns"
+# Sum of ln(latency in seconds): with the count, the geometric mean latency, which one timeout
+# among a minute's requests barely moves (the anomaly detector's latency statistic).
+AGG_LATENCY_LOG_SUM = "logiflow.agg.latency_log_sum"
 
 AGGREGATE_COLUMNS = (
     ecs.DOC_ID,
@@ -41,6 +44,7 @@ AGGREGATE_COLUMNS = (
     AGG_BYTES,
     AGG_LATENCY_COUNT,
     AGG_LATENCY_SUM,
+    AGG_LATENCY_LOG_SUM,
 )
 
 # A visitor document: ``_logiflow_id``, ``@timestamp`` (the hour), ``logiflow.window.end``, the

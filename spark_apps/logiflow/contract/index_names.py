@@ -7,6 +7,7 @@ so a rename cannot leave one side behind.
 - ``<prefix>-deadletter-YYYY.MM.DD``  rejected lines, by their Kafka timestamp (UTC)
 - ``<prefix>-aggregates-YYYY.MM``     windowed aggregates, by window start (UTC)
 - ``<prefix>-batches``                one accounting document per micro-batch and query
+- ``<prefix>-anomalies-YYYY.MM``      anomaly detections, by the anomalous window's start
 
 Daily/monthly indices rather than data streams: they work on every distribution (the minimal
 local node has no data streams and no ILM) and accept plain ``index`` operations, which is what
@@ -18,13 +19,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-Kind = Literal["events", "deadletter", "aggregates", "batches"]
+Kind = Literal["events", "deadletter", "aggregates", "batches", "anomalies"]
 
 EVENTS: Kind = "events"
 DEAD_LETTER: Kind = "deadletter"
 AGGREGATES: Kind = "aggregates"
 BATCHES: Kind = "batches"
-KINDS: tuple[Kind, ...] = (EVENTS, DEAD_LETTER, AGGREGATES, BATCHES)
+ANOMALIES: Kind = "anomalies"
+KINDS: tuple[Kind, ...] = (EVENTS, DEAD_LETTER, AGGREGATES, BATCHES, ANOMALIES)
 
 # Java date patterns (Spark's date_format) for the time suffix of each kind.
 DAILY_SUFFIX_PATTERN = "yyyy.MM.dd"

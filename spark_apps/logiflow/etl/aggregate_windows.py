@@ -23,6 +23,8 @@ per service + endpoint (scope ``endpoint``, rows with an endpoint only):
 ``logiflow.agg.latency_count`` events with ``event.duration``
 ``logiflow.agg.latency_sum_ns`` sum of ``event.duration`` in ns (0 when none): with the
                                count, the mean latency of any set of partials
+``logiflow.agg.latency_log_sum`` sum of ln(``event.duration`` in s, at least 1 us): with
+                               the count, the geometric mean (robust to a few timeouts)
 ============================== =====================================================
 
 **Partials, summed when read.** A window that spans several batches gets one document per batch
@@ -60,6 +62,7 @@ from logiflow.contract.aggregates import (
     AGG_BYTES,
     AGG_EVENTS,
     AGG_LATENCY_COUNT,
+    AGG_LATENCY_LOG_SUM,
     AGG_LATENCY_SUM,
     AGG_REQUESTS,
     AGG_SCOPE,
@@ -92,6 +95,7 @@ def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], Data
                 F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
                 F.count("duration").alias("latency_count"),
                 F.coalesce(F.sum("duration"), F.lit(0)).alias("latency_sum"),
+                F.coalesce(F.sum(_log_seconds(F.col("duration"))), F.lit(0.0)).alias("log_sum"),
                 # Names the partial: the first record it counted (see the module docstring).
                 F.min("record").alias("first_record"),
             )
@@ -110,9 +114,16 @@ def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], Data
             F.col("bytes").alias(AGG_BYTES),
             F.col("latency_count").alias(AGG_LATENCY_COUNT),
             F.col("latency_sum").alias(AGG_LATENCY_SUM),
+            F.col("log_sum").alias(AGG_LATENCY_LOG_SUM),
         )
 
     return transform
+
+
+def _log_seconds(duration_ns: Column) -> Column:
+    """ln of the duration in seconds; durations under a microsecond count as one (ln 0 is not
+    a number, and nothing answers faster)."""
+    return F.log(F.greatest(duration_ns, F.lit(1_000)) / F.lit(1e9))
 
 
 def _counted_rows(df: DataFrame, settings: AggregateSettings) -> DataFrame:

@@ -39,18 +39,37 @@ Format = Literal["combined", "json", "malformed"]
 
 @dataclass(frozen=True)
 class ErrorBurst:
-    """A period during which a service (or every service) fails often and slowly."""
+    """A period during which a service (or every service, or one endpoint template of a
+    service) fails often and slowly. ``error_share=0`` with a ``latency_factor`` is a pure
+    latency regression."""
 
     start: dt.datetime
     duration: dt.timedelta
     service: str | None = None
     error_share: float = 0.5  # share of requests answered with a 5xx
     latency_factor: float = 4.0
+    endpoint: str | None = None  # an endpoint template, e.g. "/api/orders/{id}"
+
+    def covers(self, when: dt.datetime, service: str, endpoint: str | None = None) -> bool:
+        return (
+            (self.start <= when < self.start + self.duration)
+            and (self.service is None or self.service == service)
+            and (self.endpoint is None or self.endpoint == endpoint)
+        )
+
+
+@dataclass(frozen=True)
+class TrafficDrop:
+    """A period during which only ``kept_share`` of a service's requests arrive (an outage
+    upstream, a broken client release): the generator thins its stream."""
+
+    start: dt.datetime
+    duration: dt.timedelta
+    service: str
+    kept_share: float = 0.2
 
     def covers(self, when: dt.datetime, service: str) -> bool:
-        return (self.start <= when < self.start + self.duration) and (
-            self.service is None or self.service == service
-        )
+        return self.start <= when < self.start + self.duration and self.service == service
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,7 @@ class TrafficProfile:
     peak_hour_utc: float = 15.0
     clients: int = 3000
     bursts: tuple[ErrorBurst, ...] = ()
+    drops: tuple[TrafficDrop, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,7 +402,7 @@ class TrafficGenerator:
         method = self._pick(endpoint.methods)
         path, expected = self._fill(endpoint.template)
         query = rng.choice(endpoint.query) if endpoint.query and rng.random() < 0.7 else None
-        burst = next((b for b in self._bursts if b.covers(when, service)), None)
+        burst = next((b for b in self._bursts if b.covers(when, service, endpoint.template)), None)
         status = self._status(endpoint, method, burst)
         duration_ns = self._duration_ns(endpoint, status, burst)
         body = self._body_bytes(endpoint, status, method)
@@ -418,8 +438,19 @@ class TrafficGenerator:
             now = now + dt.timedelta(seconds=self._rng.expovariate(rate))
             if end is not None and now >= end:
                 return
-            yield self.line_at(now)
+            line = self.line_at(now)
+            if self._dropped(line):
+                continue
+            yield line
             produced += 1
+
+    def _dropped(self, line: GeneratedLine) -> bool:
+        """Thinned away by a traffic drop (draws from the generator only inside one, so a
+        profile without drops makes the same lines as before)."""
+        for drop in self.profile.drops:
+            if drop.covers(line.timestamp, line.service):
+                return self._rng.random() >= drop.kept_share
+        return False
 
     # --- pieces ------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from logiflow.config import ElasticsearchSettings
 from logiflow.contract import aggregates as agg
+from logiflow.contract import anomalies as an
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.errors import LogiflowError
@@ -119,7 +120,26 @@ AGGREGATE_FIELD_TYPES: dict[str, dict[str, Any]] = {
     agg.AGG_BYTES: {"type": "long"},
     agg.AGG_LATENCY_COUNT: {"type": "long"},
     agg.AGG_LATENCY_SUM: {"type": "long"},
+    agg.AGG_LATENCY_LOG_SUM: {"type": "double"},
     ecs.CLIENT_IP: {"type": "ip"},  # visitor documents (scope "visitor")
+}
+
+ANOMALY_FIELD_TYPES: dict[str, dict[str, Any]] = {
+    an.TIMESTAMP: {"type": "date"},  # the anomalous window's start
+    an.WINDOW_END: {"type": "date"},
+    an.DETECTED_AT: {"type": "date"},
+    an.SERVICE: _KEYWORD,
+    an.ENDPOINT: _LONG_KEYWORD,
+    an.EVENT_KIND: _KEYWORD,
+    an.EVENT_SEVERITY: {"type": "long"},
+    an.SEVERITY_NAME: _KEYWORD,
+    an.METRIC: _KEYWORD,
+    an.DIRECTION: _KEYWORD,
+    an.ACTUAL: {"type": "double"},
+    an.EXPECTED: {"type": "double"},
+    an.SCORE: {"type": "double"},
+    an.REQUESTS: {"type": "double"},
+    an.MESSAGE: {"type": "text"},
 }
 
 BATCH_FIELD_TYPES: dict[str, dict[str, Any]] = {
@@ -214,6 +234,7 @@ def _retention(settings: ElasticsearchSettings, kind: names.Kind) -> str:
         names.EVENTS: settings.events_retention,
         names.DEAD_LETTER: settings.dead_letter_retention,
         names.AGGREGATES: settings.aggregates_retention,
+        names.ANOMALIES: settings.anomalies_retention,
     }[kind]
 
 
@@ -229,11 +250,12 @@ def desired_objects(
             AGGREGATE_FIELD_TYPES, [_STRINGS_AS_KEYWORDS, _NUMBERS_AS_DOUBLES]
         ),
         names.BATCHES: _mappings(BATCH_FIELD_TYPES, [_STRINGS_AS_KEYWORDS]),
+        names.ANOMALIES: _mappings(ANOMALY_FIELD_TYPES, [_STRINGS_AS_KEYWORDS]),
     }
     policies: list[tuple[str, dict[str, Any]]] = []
     components: list[tuple[str, dict[str, Any]]] = []
     templates: list[tuple[str, dict[str, Any]]] = []
-    for kind in (names.EVENTS, names.DEAD_LETTER, names.AGGREGATES, names.BATCHES):
+    for kind in names.KINDS:
         index_settings: dict[str, Any] = {
             "index.number_of_shards": 1,
             # One replica where there is a second node to hold it, none on a single node.
@@ -319,7 +341,7 @@ def setup_elasticsearch(client: Elasticsearch, settings: ElasticsearchSettings) 
     capabilities = detect_capabilities(client)
     steps: list[SetupStep] = []
     if not capabilities.ilm:
-        for kind in (names.EVENTS, names.DEAD_LETTER, names.AGGREGATES):
+        for kind in (names.EVENTS, names.DEAD_LETTER, names.AGGREGATES, names.ANOMALIES):
             steps.append(
                 SetupStep(
                     "ilm policy",

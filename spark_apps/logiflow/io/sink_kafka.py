@@ -31,7 +31,9 @@ def kafka_sink_options(settings: KafkaSettings, topic: str) -> dict[str, str]:
     return options
 
 
-def write_records(records: DataFrame, settings: KafkaSettings, topic: str) -> None:
+def write_records(
+    records: DataFrame, settings: KafkaSettings, topic: str, what: str = "the dead letters"
+) -> None:
     """Write ``records`` (key, value, headers) to ``topic``; ``DeliveryError`` if Kafka refuses."""
     try:
         records.write.format("kafka").options(**kafka_sink_options(settings, topic)).save()
@@ -39,7 +41,7 @@ def write_records(records: DataFrame, settings: KafkaSettings, topic: str) -> No
         raise  # a bug in the records' shape, not Kafka's answer
     except Exception as exc:
         raise DeliveryError(
-            f"Kafka at {settings.bootstrap_servers} did not take the dead letters for topic "
+            f"Kafka at {settings.bootstrap_servers} did not take {what} for topic "
             f"{topic!r}: {root_cause(exc)}"
         ) from exc
 

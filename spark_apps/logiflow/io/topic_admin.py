@@ -50,8 +50,11 @@ def create_topics(
 
 
 def ensure_pipeline_topics(config: LogiflowConfig, partitions: int = 2) -> list[str]:
-    """The logs and dead-letter topics of ``config``, created if missing."""
+    """The logs and dead-letter topics of ``config`` (and the anomaly detector's minute counts
+    when it is on), created if missing."""
     topics = [config.kafka.logs_topic]
     if config.kafka.dead_letter_topic:
         topics.append(config.kafka.dead_letter_topic)
+    if config.anomaly.enabled:
+        topics.append(config.anomaly.topic)
     return create_topics(config.kafka, topics, partitions=partitions)

@@ -40,6 +40,7 @@ def test_ilm_policy_attached_only_when_the_cluster_has_ilm() -> None:
         "lf-events",
         "lf-deadletter",
         "lf-aggregates",
+        "lf-anomalies",
     ]
     events_policy = dict(with_ilm["ilm policy"])["lf-events"]
     assert events_policy["phases"]["delete"]["min_age"] == "7d"
@@ -54,6 +55,7 @@ def test_ilm_policy_attached_only_when_the_cluster_has_ilm() -> None:
         "lf-deadletter": ["lf-deadletter-*"],
         "lf-aggregates": ["lf-aggregates-*"],
         "lf-batches": ["lf-batches"],
+        "lf-anomalies": ["lf-anomalies-*"],
     }
 
 
@@ -68,7 +70,7 @@ def test_refresh_interval_is_the_configured_one_on_every_template() -> None:
             for name, body in components
             if name.endswith("-settings")
         }
-        assert len(refreshes) == 4 and set(refreshes.values()) == {expected}
+        assert len(refreshes) == len(names.KINDS) == 5 and set(refreshes.values()) == {expected}
 
 
 def test_a_bad_refresh_interval_names_the_key() -> None:

@@ -1,0 +1,1 @@
+"""Streaming anomaly detection: baselines per service and endpoint, judged each minute."""
