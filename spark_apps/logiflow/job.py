@@ -34,12 +34,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from elasticsearch import ApiError, TransportError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
+from logiflow.archive_query import ARCHIVE_QUERY, SupervisedQuery, start_archive_query
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
@@ -52,6 +54,7 @@ from logiflow.etl.pipeline import (
     select_events,
     tally_batch,
 )
+from logiflow.io.archive_check import check_archive
 from logiflow.io.bulk_retries import bulk_with_retries, retry_transient
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_privileges import check_own_privileges
@@ -143,7 +146,12 @@ def events_batch_writer(
     result: EtlResult,
     on_batch: Callable[[BatchAccount], None] | None,
     stop: threading.Event | None = None,
+    *,
+    query: str = names.EVENTS_QUERY,
+    run_id: str | None = None,
 ) -> Callable[[DataFrame, int], None]:
+    """The events query's foreachBatch function; backfill calls it on batches of its own, with
+    its ``query`` name and a ``run_id`` in place of the streaming checkpoint's id."""
     es = config.elasticsearch
     prefix = es.index_prefix
     dead_letter_topic = config.kafka.dead_letter_topic
@@ -184,9 +192,10 @@ def events_batch_writer(
                 dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
                 event_time_out_of_bounds=tally.event_time_out_of_bounds,
                 offset_ranges=tally.offset_ranges,
-                checkpoint=batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
+                checkpoint=run_id
+                or batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
             )
-            write_account(config, names.EVENTS_QUERY, account, stop)
+            write_account(config, query, account, stop)
         result.add(account)
         if on_batch is not None:
             on_batch(account)
@@ -258,10 +267,18 @@ def start_queries(
     on_batch: Callable[[BatchAccount], None] | None = None,
     stop: threading.Event | None = None,
 ) -> list[StreamingQuery]:
-    """Start the streaming query (one, ``events``; a list so callers need not care).
+    """Start the streaming queries: ``events`` and, with ``archive.enabled``, ``archive``.
 
     ``stop``: set when the job is asked to stop; ends a wait for Elasticsearch in the driver."""
     prefix = config.elasticsearch.index_prefix
+    archive: list[StreamingQuery] = []
+    if config.archive.enabled:
+        # Its own query: its offsets and checkpoint are its own, the ETL never waits on S3.
+        checkpoint = checkpoint_location(config, ARCHIVE_QUERY)
+        start_archive = partial(start_archive_query, spark, config, until_caught_up, checkpoint)
+        # Caught-up runs (tests, scripts) must end: they give up after 8 restarts (~3 min).
+        restarts = 8 if until_caught_up else None
+        archive.append(SupervisedQuery(ARCHIVE_QUERY, start_archive, restarts))  # type: ignore[arg-type]
     stream = read_kafka(spark, config.kafka).transform(process_records(config))
     writer = (
         stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
@@ -272,7 +289,7 @@ def start_queries(
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=config.spark.trigger_interval)
-    return [writer.start()]
+    return [writer.start(), *archive]
 
 
 def await_queries(
@@ -307,6 +324,8 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
     would only show when the first bad line arrives, as a batch stuck waiting for metadata.
     """
     topics = check_kafka(config.kafka)
+    if config.archive.enabled:
+        check_archive(config.archive)
     client = connect(config.elasticsearch)
     try:
         dead_letter_topic = config.kafka.dead_letter_topic

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from logiflow.cli import (
     audit_cmd,
+    backfill_cmd,
     check_cmd,
     dashboard_cmd,
     es_setup_cmd,
@@ -57,6 +58,7 @@ app.command("audit")(audit_cmd.audit)
 app.command("dashboard")(dashboard_cmd.dashboard)
 app.command("replay-dead-letters")(replay_cmd.replay)
 app.command("check")(check_cmd.check)
+app.command("backfill")(backfill_cmd.backfill)
 
 
 @app.callback()

@@ -184,19 +184,24 @@ class LocalServers:
                 if started.get(server.name):
                     server.stop()
 
+    def apply_archive_to(self, config: LogiflowConfig) -> LogiflowConfig:
+        """``config`` with the archive pointed at the local s3proxy, if it stands in for it."""
+        if not self.with_s3proxy:
+            return config
+        credentials = self.s3proxy.credentials()
+        archive = config.archive.model_copy(
+            update={
+                "endpoint": self.s3proxy.address,
+                "path_style": True,
+                "access_key_id": credentials.access_key_id,
+                "secret_access_key": SecretStr(credentials.secret_access_key),
+            }
+        )
+        return config.model_copy(update={"archive": archive})
+
     def apply_to(self, config: LogiflowConfig) -> LogiflowConfig:
         """``config`` with Kafka, Elasticsearch (and the archive) pointed at these servers."""
-        archive = config.archive
-        if self.with_s3proxy:
-            credentials = self.s3proxy.credentials()
-            archive = archive.model_copy(
-                update={
-                    "endpoint": self.s3proxy.address,
-                    "path_style": True,
-                    "access_key_id": credentials.access_key_id,
-                    "secret_access_key": SecretStr(credentials.secret_access_key),
-                }
-            )
+        archive = self.apply_archive_to(config).archive
         return config.model_copy(
             update={
                 "archive": archive,
