@@ -9,7 +9,8 @@ accounting document per hour under the query name ``backfill``.
 
 Dead letters a parser fix (a format added since) turns into events: the dead-letter documents of
 the range are listed before the run; those whose id is an event afterwards are counted and
-removed from the dead-letter indices, where they no longer belong.
+removed from the dead-letter indices, where they no longer belong (the backfill's user needs the
+``delete`` privilege there for that; without it they are counted and left).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class BackfillSummary:
     hours: list[datetime] = field(default_factory=list)
     result: EtlResult = field(default_factory=EtlResult)
     dead_letters_now_events: int = 0
+    # Of those, dead-letter documents Elasticsearch refused to delete (no delete privilege).
+    dead_letters_kept: int = 0
     seconds: float = 0.0
 
 
@@ -61,7 +64,9 @@ def archived_records(spark: SparkSession, config: LogiflowConfig, what: Backfill
     """The archive's committed rows of the logs topic in the range (files the sink's commit log
     does not list, from a batch cut short, are never read)."""
     use_archive_store(spark, config.archive)
-    rows = spark.read.schema(layout.SCHEMA_DDL).parquet(config.archive.url)
+    # Files the bucket's lifecycle rules expired are still in the commit log: skipped, not fatal.
+    reader = spark.read.schema(layout.SCHEMA_DDL).option("ignoreMissingFiles", "true")
+    rows = reader.parquet(config.archive.url)
     rows = rows.where(F.col(layout.TOPIC) == F.lit(config.kafka.logs_topic))
     rows = rows.transform(in_range(what.since, what.until))
     return rows.transform(of_service(what.service)) if what.service else rows
@@ -112,7 +117,8 @@ def run_backfill(
             if on_hour is not None:
                 on_hour(hour, summary.result.recent_batches[-1])
         make_countable(config)
-        summary.dead_letters_now_events = _retire_dead_letters(es, config, dead_before)
+        converted, refused = _retire_dead_letters(es, config, dead_before)
+        summary.dead_letters_now_events, summary.dead_letters_kept = converted, refused
     finally:
         es.close()
     summary.seconds = time.monotonic() - started
@@ -121,8 +127,8 @@ def run_backfill(
 
 def _dead_letter_ids(
     es: Elasticsearch, config: LogiflowConfig, what: BackfillRange
-) -> Iterator[str]:
-    """Ids of the dead-letter documents of the range's records (dead letters are few)."""
+) -> Iterator[tuple[str, str]]:
+    """(index, id) of the dead-letter documents of the range's records (dead letters are few)."""
     prefix = config.elasticsearch.index_prefix
     filters: list[dict[str, object]] = [{"term": {ecs.KAFKA_TOPIC: config.kafka.logs_topic}}]
     if what.since or what.until:
@@ -138,29 +144,26 @@ def _dead_letter_ids(
         es, index=index, query={"query": {"bool": {"filter": filters}}, "_source": False},
         ignore_unavailable=True,
     ):  # fmt: skip
-        yield hit["_id"]
+        yield hit["_index"], hit["_id"]
 
 
-def _retire_dead_letters(es: Elasticsearch, config: LogiflowConfig, ids: list[str]) -> int:
-    """Remove the dead letters among ``ids`` that are events now; how many there were."""
-    prefix = config.elasticsearch.index_prefix
-    events = names.index_pattern(prefix, names.EVENTS)
-    retired = 0
-    for start in range(0, len(ids), _IDS_PER_REQUEST):
-        chunk = ids[start : start + _IDS_PER_REQUEST]
-        now_events = [
-            hit["_id"]
-            for hit in helpers.scan(
-                es, index=events, query={"query": {"ids": {"values": chunk}}, "_source": False},
-                ignore_unavailable=True,
-            )
-        ]  # fmt: skip
-        if now_events:
-            es.delete_by_query(
-                index=names.index_pattern(prefix, names.DEAD_LETTER),
-                query={"ids": {"values": now_events}},
-                refresh=True,
-                conflicts="proceed",
-            )
-        retired += len(now_events)
-    return retired
+def _retire_dead_letters(
+    es: Elasticsearch, config: LogiflowConfig, letters: list[tuple[str, str]]
+) -> tuple[int, int]:
+    """Remove the dead letters among ``letters`` that are events now: (how many are events now,
+    how many of those Elasticsearch refused to delete).
+
+    Bulk deletes by id, not ``_delete_by_query`` (the local node has no reindex module); a user
+    without the ``delete`` privilege leaves them in place, counted as refused."""
+    events = names.index_pattern(config.elasticsearch.index_prefix, names.EVENTS)
+    converted = refused = 0
+    for start in range(0, len(letters), _IDS_PER_REQUEST):
+        chunk = dict((doc_id, index) for index, doc_id in letters[start : start + _IDS_PER_REQUEST])
+        query = {"query": {"ids": {"values": list(chunk)}}, "_source": False}
+        now_events = [hit["_id"] for hit in helpers.scan(es, index=events, query=query,
+                                                         ignore_unavailable=True)]  # fmt: skip
+        deletes = [{"_op_type": "delete", "_index": chunk[i], "_id": i} for i in now_events]
+        _, errors = helpers.bulk(es, deletes, raise_on_error=False, refresh=True)
+        converted += len(now_events)
+        refused += len(errors) if isinstance(errors, list) else errors
+    return converted, refused

@@ -9,7 +9,8 @@ SIGKILLed right after the archive's first commit, then run again until caught up
   same documents (ids and sources); with the format added to the config, a second backfill turns
   the matching dead letters into events and says how many;
 - a range with nothing archived says so and exits 0; a wrong key, a missing bucket and an
-  unreachable endpoint are one-line errors naming the endpoint and the bucket.
+  unreachable endpoint are one-line errors naming the endpoint and the bucket;
+- the store stopped for 60 s under a running ETL delays archiving but loses nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 from archive_store import archive_settings, archived_coordinates, committed_files, with_archive
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from continuous_etl import write_etl_config
 from elasticsearch import Elasticsearch, helpers
 from es_documents import count_documents
@@ -127,12 +128,11 @@ def _module_config(stack: LocalStack, store: S3ProxyServer, workdir: Path) -> Lo
     )
 
 
-def _produce(config: LogiflowConfig) -> dict[int, int]:
-    from confluent_kafka import Producer
-
+def _produce(config: LogiflowConfig, lines: int = LINES) -> dict[int, int]:
+    """``lines`` more lines; the topic's end offsets after them."""
     producer = Producer({"bootstrap.servers": config.kafka.bootstrap_servers, "acks": "all"})
     keys = (b"web-1/shop", b"web-2/api")
-    for n in range(LINES):
+    for n in range(lines):
         producer.produce(config.kafka.logs_topic, _line(n).encode(), key=keys[n % 2],
                          partition=n % 2)  # fmt: skip
         if n % 5_000 == 0:
@@ -276,3 +276,77 @@ def test_store_problems_are_one_line_errors_naming_endpoint_and_bucket(
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and endpoint in lines[0] and "bucket no-such-bucket" in lines[0], lines
+
+
+def test_the_store_down_for_60_s_delays_archiving_but_loses_nothing(
+    local_stack: LocalStack, store: S3ProxyServer, tmp_path: Path
+) -> None:
+    config = _module_config(local_stack, store, tmp_path)
+    archive = archive_settings(store, config.archive.bucket, trigger_interval="1 second")
+    config_file = with_archive(
+        write_etl_config(config, tmp_path / "config.yaml", PER_BATCH, trigger_interval="1 second"),
+        archive,
+    )
+    first = _produce(config, lines=200)
+    log = tmp_path / "etl.log"
+    with log.open("w") as out:
+        job = subprocess.Popen([LOGIFLOW, "--config", str(config_file), "etl"], stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            _wait_archived(store, config, sum(first.values()), job, log)
+            store.stop()
+            try:
+                ends = _produce(config, lines=200)
+                time.sleep(60)
+                assert job.poll() is None, log.read_text()[-3000:]
+                assert len(archived_coordinates(store, config)) == sum(first.values())
+            finally:
+                store.launch(foreground=True)
+            _wait_archived(store, config, sum(ends.values()), job, log)
+        finally:
+            os.killpg(job.pid, signal.SIGTERM)
+            job.wait(120)
+    coordinates = sorted(archived_coordinates(store, config))
+    assert coordinates == [(p, o) for p, end in sorted(ends.items()) for o in range(end)]
+    assert "the archive query failed" in log.read_text()
+
+
+def _wait_archived(
+    store: S3ProxyServer, config: LogiflowConfig, records: int, job: subprocess.Popen[bytes],
+    log: Path,
+) -> None:  # fmt: skip
+    deadline = time.monotonic() + 300
+    while len(archived_coordinates(store, config)) < records:
+        assert job.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{records} records not archived in 300 s"
+        time.sleep(0.5)
+
+
+def test_local_up_with_the_archive_adds_s3proxy_with_its_bucket(local_stack: LocalStack) -> None:
+    settings = local_stack.servers.settings
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOGIFLOW_LOCAL__STATE_DIR": str(settings.state_dir),
+        "LOGIFLOW_LOCAL__KAFKA_PORT": str(settings.kafka_port),
+        "LOGIFLOW_LOCAL__KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
+        "LOGIFLOW_LOCAL__ELASTICSEARCH_PORT": str(settings.elasticsearch_port),
+        "LOGIFLOW_LOCAL__S3PROXY_PORT": str(port),
+        "LOGIFLOW_ARCHIVE__ENABLED": "true",
+    }
+    s3proxy = S3ProxyServer(settings.model_copy(update={"s3proxy_port": port}),
+                            Console(stderr=True), "logiflow-archive")  # fmt: skip
+    try:
+        up = subprocess.run([LOGIFLOW, "local", "up"], env=env, capture_output=True, text=True,
+                            timeout=180)  # fmt: skip
+        assert up.returncode == 0, up.stderr
+        assert "kafka was already running" in up.stderr
+        status = subprocess.run([LOGIFLOW, "local", "status", "--json"], env=env,
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        document = yaml.safe_load(status.stdout)
+        assert document["s3proxy"]["state"] == "running"
+        assert document["s3proxy"]["endpoint"] == f"http://127.0.0.1:{port}"
+        archive = ArchiveSettings(**archive_settings(s3proxy, "logiflow-archive"))
+        check_archive(archive)  # the generated key pair works and the bucket exists
+    finally:
+        s3proxy.stop()

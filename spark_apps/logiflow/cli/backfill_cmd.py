@@ -24,6 +24,7 @@ from logiflow.cli.spark_runtime import (
     with_local_archive,
 )
 from logiflow.cli.state import state
+from logiflow.contract import index_names as names
 
 console = Console()
 
@@ -102,6 +103,17 @@ def backfill(
             summary = run_backfill(spark, config, what, show, signals.requested)
     finally:
         stop_session(spark)
+    if summary.dead_letters_kept:
+        dead_letter_indices = names.index_pattern(
+            config.elasticsearch.index_prefix, names.DEAD_LETTER
+        )
+        console.print(
+            f"warning: Elasticsearch refused to delete {summary.dead_letters_kept} dead-letter "
+            "documents that are events now (the user lacks the delete privilege on "
+            f"{dead_letter_indices}); they are counted twice",
+            highlight=False,
+            soft_wrap=True,
+        )
     if not summary.hours:
         console.print("nothing archived in that range: nothing to backfill", soft_wrap=True)
         return
