@@ -41,7 +41,7 @@ def use_archive_store(spark: SparkSession, archive: ArchiveSettings) -> None:
     Set at run time rather than as session conf so a session made elsewhere (``logiflow run``,
     the SparkApplication, tests) reaches the archive too; file writes ship this configuration to
     the executors with each job."""
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     for key, value in s3a_options(archive).items():
         hadoop_conf.set(key, value)
 
@@ -108,7 +108,7 @@ class SupervisedQuery:
         if self._max_restarts is not None and self.restarts >= self._max_restarts:
             self._failure = error
             return False
-        first_line = (error.desc or str(error)).strip().splitlines()[0][:300]
+        first_line = (str(error).strip().splitlines() or ["unknown error"])[0][:300]
         sys.stderr.write(
             f"logiflow: the {self.name} query failed ({first_line}); starting it again from its "
             f"checkpoint in {self._pause:.0f}s\n"
