@@ -1,8 +1,9 @@
 """The streaming job: Kafka -> ETL transforms -> Elasticsearch, with checkpoints and triggers.
 
 Run it with ``logiflow etl [--until-caught-up]`` on one machine, or through ``etl_main.py`` (the
-SparkApplication's main file) on Kubernetes. It runs one streaming query, ``events``, on the logs
-topic. Each micro-batch is decoded and parsed once and kept (``processed_once``); from those rows:
+SparkApplication's main file) on Kubernetes. It runs the streaming query ``events`` on the logs
+topic and, with ``archive.enabled``, the raw-log archive's own query (``archive_query``). Each
+events micro-batch is decoded and parsed once and kept (``processed_once``); from those rows:
 
 - its indexed events go to ``<prefix>-events-*``;
 - its dead letters to ``<prefix>-deadletter-*`` (searchable there next to the events) and,
