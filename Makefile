@@ -186,6 +186,11 @@ bench-job: $(BENCH_STAMP)
 bench-anomaly: $(BENCH_STAMP)
 	$(BIN)/python tests/benchmarks/bench_anomaly.py $(BENCH_ARGS)
 
+# Archive throughput, backfill lines/s and files per hour (own Kafka, Elasticsearch, s3proxy).
+.PHONY: bench-archive
+bench-archive: install
+	$(BIN)/python tests/benchmarks/bench_archive.py $(BENCH_ARGS)
+
 # The Kibana saved objects the chart imports, regenerated from the panel model.
 .PHONY: kibana-objects
 kibana-objects: install

@@ -338,6 +338,65 @@ class SparkSettings(_Section):
     conf: dict[str, str] = {}
 
 
+class ArchiveSettings(_Section):
+    """The raw-log archive: every record of the logs topic, as Parquet on S3 (``archive_query``).
+
+    Any S3 endpoint works (AWS S3, MinIO, Ceph RGW, s3proxy). With ``local.`` servers and no
+    ``endpoint`` of its own, the archive goes to the local s3proxy (``logiflow local up``).
+    """
+
+    enabled: bool = False
+    # http(s)://host:port of the S3 API; None: AWS S3 of ``region`` (or the local s3proxy).
+    endpoint: str | None = None
+    bucket: str = Field(default="logiflow-archive", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    # Objects go under s3a://<bucket>/<prefix>/topic=<topic>/date=<yyyy-mm-dd>/hour=<hh>/.
+    prefix: str = Field(default="raw", pattern=r"^[A-Za-z0-9._/-]+$")
+    region: str = "us-east-1"
+    # Path-style URLs (http://host/bucket/key): MinIO, Ceph RGW and s3proxy need them.
+    path_style: bool = True
+    # Static credentials; unset: the AWS default chain (env, web identity, instance profile).
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    # One Parquet file per partition directory and trigger: a longer interval and a larger
+    # max_records_per_trigger make fewer, larger files (README, Raw-log archive).
+    trigger_interval: str = "5 minutes"
+    max_records_per_trigger: int = Field(default=2_000_000, gt=0)
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_has_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"endpoint {value!r} must start with http:// or https://")
+        return value or None
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_relative(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("trigger_interval")
+    @classmethod
+    def _is_interval(cls, value: str) -> str:
+        if not _INTERVAL_RE.match(value):
+            raise ValueError(f"{value!r} is not an interval such as '5 minutes'")
+        return value
+
+    @model_validator(mode="after")
+    def _keys_in_pairs(self) -> ArchiveSettings:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise PydanticCustomError(
+                "archive_credentials",
+                "set both archive.access_key_id and archive.secret_access_key, or neither",
+            )
+        return self
+
+    @property
+    def url(self) -> str:
+        """The archive's root, as Spark's s3a filesystem names it."""
+        return f"s3a://{self.bucket}/{self.prefix}"
+
+
 class ShipSettings(_Section):
     """The Kafka producer of ``logiflow ship`` and ``logiflow generate``."""
 
@@ -374,6 +433,10 @@ class LocalSettings(_Section):
     kafka_port: int = Field(default=9092, gt=0, lt=65536)
     kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
     elasticsearch_port: int = Field(default=9200, gt=0, lt=65536)
+    # The local S3 server (org.gaul:s3proxy, filesystem backend), started when archive.enabled.
+    s3proxy_version: str = "4.1.0"
+    s3proxy_port: int = Field(default=9000, gt=0, lt=65536)
+    s3proxy_heap: str = "256m"
     kafka_heap: str = "512m"
     elasticsearch_heap: str = "1g"
 
@@ -426,6 +489,7 @@ class LogiflowConfig(BaseSettings):
     ship: ShipSettings = ShipSettings()
     local: LocalSettings = LocalSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    archive: ArchiveSettings = ArchiveSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,8 +1,9 @@
 """The streaming job: Kafka -> ETL transforms -> Elasticsearch, with checkpoints and triggers.
 
 Run it with ``logiflow etl [--until-caught-up]`` on one machine, or through ``etl_main.py`` (the
-SparkApplication's main file) on Kubernetes. Its streaming query ``events`` reads the logs
-topic. Each micro-batch is decoded and parsed once and kept (``processed_once``); from those rows:
+SparkApplication's main file) on Kubernetes. It runs the streaming query ``events`` on the logs
+topic and, with ``archive.enabled``, the raw-log archive's own query (``archive_query``). Each
+events micro-batch is decoded and parsed once and kept (``processed_once``); from those rows:
 
 - its indexed events go to ``<prefix>-events-*``;
 - its dead letters to ``<prefix>-deadletter-*`` (searchable there next to the events) and,
@@ -38,6 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from elasticsearch import ApiError, TransportError
@@ -46,6 +48,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.anomaly.minute_counts import minute_count_records
 from logiflow.anomaly.query import ANOMALIES_QUERY, start_anomaly_query
+from logiflow.archive_query import ARCHIVE_QUERY, SupervisedQuery, start_archive_query
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
@@ -58,6 +61,7 @@ from logiflow.etl.pipeline import (
     select_events,
     tally_batch,
 )
+from logiflow.io.archive_check import check_archive
 from logiflow.io.bulk_retries import bulk_with_retries, retry_transient
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_privileges import check_own_privileges
@@ -149,7 +153,12 @@ def events_batch_writer(
     result: EtlResult,
     on_batch: Callable[[BatchAccount], None] | None,
     stop: threading.Event | None = None,
+    *,
+    query: str = names.EVENTS_QUERY,
+    run_id: str | None = None,
 ) -> Callable[[DataFrame, int], None]:
+    """The events query's foreachBatch function; backfill calls it on batches of its own, with
+    its ``query`` name and a ``run_id`` in place of the streaming checkpoint's id."""
     es = config.elasticsearch
     prefix = es.index_prefix
     dead_letter_topic = config.kafka.dead_letter_topic
@@ -190,9 +199,10 @@ def events_batch_writer(
                 dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
                 event_time_out_of_bounds=tally.event_time_out_of_bounds,
                 offset_ranges=tally.offset_ranges,
-                checkpoint=batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
+                checkpoint=run_id
+                or batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
             )
-            write_account(config, names.EVENTS_QUERY, account, stop)
+            write_account(config, query, account, stop)
         result.add(account)
         if on_batch is not None:
             on_batch(account)
@@ -286,10 +296,20 @@ def start_queries(
     on_batch: Callable[[BatchAccount], None] | None = None,
     stop: threading.Event | None = None,
 ) -> list[StreamingQuery]:
-    """Start the streaming query (one, ``events``; a list so callers need not care).
+    """Start the streaming queries: ``events``; with ``archive.enabled``, ``archive``; and when
+    running continuously with ``anomaly.enabled``, ``anomalies`` (caught-up runs start it after
+    ``events``, see ``run_etl``).
 
     ``stop``: set when the job is asked to stop; ends a wait for Elasticsearch in the driver."""
     prefix = config.elasticsearch.index_prefix
+    archive: list[StreamingQuery] = []
+    if config.archive.enabled:
+        # Its own query: its offsets and checkpoint are its own, the ETL never waits on S3.
+        checkpoint = checkpoint_location(config, ARCHIVE_QUERY)
+        start_archive = partial(start_archive_query, spark, config, until_caught_up, checkpoint)
+        # Caught-up runs (tests, scripts) must end: they give up after 8 restarts (~3 min).
+        restarts = 8 if until_caught_up else None
+        archive.append(SupervisedQuery(ARCHIVE_QUERY, start_archive, restarts))  # type: ignore[arg-type]
     stream = read_kafka(spark, config.kafka).transform(process_records(config))
     writer = (
         stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
@@ -297,8 +317,8 @@ def start_queries(
         .foreachBatch(short_batch_errors(events_batch_writer(config, result, on_batch, stop)))
     )
     if until_caught_up:
-        return [writer.trigger(availableNow=True).start()]
-    queries = [writer.trigger(processingTime=config.spark.trigger_interval).start()]
+        return [writer.trigger(availableNow=True).start(), *archive]
+    queries = [writer.trigger(processingTime=config.spark.trigger_interval).start(), *archive]
     if config.anomaly.enabled:
         anomalies = checkpoint_location(config, ANOMALIES_QUERY)
         queries.append(start_anomaly_query(spark, config, anomalies, until_caught_up=False))
@@ -337,6 +357,8 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
     would only show when the first bad line arrives, as a batch stuck waiting for metadata.
     """
     topics = check_kafka(config.kafka)
+    if config.archive.enabled:
+        check_archive(config.archive)
     client = connect(config.elasticsearch)
     try:
         dead_letter_topic = config.kafka.dead_letter_topic

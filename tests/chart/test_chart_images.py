@@ -49,6 +49,7 @@ def test_etl_image_matches_spark_and_entry_point() -> None:
     entry = values["spark"]["mainApplicationFile"].removeprefix("local://")
     assert f"COPY spark_apps/etl_main.py {entry}" in text
     assert "spark_apps/logiflow/local/spark-connectors.pom.xml" in text
+    assert "spark_apps/logiflow/local/spark-s3a.pom.xml" in text
 
 
 def test_only_the_etl_image_installs_spark() -> None:

@@ -58,6 +58,11 @@ def test_config_file_from_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ("aggregate:\n  window: 1 minit\n", "aggregate.window"),
         ("elasticsearch:\n  hosts: [localhost:9200]\n", "elasticsearch.hosts"),
         ("kafka:\n  max_offsets_per_trigger: 0\n", "kafka.max_offsets_per_trigger"),
+        ("archive:\n  endpoint: minio:9000\n", "archive.endpoint"),
+        ("archive:\n  bucket: Not_A_Bucket\n", "archive.bucket"),
+        ("archive:\n  trigger_interval: 5 minits\n", "archive.trigger_interval"),
+        ("archive:\n  access_key_id: only-half\n", "archive.secret_access_key"),
+        ("archive:\n  enable: true\n", "archive.enable"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path: Path, text: str, named: str) -> None:

@@ -54,6 +54,7 @@ def test_readme_commands_exist() -> None:
         "report",
         "es-setup",
         "replay-dead-letters",
+        "backfill",
     } <= listed
     runner = CliRunner()
     for command in sorted(listed):

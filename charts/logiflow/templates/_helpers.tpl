@@ -408,3 +408,24 @@ relabelings:
 {{/* Strimzi labels each pod strimzi.io/name: <cluster>-kafka (brokers) or <cluster>-kafka-exporter. */}}
 {{- define "logiflow.kafka.brokerPodName" -}}{{ printf "%s-kafka" (include "logiflow.kafka.fullname" .) }}{{- end -}}
 {{- define "logiflow.kafka.exporterPodName" -}}{{ printf "%s-kafka-exporter" (include "logiflow.kafka.fullname" .) }}{{- end -}}
+
+{{/*
+The archive's S3 key pair from the user's Secret (archive.credentials), as the LOGIFLOW_ARCHIVE__*
+variables config.py reads; nothing without a Secret (the pods' default AWS chain applies).
+*/}}
+{{- define "logiflow.archive.credentialEnv" -}}
+{{- with .Values.archive -}}
+{{- if and .enabled .credentials.secretName }}
+- name: LOGIFLOW_ARCHIVE__ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .credentials.secretName }}
+      key: {{ .credentials.accessKeyIdKey }}
+- name: LOGIFLOW_ARCHIVE__SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .credentials.secretName }}
+      key: {{ .credentials.secretAccessKeyKey }}
+{{- end }}
+{{- end }}
+{{- end }}

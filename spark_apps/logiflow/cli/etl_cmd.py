@@ -22,6 +22,7 @@ from logiflow.cli.spark_runtime import (
     connector_jars,
     require_spark,
     spark_log_file,
+    with_local_archive,
 )
 from logiflow.cli.state import state
 
@@ -63,6 +64,7 @@ def etl(
         elasticsearch=options.elasticsearch_overrides(es_host, index_prefix),
         spark={"checkpoint_dir": checkpoint_dir},
     )
+    config = with_local_archive(config, console)
 
     def show(account: BatchAccount) -> None:
         moved = account.event_time_out_of_bounds

@@ -1,4 +1,5 @@
-"""``logiflow local up|down|status|fetch``: the local Kafka and Elasticsearch servers.
+"""``logiflow local up|down|status|fetch``: the local Kafka and Elasticsearch servers (and the
+s3proxy S3 server when ``archive.enabled`` names no endpoint of its own).
 
 ``up`` fetches what is missing (first run only), starts both servers in the background, waits
 until they are healthy and creates the pipeline's topics; they keep running until ``down``.
@@ -43,7 +44,7 @@ def _config(ctx: typer.Context, state_dir: Path | None, **local: Any) -> Logiflo
 
 
 def _servers(config: LogiflowConfig) -> LocalServers:
-    return LocalServers(config.local, err)
+    return LocalServers(config.local, err, archive=config.archive)
 
 
 @local_app.command("up")
@@ -113,6 +114,8 @@ def fetch(ctx: typer.Context) -> None:
     servers = _servers(config)
     servers.fetch()
     jars = artifacts.connector_jars(config.local, err)
+    if config.archive.enabled:
+        jars += artifacts.s3a_jars(config.local, err)
     err.print(f"cache ready in {config.local.cache_dir} ({len(jars)} connector jars)")
 
 
@@ -123,11 +126,17 @@ def status_document(servers: LocalServers) -> dict[str, Any]:
     kafka["bootstrap_servers"] = servers.kafka_bootstrap
     elasticsearch = report["elasticsearch"].as_dict()
     elasticsearch["url"] = servers.elasticsearch_url
-    return {
+    document = {
         "state_dir": str(servers.settings.state_dir),
         "kafka": kafka,
         "elasticsearch": elasticsearch,
     }
+    if "s3proxy" in report:
+        s3proxy = report["s3proxy"].as_dict()
+        s3proxy["endpoint"] = servers.s3proxy.address
+        s3proxy["bucket"] = servers.archive.bucket
+        document["s3proxy"] = s3proxy
+    return document
 
 
 def _print_table(servers: LocalServers) -> None:

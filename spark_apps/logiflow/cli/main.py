@@ -20,6 +20,7 @@ from rich.console import Console
 from logiflow.cli import (
     anomalies_cmd,
     audit_cmd,
+    backfill_cmd,
     check_cmd,
     dashboard_cmd,
     es_setup_cmd,
@@ -61,6 +62,7 @@ app.command("dashboard")(dashboard_cmd.dashboard)
 app.command("replay-dead-letters")(replay_cmd.replay)
 app.command("check")(check_cmd.check)
 app.command("status")(status_cmd.status)
+app.command("backfill")(backfill_cmd.backfill)
 
 
 @app.callback()

@@ -107,7 +107,7 @@ def run(
             update={"checkpoint_dir": str(base.local.state_dir / "checkpoints")}
         )
         base = base.model_copy(update={"spark": spark})
-    servers = LocalServers(base.local, console)
+    servers = LocalServers(base.local, console, archive=base.archive)
     # Ctrl-C while the servers start interrupts the start (which cleans up after itself).
     started = servers.start(foreground=not keep_servers)
     try:

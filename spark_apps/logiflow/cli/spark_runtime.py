@@ -1,9 +1,10 @@
 """What the two Spark-running commands (``etl``, ``run``) add around the job on this machine.
 
-They fetch the Kafka connector jars into the local cache, send Spark's and the JVM's own output
-to ``<local.state_dir>/logs/spark.log`` (one line on the terminal says where), and fail with one
-clear line when the package was installed without its ``spark`` extra. Nothing here imports
-pyspark: the job is imported by the commands themselves, once they run.
+They fetch the Kafka connector jars (and, with the archive, the s3a jars) into the local cache,
+send Spark's and the JVM's own output to ``<local.state_dir>/logs/spark.log`` (one line on the
+terminal says where), and fail with one clear line when the package was installed without its
+``spark`` extra. Nothing here imports pyspark: the job is imported by the commands themselves,
+once they run.
 """
 
 from __future__ import annotations
@@ -37,7 +38,21 @@ def connector_jars(config: LogiflowConfig, source: ConnectorJars, console: Conso
     """The jars to put on Spark's classpath: fetched into the local cache, or none (provided)."""
     if source == "provided":
         return []
-    return artifacts.connector_jars(config.local, console)
+    jars = artifacts.connector_jars(config.local, console)
+    if config.archive.enabled:
+        jars += artifacts.s3a_jars(config.local, console)
+    return jars
+
+
+def with_local_archive(config: LogiflowConfig, console: Console) -> LogiflowConfig:
+    """``config`` with the archive pointed at the local s3proxy when the archive is enabled
+    without an endpoint and ``logiflow local up`` runs one for this state dir."""
+    from logiflow.local.servers import LocalServers
+
+    servers = LocalServers(config.local, console, archive=config.archive)
+    if not servers.with_s3proxy or servers.s3proxy.running_pid() is None:
+        return config
+    return servers.apply_archive_to(config)
 
 
 def spark_log_file(config: LogiflowConfig, console: Console) -> Path:

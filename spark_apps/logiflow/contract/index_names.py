@@ -53,6 +53,10 @@ BATCH_OFFSET_RANGES = "logiflow.batch.offset_ranges"
 # Names of the streaming queries (also their checkpoint sub-directories and the values of
 # logiflow.batch.query).
 EVENTS_QUERY = "events"
+# ``logiflow backfill --from-archive``: its batches are accounted under this name (the
+# checkpoint field holds the backfill's run id), apart from the streaming query's, whose offsets
+# ``logiflow audit`` reconciles with the broker.
+BACKFILL_QUERY = "backfill"
 
 
 def index_stem(prefix: str, kind: Kind) -> str:

@@ -1,13 +1,18 @@
 """Fetches, verifies and caches the JVM artifacts of the embedded default, from Maven Central.
 
-Three artifacts, all pinned:
+Five artifacts, all pinned:
 
 * the Kafka broker: ``org.apache.kafka:kafka_2.13`` with its runtime dependencies plus a log4j2
   backend, resolved by Maven from ``kafka-server.pom.xml`` (package data next to this module);
 * Elasticsearch: the runnable ``org.elasticsearch.distribution.integ-test-zip:elasticsearch``
   zip, downloaded directly and checked against the checksum Maven Central publishes beside it;
 * the Spark Kafka connector jars, resolved from ``spark-connectors.pom.xml``, which is also what
-  the Spark image copies into ``/opt/spark/jars`` (one list for both).
+  the Spark image copies into ``/opt/spark/jars`` (one list for both);
+* the s3a filesystem for the raw-log archive (hadoop-aws and the AWS SDK v2 bundle), resolved
+  from ``spark-s3a.pom.xml`` the same way, fetched only when ``archive.enabled``;
+* the local S3 server: s3proxy's self-contained jar
+  (``org.gaul:s3proxy:<version>:jar-with-dependencies``), downloaded directly, checked against
+  Central's checksum and, for the pinned version, against the SHA-256 recorded here.
 
 Maven runs with ``--strict-checksums`` and keeps its repository inside the cache, so a jar whose
 ``.sha1`` does not match fails the fetch. Every finished artifact directory carries a manifest of
@@ -54,6 +59,10 @@ MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 MANIFEST_NAME = ".logiflow-manifest.json"
 KAFKA_POM = "kafka-server.pom.xml"
 CONNECTORS_POM = "spark-connectors.pom.xml"
+S3A_POM = "spark-s3a.pom.xml"
+# SHA-256 of s3proxy-<version>-jar-with-dependencies.jar, per version we have checked by hand;
+# a version not listed here is accepted on Central's own checksum alone.
+S3PROXY_SHA256 = {"4.1.0": "a4d025969aaf796616ed4b1e2491d87d455ce84bb28cb9db086b2e6aaa68b48d"}
 # Must match pyspark (pyproject pins pyspark==4.2.0) and the version in spark-connectors.pom.xml.
 SPARK_VERSION = "4.2.0"
 
@@ -67,14 +76,17 @@ class MavenArtifact:
     artifact_id: str
     version: str
     extension: str = "jar"
+    classifier: str | None = None
 
     @property
     def coordinates(self) -> str:
-        return f"{self.group_id}:{self.artifact_id}:{self.extension}:{self.version}"
+        classifier = f":{self.classifier}" if self.classifier else ""
+        return f"{self.group_id}:{self.artifact_id}:{self.extension}{classifier}:{self.version}"
 
     @property
     def file_name(self) -> str:
-        return f"{self.artifact_id}-{self.version}.{self.extension}"
+        classifier = f"-{self.classifier}" if self.classifier else ""
+        return f"{self.artifact_id}-{self.version}{classifier}.{self.extension}"
 
     @property
     def url(self) -> str:
@@ -94,6 +106,10 @@ def elasticsearch_artifact(version: str) -> MavenArtifact:
     return MavenArtifact(
         "org.elasticsearch.distribution.integ-test-zip", "elasticsearch", version, "zip"
     )
+
+
+def s3proxy_artifact(version: str) -> MavenArtifact:
+    return MavenArtifact("org.gaul", "s3proxy", version, classifier="jar-with-dependencies")
 
 
 def pom_path(name: str) -> Path:
@@ -413,6 +429,50 @@ def connector_jars(
     """Paths of the connector jars, for ``spark.jars`` (see ``create_spark_session``)."""
     installed = ensure_connectors(settings or LocalSettings(), console)
     return sorted(str(p) for p in (installed.path / "libs").glob("*.jar"))
+
+
+def ensure_s3a(settings: LocalSettings, console: Console | None = None) -> Installed:
+    """hadoop-aws and the AWS SDK v2 bundle (``<path>/libs``) from spark-s3a.pom.xml."""
+    pom_hash = _digest(pom_path(S3A_POM))[:12]
+    return _maven_bundle(
+        settings, f"spark-s3a-{SPARK_VERSION}-{pom_hash}", S3A_POM,
+        f"Spark {SPARK_VERSION} s3a filesystem (hadoop-aws, AWS SDK bundle)", {},
+        _console(console),
+    )  # fmt: skip
+
+
+def s3a_jars(settings: LocalSettings | None = None, console: Console | None = None) -> list[str]:
+    """Paths of the s3a jars, added to ``spark.jars`` when the archive is enabled."""
+    installed = ensure_s3a(settings or LocalSettings(), console)
+    return sorted(str(p) for p in (installed.path / "libs").glob("*.jar"))
+
+
+def ensure_s3proxy(settings: LocalSettings, console: Console | None = None) -> Installed:
+    """The s3proxy jar (``<path>/s3proxy.jar``), fetched and verified."""
+    console = _console(console)
+    version = settings.s3proxy_version
+    artifact = s3proxy_artifact(version)
+    final = settings.cache_dir / f"s3proxy-{version}"
+    with _cache_lock(settings.cache_dir):
+        if _is_intact(final, console):
+            return Installed(final, fetched=False)
+        download = settings.cache_dir / "downloads" / artifact.file_name
+        download_verified(artifact, download, console)
+        pinned = S3PROXY_SHA256.get(version)
+        if pinned is not None and _digest(download) != pinned:
+            download.unlink()
+            raise ArtifactError(
+                f"{artifact.coordinates} from {artifact.url} does not have the pinned SHA-256 "
+                f"{pinned}; it was removed, run again to download it"
+            )
+        staging = _staging_dir(settings.cache_dir, final.name)
+        try:
+            shutil.copyfile(download, staging / "s3proxy.jar")
+            _write_manifest(staging, artifact.url)
+            _install_dir(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return Installed(final, fetched=True)
 
 
 def ensure_elasticsearch(settings: LocalSettings, console: Console | None = None) -> Installed:

@@ -1,4 +1,5 @@
-"""The embedded default's servers as a pair: one Kafka broker and one Elasticsearch node.
+"""The embedded default's servers: one Kafka broker, one Elasticsearch node and, when the raw-log
+archive is enabled with no endpoint of its own, one s3proxy (``s3proxy_server``).
 
 Both listen on 127.0.0.1 only, keep their configuration, data and logs under
 ``LocalSettings.state_dir`` (``kafka/`` and ``elasticsearch/``) and record a pid file there, so
@@ -17,14 +18,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pydantic import SecretStr
 from rich.console import Console
 
-from logiflow.config import LocalSettings, LogiflowConfig
+from logiflow.config import ArchiveSettings, LocalSettings, LogiflowConfig
 from logiflow.errors import ServiceUnreachableError
 from logiflow.local import artifacts
 from logiflow.local.elasticsearch_server import ElasticsearchServer
 from logiflow.local.kafka_server import KafkaServer
 from logiflow.local.process import DEFAULT_STOP_GRACE, ServerName, ServerProcess, ServerStatus
+from logiflow.local.s3proxy_server import S3ProxyServer
 from logiflow.stop_signals import exit_on_sigterm
 
 DEFAULT_START_TIMEOUT = 180.0
@@ -39,22 +42,30 @@ class LocalServers:
         console: Console | None = None,
         *,
         elasticsearch_node_settings: dict[str, str] | None = None,
+        archive: ArchiveSettings | None = None,
     ) -> None:
-        """``elasticsearch_node_settings``: extra static node settings (elasticsearch.yml)."""
+        """``elasticsearch_node_settings``: extra static node settings (elasticsearch.yml);
+        ``archive``: the archive settings, which decide whether s3proxy is one of the servers."""
         self.settings = settings
         self.console = console if console is not None else Console(stderr=True)
         self.kafka = KafkaServer(settings, self.console)
         self.elasticsearch = ElasticsearchServer(
             settings, self.console, node_settings=elasticsearch_node_settings
         )
+        archive = archive or ArchiveSettings()
+        self.archive = archive
+        self.s3proxy = S3ProxyServer(settings, self.console, archive.bucket)
+        # The local S3 server stands in for an archive endpoint the config does not give.
+        self.with_s3proxy = archive.enabled and archive.endpoint is None
         self._atexit_registered = False
         # Servers this object launched in the foreground; only these are stopped at exit, never
         # servers it found already running (e.g. from `logiflow local up`).
         self._owned: set[ServerName] = set()
 
     @property
-    def servers(self) -> tuple[ServerProcess, ServerProcess]:
-        return (self.kafka, self.elasticsearch)
+    def servers(self) -> tuple[ServerProcess, ...]:
+        core: tuple[ServerProcess, ...] = (self.kafka, self.elasticsearch)
+        return (*core, self.s3proxy) if self.with_s3proxy else core
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -68,6 +79,8 @@ class LocalServers:
         """Download and verify everything the servers need (safe to call at any time)."""
         artifacts.ensure_kafka(self.settings, self.console)
         artifacts.ensure_elasticsearch(self.settings, self.console)
+        if self.with_s3proxy:
+            artifacts.ensure_s3proxy(self.settings, self.console)
 
     def start(
         self, timeout: float = DEFAULT_START_TIMEOUT, foreground: bool = True
@@ -87,7 +100,7 @@ class LocalServers:
         try:
             # Elasticsearch boots slowest: launch it first so Kafka's storage formatting and
             # start overlap with it.
-            for server in reversed(self.servers):
+            for server in (self.elasticsearch, self.kafka, *self.servers[2:]):
                 if server.running_pid() is not None:
                     started[server.name] = False
                     continue
@@ -109,7 +122,8 @@ class LocalServers:
     ) -> None:
         pending = list(self.servers)
         deadline = time.monotonic() + timeout
-        with self.console.status("waiting for Kafka and Elasticsearch to become healthy") as live:
+        names = " and ".join(s.display for s in pending)
+        with self.console.status(f"waiting for {names} to become healthy") as live:
             while pending:
                 for server in list(pending):
                     proc = procs.get(server.name)
@@ -127,8 +141,12 @@ class LocalServers:
                 time.sleep(0.5)
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> dict[ServerName, bool]:
-        """Stop both servers; returns, per server, whether it was running."""
-        return {server.name: server.stop(grace) for server in self.servers}
+        """Stop the servers; returns, per server, whether it was running. An s3proxy left
+        running from a config that enabled the archive is stopped too."""
+        stopped = {server.name: server.stop(grace) for server in self.servers}
+        if not self.with_s3proxy and self.s3proxy.running_pid() is not None:
+            stopped[self.s3proxy.name] = self.s3proxy.stop(grace)
+        return stopped
 
     def status(self) -> dict[ServerName, ServerStatus]:
         return {server.name: server.status() for server in self.servers}
@@ -166,10 +184,27 @@ class LocalServers:
                 if started.get(server.name):
                     server.stop()
 
+    def apply_archive_to(self, config: LogiflowConfig) -> LogiflowConfig:
+        """``config`` with the archive pointed at the local s3proxy, if it stands in for it."""
+        if not self.with_s3proxy:
+            return config
+        credentials = self.s3proxy.credentials()
+        archive = config.archive.model_copy(
+            update={
+                "endpoint": self.s3proxy.address,
+                "path_style": True,
+                "access_key_id": credentials.access_key_id,
+                "secret_access_key": SecretStr(credentials.secret_access_key),
+            }
+        )
+        return config.model_copy(update={"archive": archive})
+
     def apply_to(self, config: LogiflowConfig) -> LogiflowConfig:
-        """``config`` with Kafka and Elasticsearch pointed at these servers."""
+        """``config`` with Kafka, Elasticsearch (and the archive) pointed at these servers."""
+        archive = self.apply_archive_to(config).archive
         return config.model_copy(
             update={
+                "archive": archive,
                 "kafka": config.kafka.model_copy(
                     update={
                         "bootstrap_servers": self.kafka_bootstrap,

@@ -109,7 +109,15 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return selector.get("matchLabels", {}).items() <= labels.items()
 
 
+# Addresses outside the cluster (the archive's S3 store in the staging profile): no endpoint of
+# the model (pods, the API server) lies in them.
+EXTERNAL_CIDRS = ("198.51.100.0/24",)
+
+
 def _peer_matches(peer: dict[str, Any], other: Endpoint) -> bool:
+    if "ipBlock" in peer:
+        assert set(peer) == {"ipBlock"} and peer["ipBlock"]["cidr"] in EXTERNAL_CIDRS, peer
+        return False
     assert set(peer) <= {"podSelector", "namespaceSelector"}, f"peer not modelled: {peer}"
     if other.namespace is None:  # not a pod: only rules without peers reach it
         return False

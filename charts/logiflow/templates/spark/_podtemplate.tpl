@@ -14,6 +14,10 @@ metadata:
     # Egress to Kafka and Elasticsearch (network/networkpolicy-*-clients.yaml).
     logiflow.io/kafka-client: "true"
     logiflow.io/elasticsearch-client: "true"
+    {{- if $root.Values.archive.enabled }}
+    # Egress to the archive's S3 endpoint (network/networkpolicy-archive.yaml).
+    logiflow.io/archive-client: "true"
+    {{- end }}
 spec:
   securityContext:
     {{- toYaml $root.Values.podSecurityContext | nindent 4 }}
@@ -31,6 +35,7 @@ spec:
       {{- end }}
       env:
         {{- include "logiflow.credentialEnv" (list $root "etl") | nindent 8 }}
+        {{- include "logiflow.archive.credentialEnv" $root | nindent 8 }}
       volumeMounts:
         {{- include "logiflow.commonVolumeMounts" $root | nindent 8 }}
         - name: checkpoints
