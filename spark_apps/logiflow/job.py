@@ -20,6 +20,10 @@ a whole and its offsets are not committed, so a restart replays it; since every 
 aggregate partials included, is written by an id derived from the records, the replay overwrites
 rather than duplicates.
 
+The driver's metrics (``metrics.etl_monitor``, on ``metrics.port``) are fed from the same
+accounting, and each committed batch's end offsets go to the consumer group
+``kafka.consumer_group`` so Kafka's lag tools see the job (``io.consumer_group``).
+
 Triggers: ``processingTime(spark.trigger_interval)`` continuously, or ``availableNow`` with
 ``until_caught_up`` (read everything there is now, then stop) for backfills and tests. SIGTERM
 and Ctrl-C stop the query between batches.
@@ -29,21 +33,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from elasticsearch import ApiError, TransportError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
+from logiflow.batch_accounting import BatchAccount, EtlResult, add_counts, write_account
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
-from logiflow.contract.offset_ranges import OffsetRange
+from logiflow.contract.metrics import REASON_ES_REJECTED
 from logiflow.etl.pipeline import (
     aggregate,
     process_records,
@@ -52,13 +54,12 @@ from logiflow.etl.pipeline import (
     select_events,
     tally_batch,
 )
-from logiflow.io.bulk_retries import bulk_with_retries, retry_transient
+from logiflow.io.bulk_retries import retry_transient
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_privileges import check_own_privileges
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
-    SinkUnavailableError,
     aggregate_index,
     dead_letter_index,
     event_index,
@@ -66,53 +67,17 @@ from logiflow.io.sink_elasticsearch import (
 )
 from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import read_kafka
+from logiflow.metrics.etl_monitor import EtlMonitor
 from logiflow.query_errors import EtlFailedError, query_failure, short_batch_errors
 from logiflow.report import refresh_before_counting
-from logiflow.spark_session import create_spark_session, stop_session
+from logiflow.spark_session import PROMETHEUS_SERVLET_CONF, create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
 QUERY_NAMES = (names.EVENTS_QUERY,)
 # Spark's local property holding the streaming query's id (kept in its checkpoint), set on the
 # thread that runs foreachBatch.
 _QUERY_ID_PROPERTY = "sql.streaming.queryId"
-__all__ = ["EtlFailedError", "query_failure", "run_etl"]
-
-
-@dataclass
-class BatchAccount:
-    """What one events micro-batch did; ``input == indexed + filtered + dead_letter``."""
-
-    batch_id: int
-    input: int
-    indexed: int
-    filtered: int
-    dead_letter: int
-    # Indexed events moved to their arrival time (counted in ``indexed`` too).
-    event_time_out_of_bounds: int = 0
-    offset_ranges: tuple[OffsetRange, ...] = ()
-    # The streaming query's id: batch ids restart at 0 with a new checkpoint, this does not.
-    checkpoint: str | None = None
-
-
-@dataclass
-class EtlResult:
-    """Running totals of a run (a continuous run keeps only the last batches in memory)."""
-
-    recent_batches: deque[BatchAccount] = field(default_factory=lambda: deque(maxlen=100))
-    batch_count: int = 0
-    totals: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("input", "indexed", "filtered", "dead_letter"), 0)
-    )
-    aggregate_docs: int = 0
-    stopped_by_signal: bool = False
-
-    def add(self, account: BatchAccount) -> None:
-        self.recent_batches.append(account)
-        self.batch_count += 1
-        self.totals["input"] += account.input
-        self.totals["indexed"] += account.indexed
-        self.totals["filtered"] += account.filtered
-        self.totals["dead_letter"] += account.dead_letter
+__all__ = ["BatchAccount", "EtlFailedError", "EtlResult", "query_failure", "run_etl"]
 
 
 def checkpoint_location(config: LogiflowConfig, query: str) -> str:
@@ -150,12 +115,13 @@ def events_batch_writer(
     partials = aggregate(config)
 
     def write_batch(stream_batch: DataFrame, batch_id: int) -> None:
+        started = time.monotonic()
         # Processed once; the selections and counts below all read the kept rows.
         with processed_once(stream_batch) as batch:
             tally = tally_batch(batch)
             counts = tally.outcomes
             total = sum(counts.values())
-            events = dead = None
+            events = windows = dead = None
             if counts[ecs.OUTCOME_INDEXED]:
                 events = write_documents(select_events(batch), event_index(prefix), es)
                 windows = write_documents(partials(batch), aggregate_index(prefix), es)
@@ -185,55 +151,19 @@ def events_batch_writer(
                 event_time_out_of_bounds=tally.event_time_out_of_bounds,
                 offset_ranges=tally.offset_ranges,
                 checkpoint=batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
+                dead_letter_reasons=add_counts(
+                    tally.dead_letter_reasons, {REASON_ES_REJECTED: rejected}
+                ),
+                es_retries=add_counts(*(w.retries for w in (events, windows, dead) if w)),
+                es_rejected=rejected,
             )
             write_account(config, names.EVENTS_QUERY, account, stop)
+            account.seconds = time.monotonic() - started
         result.add(account)
         if on_batch is not None:
             on_batch(account)
 
     return write_batch
-
-
-def write_account(
-    config: LogiflowConfig, query: str, account: BatchAccount, stop: threading.Event | None = None
-) -> None:
-    """The accounting document, by id "<query>-<checkpoint>-<batch id>": a re-run batch
-    overwrites it, a run from a new checkpoint adds its own.
-
-    Written from the driver, with the sink's unbounded retries: an outage that starts between a
-    batch's writes and its accounting is waited out too (``stop`` ends the wait)."""
-    es = config.elasticsearch
-    client = create_es_client(es)
-    document = {
-        names.BATCH_TIMESTAMP: datetime.now(UTC).isoformat(timespec="milliseconds"),
-        names.BATCH_QUERY: query,
-        names.BATCH_ID: account.batch_id,
-        names.COUNT_INPUT: account.input,
-        names.COUNT_INDEXED: account.indexed,
-        names.COUNT_FILTERED: account.filtered,
-        names.COUNT_DEAD_LETTER: account.dead_letter,
-        names.COUNT_EVENT_TIME_OUT_OF_BOUNDS: account.event_time_out_of_bounds,
-        names.BATCH_CHECKPOINT: account.checkpoint,
-        names.BATCH_OFFSET_RANGES: [r.as_document() for r in account.offset_ranges],
-    }
-    try:
-        failures = bulk_with_retries(
-            client,
-            [
-                {
-                    "_op_type": "index",
-                    "_id": names.batch_doc_id(query, account.batch_id, account.checkpoint),
-                    "_index": names.batches_index(es.index_prefix),
-                    "_source": document,
-                }
-            ],
-            es,
-            stop=stop,
-        )
-    finally:
-        client.close()
-    if failures:
-        raise SinkUnavailableError(f"Elasticsearch refused the accounting document: {failures[0]}")
 
 
 def make_countable(config: LogiflowConfig) -> None:
@@ -276,13 +206,19 @@ def start_queries(
 
 
 def await_queries(
-    queries: list[StreamingQuery], stop: threading.Event, poll_seconds: float = 0.5
+    queries: list[StreamingQuery],
+    stop: threading.Event,
+    poll_seconds: float = 0.5,
+    on_poll: Callable[[list[StreamingQuery]], None] | None = None,
 ) -> bool:
-    """Wait until every query ends or ``stop`` is set; True when stopped by ``stop``."""
+    """Wait until every query ends or ``stop`` is set; True when stopped by ``stop``.
+    ``on_poll(queries)``: called at every poll (the metrics follow the progress)."""
     try:
         while any(q.isActive for q in queries):
             if stop.is_set():
                 return True
+            if on_poll is not None:
+                on_poll(queries)
             for q in queries:
                 failure = query_failure(q) if not q.isActive else None
                 if failure is not None:
@@ -336,8 +272,21 @@ def session_for(
     """The job's SparkSession; ``jars``: the Kafka connector's, unless Spark's classpath has
     them (the cluster image); ``log_file``: where Spark logs instead of the console."""
     # The console belongs to the job's own output (and the live view), not Spark's stage bars.
-    conf = {"spark.ui.showConsoleProgress": "false", **config.spark.conf}
+    # With metrics on, Spark's own (streaming ones included) are served on its UI too.
+    servlet = PROMETHEUS_SERVLET_CONF if config.metrics.port else {}
+    conf = {"spark.ui.showConsoleProgress": "false", **servlet, **config.spark.conf}
     return create_spark_session(config.spark.model_copy(update={"conf": conf}), jars, log_file)
+
+
+def _both(
+    first: Callable[[BatchAccount], None], then: Callable[[BatchAccount], None] | None
+) -> Callable[[BatchAccount], None]:
+    def call(account: BatchAccount) -> None:
+        first(account)
+        if then is not None:
+            then(account)
+
+    return call
 
 
 def run_etl(
@@ -363,16 +312,25 @@ def run_etl(
     prepare(config, setup_es=setup_es)
     session = spark if spark is not None else session_for(config, jars, spark_log)
     result = result if result is not None else EtlResult()
+    monitor = EtlMonitor(config)
+    monitor.watch_spark_ui(session)
     try:
         # On the main thread, SIGTERM (Kubernetes) and Ctrl-C stop the queries between batches.
         with StopSignals(stop) as signals:
             queries = start_queries(
-                session, config, until_caught_up, result, on_batch, signals.requested
-            )
-            result.stopped_by_signal = await_queries(queries, signals.requested)
+                session, config, until_caught_up, result, _both(monitor.on_batch, on_batch),
+                signals.requested,
+            )  # fmt: skip
+            try:
+                result.stopped_by_signal = await_queries(
+                    queries, signals.requested, on_poll=monitor.poll
+                )
+            finally:
+                monitor.finish(queries)
         if until_caught_up and not result.stopped_by_signal:
             make_countable(config)
     finally:
+        monitor.close()
         if spark is None:  # the session is ours: stop it, and the JVM with it
             stop_session(session)
     return result
