@@ -29,16 +29,16 @@ lint: install
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
-unit: install
+unit: install prometheus
 	$(BIN)/pytest tests/unit
 
-integration: install
+integration: install prometheus
 	$(BIN)/pytest tests/integration
 
 chart: install tools
 	$(BIN)/pytest tests/chart
 
-test: install lint tools chromium
+test: install lint tools chromium prometheus
 	$(BIN)/pytest --durations=25
 
 clean:
@@ -83,6 +83,20 @@ chromium:
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
 	fi
 	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is missing; install Debian's chromium package" >&2; exit 1; }
+
+# The local Prometheus (`logiflow local up --prometheus`, tests/integration/test_metrics.py) and
+# its promtool are Debian's prometheus package (2.42). Installed when missing, as root or
+# through sudo; fails loudly otherwise.
+PROMETHEUS := /usr/bin/prometheus
+
+.PHONY: prometheus
+prometheus:
+	@if [ ! -x $(PROMETHEUS) ]; then \
+	  echo "installing prometheus for the local metrics and their tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y prometheus; \
+	fi
+	@test -x $(PROMETHEUS) || { echo "error: $(PROMETHEUS) is missing; install Debian's prometheus package" >&2; exit 1; }
 
 .PHONY: tools refresh-crds
 

@@ -58,6 +58,9 @@ def test_config_file_from_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ("aggregate:\n  window: 1 minit\n", "aggregate.window"),
         ("elasticsearch:\n  hosts: [localhost:9200]\n", "elasticsearch.hosts"),
         ("kafka:\n  max_offsets_per_trigger: 0\n", "kafka.max_offsets_per_trigger"),
+        ("metrics:\n  port: -1\n", "metrics.port"),
+        ("metrics:\n  prot: 9108\n", "metrics.prot"),
+        ("local:\n  prometheus_port: 0\n", "local.prometheus_port"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path: Path, text: str, named: str) -> None:
@@ -99,3 +102,13 @@ def test_tests_ignore_the_developers_logiflow_environment(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_metrics_are_off_and_the_consumer_group_set_by_default(tmp_path: Path) -> None:
+    config = load_config()
+    assert config.metrics.port == 0
+    assert config.kafka.consumer_group == "logiflow-etl"
+    # An empty value (an environment variable set to "") switches the commits off.
+    assert (
+        load_config(_yaml(tmp_path, "kafka:\n  consumer_group: ''\n")).kafka.consumer_group is None
+    )
