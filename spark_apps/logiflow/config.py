@@ -373,6 +373,9 @@ class DashboardSettings(_Section):
     # percentiles, top endpoints' p95, browsers, OSes, devices, countries) read a random sample of
     # about this many (docs/dashboards.md, Performance); 0 never samples.
     sample_size: int = Field(default=300_000, ge=0)
+    # Prometheus whose pipeline metrics the page's live health figures read; unset: the local
+    # one of local.state_dir when it runs (`logiflow local up --prometheus`).
+    prometheus_url: str | None = Field(default=None, pattern=r"^https?://")
 
     @field_validator("time_zone")
     @classmethod

@@ -155,6 +155,20 @@ def test_metrics_agree_with_accounting_elasticsearch_and_kafka(
     assert stand.value(f"{m.ETL_LAST_BATCH_TIMESTAMP.name} > 0") is not None
     _assert_caught_up_in_kafka(stand)
     _assert_shipper(stand)
+    _assert_dashboard_health(stand)
+
+
+def _assert_dashboard_health(stand: MetricsStand) -> None:
+    """The local dashboard's live "Pipeline health" figures, from this Prometheus."""
+    health = requests.get(f"{stand.dashboard_url}/api/health", timeout=60).json()
+    assert health["source"] == stand.prometheus.address and health["error"] is None
+    figures = {f["label"]: f["value"] for f in health["figures"]}
+    assert figures["Records read"] == TOTAL
+    assert figures["Indexed"] == VALID
+    assert figures["Dead letters"] == MALFORMED
+    assert figures["Consumer lag"] == 0
+    assert figures["Waiting for Elasticsearch"] == 0
+    assert figures["Since last batch"] is not None and figures["Since last batch"] >= 0
 
 
 def _assert_caught_up_in_kafka(stand: MetricsStand) -> None:

@@ -10,6 +10,7 @@ JSON API (every error is ``{"error": message}`` with a proper status, never a st
 - ``GET /api/meta``      panels, refresh interval, time zone, default range, status classes
 - ``GET /api/coverage``  ``{"start", "end"}`` of the indexed data (both null when there is none)
 - ``GET /api/options``   services and hosts the filters can offer
+- ``GET /api/health``    the live pipeline figures from Prometheus (``pipeline_health``)
 - ``GET /api/data``      every panel's rows; ``/api/panels/{id}`` one panel's. Parameters:
   ``start``/``end`` (ISO 8601; default: the last ``default_range_minutes``), ``tz`` (IANA zone),
   ``service``, ``host``, ``status`` (repeat or comma-separate for several values).
@@ -45,6 +46,7 @@ from logiflow.dashboard.fetch import (
     run_panels,
 )
 from logiflow.dashboard.panels import PANELS, PANELS_BY_ID, Panel
+from logiflow.dashboard.pipeline_health import pipeline_health
 from logiflow.dashboard.queries import Filters, PanelData, TimeRange
 from logiflow.io.es_client import create_es_client, describe_hosts
 from logiflow.metrics.exporter import serve_metrics
@@ -194,6 +196,9 @@ class _DashboardApi:
     def options(self, request: Request) -> Response:
         return JSONResponse(filter_options(self.es, self.prefix, self.where))
 
+    def health(self, request: Request) -> Response:
+        return JSONResponse(pipeline_health(self.config))
+
     def data(self, request: Request) -> Response:
         # Every panel in one request (what the page asks for), counted as panel "all".
         return self._answer(parse_query(request, self.config), list(PANELS), ALL_PANELS)
@@ -245,6 +250,7 @@ def create_app(config: LogiflowConfig, client: Elasticsearch | None = None) -> S
             Route("/api/coverage", api.coverage),
             Route("/api/options", api.options),
             Route("/api/data", api.data),
+            Route("/api/health", api.health),
             Route("/api/panels/{panel}", api.one_panel),
         ],
         exception_handlers=_exception_handlers(),
