@@ -15,17 +15,19 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from confluent_kafka import KafkaException
 from elasticsearch import ApiError, TransportError
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.config import LogiflowConfig
 from logiflow.contract import metrics as m
-from logiflow.io.bulk_retries import transient_cause
+from logiflow.io.bulk_retries import REPORT_PREFIX, transient_cause
 from logiflow.io.consumer_group import ConsumerGroupOffsets, source_end_offsets
 from logiflow.io.es_client import create_es_client
 from logiflow.metrics.exporter import register_target, serve_metrics
@@ -34,6 +36,7 @@ from logiflow.metrics.registry import counter, gauge, histogram
 if TYPE_CHECKING:
     from logiflow.job import BatchAccount
 
+WARNING_INTERVAL_SECONDS = 60.0
 PROBE_INTERVAL_SECONDS = 5.0
 LAG_INTERVAL_SECONDS = 5.0
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -74,6 +77,7 @@ class EtlMonitor:
         self._next_lag = 0.0
         self._batch_started: float | None = None
         self._next_probe = 0.0
+        self._next_warning = 0.0
         _zero_series(config)
         self.port = serve_metrics(config, "etl")
 
@@ -103,14 +107,31 @@ class EtlMonitor:
 
     def poll(self, queries: Sequence[StreamingQuery]) -> None:
         for query in queries:
-            self._follow_progress(query.lastProgress)
+            self._follow_progress_safely(query.lastProgress)
             self._watch_sink(query)
 
     def finish(self, queries: Sequence[StreamingQuery]) -> None:
         self._next_lag = 0.0
         for query in queries:
-            self._follow_progress(query.lastProgress)
+            self._follow_progress_safely(query.lastProgress)
         gauge(m.ETL_SINK_WAITING).set(0)
+
+    def _follow_progress_safely(self, progress: Any) -> None:
+        """The group and the lag are for Kafka's tools and the metrics, never the job's truth: a
+        broker away or an ACL refusing the commit is said (at most once a minute), not fatal."""
+        try:
+            self._follow_progress(progress)
+        except KafkaException as exc:
+            now = time.monotonic()
+            if now >= self._next_warning:
+                self._next_warning = now + WARNING_INTERVAL_SECONDS
+                print(
+                    f"{REPORT_PREFIX}consumer group {self.config.kafka.consumer_group}: offsets "
+                    f"not committed / lag not measured ({exc.args[0]}); the checkpoint is "
+                    "unaffected, retried at the next batch",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def close(self) -> None:
         if self.group is not None:
