@@ -19,6 +19,7 @@ from pathlib import Path
 from prometheus_client import start_http_server
 
 from logiflow.config import LogiflowConfig
+from logiflow.errors import ConfigError
 from logiflow.local.prometheus_config import targets_dir
 
 _started: dict[str, int] = {}
@@ -33,7 +34,14 @@ def serve_metrics(config: LogiflowConfig, component: str) -> int | None:
         return None
     with _lock:
         if "port" not in _started:
-            server, _thread = start_http_server(settings.port, addr=settings.host)
+            try:
+                server, _thread = start_http_server(settings.port, addr=settings.host)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot serve metrics on {settings.host}:{settings.port} ({exc.strerror}); "
+                    "give each process on this machine its own metrics.port "
+                    "(LOGIFLOW_METRICS__PORT) or 0 to turn metrics off"
+                ) from exc
             _started["port"] = int(server.server_port)
             host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
             register_target(config, component, f"{host}:{_started['port']}")
