@@ -46,8 +46,7 @@ def prometheus_url(config: LogiflowConfig) -> str | None:
     """The configured Prometheus, else the running local one, else None."""
     if config.dashboard.prometheus_url:
         return config.dashboard.prometheus_url
-    local = PrometheusServer(config.local, Console(stderr=True))
-    return local.address if local.running_pid() is not None else None
+    return PrometheusServer(config.local, Console(stderr=True)).running_address()
 
 
 def pipeline_health(config: LogiflowConfig) -> dict[str, Any]:

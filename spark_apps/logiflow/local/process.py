@@ -191,6 +191,14 @@ class ServerProcess:
             return pid
         return None
 
+    def running_address(self) -> str | None:
+        """The address the running server was started with (its pid file); None if stopped.
+        Other processes need not share the ports of the config that started it."""
+        data = self._read_pid_file()
+        if data is None or self.running_pid() is None:
+            return None
+        return str(data.get("address") or self.address)
+
     def status(self) -> ServerStatus:
         data = self._read_pid_file()
         pid = self.running_pid()
