@@ -57,9 +57,8 @@ def _zero_series(config: LogiflowConfig) -> None:
         counter(metric)
     for metric in (m.ETL_ES_REJECTIONS, m.ETL_EVENT_TIME_OUT_OF_BOUNDS, m.ETL_QUERY_RESTARTS):
         counter(metric)
-    for metric in (m.ETL_SINK_WAITING, m.ETL_INPUT_RATE, m.ETL_PROCESSING_RATE):
-        gauge(metric)
-    for metric in (m.ETL_LAST_BATCH_TIMESTAMP,):
+    gauges = (m.ETL_SINK_WAITING, m.ETL_INPUT_RATE, m.ETL_PROCESSING_RATE)
+    for metric in (*gauges, m.ETL_LAST_BATCH_TIMESTAMP):
         gauge(metric)
     histogram(m.ETL_BATCH_DURATION)
     histogram(m.ETL_BATCH_ROWS)
