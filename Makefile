@@ -29,10 +29,10 @@ lint: install
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
-unit: install
+unit: install prometheus
 	$(BIN)/pytest tests/unit
 
-integration: install
+integration: install prometheus
 	$(BIN)/pytest tests/integration
 
 chart: install tools promtool
@@ -45,7 +45,7 @@ fetch: install
 # Debian packages one after the other: two apt-get runs at once would fight over dpkg's lock.
 system-packages:
 	$(MAKE) --no-print-directory chromium
-	$(MAKE) --no-print-directory promtool
+	$(MAKE) --no-print-directory promtool prometheus
 
 # On a new machine the set-up is most of a cold run (kube-apiserver compiles from source for
 # minutes on two cores): the Go build, pip, apt and the Maven downloads run side by side.
@@ -112,6 +112,20 @@ chromium:
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
 	fi
 	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is missing; install Debian's chromium package" >&2; exit 1; }
+
+# The local Prometheus (`logiflow local up --prometheus`, tests/integration/test_metrics.py) and
+# its promtool are Debian's prometheus package (2.42). Installed when missing, as root or
+# through sudo; fails loudly otherwise.
+PROMETHEUS := /usr/bin/prometheus
+
+.PHONY: prometheus
+prometheus:
+	@if [ ! -x $(PROMETHEUS) ]; then \
+	  echo "installing prometheus for the local metrics and their tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y prometheus; \
+	fi
+	@test -x $(PROMETHEUS) || { echo "error: $(PROMETHEUS) is missing; install Debian's prometheus package" >&2; exit 1; }
 
 .PHONY: tools refresh-crds
 

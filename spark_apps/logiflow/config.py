@@ -90,6 +90,10 @@ class KafkaSettings(_Section):
     dead_letter_topic: str | None = "logiflow-deadletter"
     # Spark appends its own suffix per query; the prefix makes our consumers easy to find.
     consumer_group_prefix: str = "logiflow-etl"
+    # The group the ETL commits each finished batch's end offsets to, so Kafka's lag tools
+    # (kafka-consumer-groups.sh, Kafka Exporter) see its lag; the checkpoint stays the truth.
+    # Empty or null: no commits.
+    consumer_group: str | None = "logiflow-etl"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     # Used with the SASL protocols; Strimzi's KafkaUser with SCRAM authentication uses SHA-512.
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
@@ -106,7 +110,7 @@ class KafkaSettings(_Section):
     # Data deleted by retention before we read it must fail the query loudly.
     fail_on_data_loss: bool = True
 
-    @field_validator("dead_letter_topic")
+    @field_validator("dead_letter_topic", "consumer_group")
     @classmethod
     def _empty_topic_is_none(cls, value: str | None) -> str | None:
         # An empty environment variable is how a deployment switches the topic off.
@@ -439,6 +443,11 @@ class LocalSettings(_Section):
     s3proxy_heap: str = "256m"
     kafka_heap: str = "512m"
     elasticsearch_heap: str = "1g"
+    # The Prometheus `logiflow local up --prometheus` starts (Debian's `prometheus` package),
+    # scraping the components that serve metrics here (metrics.port) and the Spark UI.
+    prometheus_binary: Path = Path("/usr/bin/prometheus")
+    prometheus_port: int = Field(default=9090, gt=0, lt=65536)
+    prometheus_scrape_interval_seconds: float = Field(default=5.0, gt=0)
 
 
 class DashboardSettings(_Section):
@@ -458,6 +467,9 @@ class DashboardSettings(_Section):
     # percentiles, top endpoints' p95, browsers, OSes, devices, countries) read a random sample of
     # about this many (docs/dashboards.md, Performance); 0 never samples.
     sample_size: int = Field(default=300_000, ge=0)
+    # Prometheus whose pipeline metrics the page's live health figures read; unset: the local
+    # one of local.state_dir when it runs (`logiflow local up --prometheus`).
+    prometheus_url: str | None = Field(default=None, pattern=r"^https?://")
 
     @field_validator("time_zone")
     @classmethod
@@ -467,6 +479,16 @@ class DashboardSettings(_Section):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'") from exc
         return value
+
+
+class MetricsSettings(_Section):
+    """The Prometheus endpoint (``/metrics``) of the ETL driver, the shipper and the dashboard."""
+
+    # Loopback by default; the chart listens on every address of the pod.
+    host: str = "127.0.0.1"
+    # 0 turns the endpoint off. One process serves one port (``logiflow run``'s ETL and
+    # dashboard share it): give separate commands on one machine separate ports.
+    port: int = Field(default=0, ge=0, lt=65536)
 
 
 class LogiflowConfig(BaseSettings):
@@ -490,6 +512,7 @@ class LogiflowConfig(BaseSettings):
     local: LocalSettings = LocalSettings()
     dashboard: DashboardSettings = DashboardSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,10 @@ A batch whose writes fail is failed as a whole and its offsets are not committed
 replays it; since every document, aggregate partials included, is written by an id derived from
 the records, the replay overwrites rather than duplicates.
 
+The driver's metrics (``metrics.etl_monitor``, on ``metrics.port``) are fed from the same
+accounting, and each committed batch's end offsets go to the consumer group
+``kafka.consumer_group`` so Kafka's lag tools see the job (``io.consumer_group``).
+
 Triggers: ``processingTime(spark.trigger_interval)`` continuously, or ``availableNow`` with
 ``until_caught_up`` (read everything there is now, then stop) for backfills and tests. SIGTERM
 and Ctrl-C stop the query between batches.
@@ -34,11 +38,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -49,10 +50,11 @@ from pyspark.sql.streaming import StreamingQuery
 from logiflow.anomaly.minute_counts import minute_count_records
 from logiflow.anomaly.query import ANOMALIES_QUERY, start_anomaly_query
 from logiflow.archive_query import ARCHIVE_QUERY, SupervisedQuery, start_archive_query
+from logiflow.batch_accounting import BatchAccount, EtlResult, add_counts, write_account
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
-from logiflow.contract.offset_ranges import OffsetRange
+from logiflow.contract.metrics import REASON_ES_REJECTED
 from logiflow.etl.pipeline import (
     aggregate,
     process_records,
@@ -62,67 +64,31 @@ from logiflow.etl.pipeline import (
     tally_batch,
 )
 from logiflow.io.archive_check import check_archive
-from logiflow.io.bulk_retries import bulk_with_retries, retry_transient
+from logiflow.io.bulk_retries import retry_transient
 from logiflow.io.es_client import connect, create_es_client
 from logiflow.io.es_privileges import check_own_privileges
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
-    SinkUnavailableError,
     aggregate_index,
     dead_letter_index,
     event_index,
+    WriteCounts,
     write_documents,
 )
 from logiflow.io.sink_kafka import write_records
 from logiflow.io.source_kafka import read_kafka
+from logiflow.metrics.etl_monitor import EtlMonitor
 from logiflow.query_errors import EtlFailedError, query_failure, short_batch_errors
 from logiflow.report import refresh_before_counting
-from logiflow.spark_session import create_spark_session, stop_session
+from logiflow.spark_session import PROMETHEUS_SERVLET_CONF, create_spark_session, stop_session
 from logiflow.stop_signals import StopSignals
 
 QUERY_NAMES = (names.EVENTS_QUERY,)
 # Spark's local property holding the streaming query's id (kept in its checkpoint), set on the
 # thread that runs foreachBatch.
 _QUERY_ID_PROPERTY = "sql.streaming.queryId"
-__all__ = ["EtlFailedError", "query_failure", "run_etl"]
-
-
-@dataclass
-class BatchAccount:
-    """What one events micro-batch did; ``input == indexed + filtered + dead_letter``."""
-
-    batch_id: int
-    input: int
-    indexed: int
-    filtered: int
-    dead_letter: int
-    # Indexed events moved to their arrival time (counted in ``indexed`` too).
-    event_time_out_of_bounds: int = 0
-    offset_ranges: tuple[OffsetRange, ...] = ()
-    # The streaming query's id: batch ids restart at 0 with a new checkpoint, this does not.
-    checkpoint: str | None = None
-
-
-@dataclass
-class EtlResult:
-    """Running totals of a run (a continuous run keeps only the last batches in memory)."""
-
-    recent_batches: deque[BatchAccount] = field(default_factory=lambda: deque(maxlen=100))
-    batch_count: int = 0
-    totals: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("input", "indexed", "filtered", "dead_letter"), 0)
-    )
-    aggregate_docs: int = 0
-    stopped_by_signal: bool = False
-
-    def add(self, account: BatchAccount) -> None:
-        self.recent_batches.append(account)
-        self.batch_count += 1
-        self.totals["input"] += account.input
-        self.totals["indexed"] += account.indexed
-        self.totals["filtered"] += account.filtered
-        self.totals["dead_letter"] += account.dead_letter
+__all__ = ["BatchAccount", "EtlFailedError", "EtlResult", "query_failure", "run_etl"]
 
 
 def checkpoint_location(config: LogiflowConfig, query: str) -> str:
@@ -166,15 +132,17 @@ def events_batch_writer(
     write_windows = windows_writer(config)
 
     def write_batch(stream_batch: DataFrame, batch_id: int) -> None:
+        started = time.monotonic()
         # Processed once; the selections and counts below all read the kept rows.
         with processed_once(stream_batch) as batch:
             tally = tally_batch(batch)
             counts = tally.outcomes
             total = sum(counts.values())
-            events = dead = None
+            events = windows = dead = None
             if counts[ecs.OUTCOME_INDEXED]:
                 events = write_documents(select_events(batch), event_index(prefix), es)
-                result.aggregate_docs += write_windows(partials(batch))
+                windows = write_windows(partials(batch))
+                result.aggregate_docs += windows.written
             if counts[ecs.OUTCOME_DEAD_LETTER]:
                 dead = write_documents(select_dead_letters(batch), dead_letter_index(prefix), es)
             rejections = events.rejections if events else ()
@@ -201,8 +169,14 @@ def events_batch_writer(
                 offset_ranges=tally.offset_ranges,
                 checkpoint=run_id
                 or batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),
+                dead_letter_reasons=add_counts(
+                    tally.dead_letter_reasons, {REASON_ES_REJECTED: rejected}
+                ),
+                es_retries=add_counts(*(w.retries for w in (events, windows, dead) if w)),
+                es_rejected=rejected,
             )
             write_account(config, query, account, stop)
+            account.seconds = time.monotonic() - started
         result.add(account)
         if on_batch is not None:
             on_batch(account)
@@ -210,19 +184,19 @@ def events_batch_writer(
     return write_batch
 
 
-def windows_writer(config: LogiflowConfig) -> Callable[[DataFrame], int]:
+def windows_writer(config: LogiflowConfig) -> Callable[[DataFrame], WriteCounts]:
     """Writes a batch's partial aggregates to Elasticsearch and, when anomaly detection is on,
-    as minute counts to ``anomaly.topic`` (``anomaly.minute_counts``); returns the documents
-    written. The partials are computed once for both."""
+    as minute counts to ``anomaly.topic`` (``anomaly.minute_counts``); returns what
+    Elasticsearch took. The partials are computed once for both."""
     es = config.elasticsearch
     minutes_topic = config.anomaly.topic if config.anomaly.enabled else None
 
-    def write(partials: DataFrame) -> int:
+    def write(partials: DataFrame) -> WriteCounts:
         if minutes_topic is None:
-            return write_documents(partials, aggregate_index(es.index_prefix), es).written
+            return write_documents(partials, aggregate_index(es.index_prefix), es)
         kept = partials.persist()
         try:
-            written = write_documents(kept, aggregate_index(es.index_prefix), es).written
+            written = write_documents(kept, aggregate_index(es.index_prefix), es)
             records = minute_count_records(kept)
             write_records(records, config.kafka, minutes_topic, "the minute counts")
             return written
@@ -230,48 +204,6 @@ def windows_writer(config: LogiflowConfig) -> Callable[[DataFrame], int]:
             kept.unpersist()
 
     return write
-
-
-def write_account(
-    config: LogiflowConfig, query: str, account: BatchAccount, stop: threading.Event | None = None
-) -> None:
-    """The accounting document, by id "<query>-<checkpoint>-<batch id>": a re-run batch
-    overwrites it, a run from a new checkpoint adds its own.
-
-    Written from the driver, with the sink's unbounded retries: an outage that starts between a
-    batch's writes and its accounting is waited out too (``stop`` ends the wait)."""
-    es = config.elasticsearch
-    client = create_es_client(es)
-    document = {
-        names.BATCH_TIMESTAMP: datetime.now(UTC).isoformat(timespec="milliseconds"),
-        names.BATCH_QUERY: query,
-        names.BATCH_ID: account.batch_id,
-        names.COUNT_INPUT: account.input,
-        names.COUNT_INDEXED: account.indexed,
-        names.COUNT_FILTERED: account.filtered,
-        names.COUNT_DEAD_LETTER: account.dead_letter,
-        names.COUNT_EVENT_TIME_OUT_OF_BOUNDS: account.event_time_out_of_bounds,
-        names.BATCH_CHECKPOINT: account.checkpoint,
-        names.BATCH_OFFSET_RANGES: [r.as_document() for r in account.offset_ranges],
-    }
-    try:
-        failures = bulk_with_retries(
-            client,
-            [
-                {
-                    "_op_type": "index",
-                    "_id": names.batch_doc_id(query, account.batch_id, account.checkpoint),
-                    "_index": names.batches_index(es.index_prefix),
-                    "_source": document,
-                }
-            ],
-            es,
-            stop=stop,
-        )
-    finally:
-        client.close()
-    if failures:
-        raise SinkUnavailableError(f"Elasticsearch refused the accounting document: {failures[0]}")
 
 
 def make_countable(config: LogiflowConfig) -> None:
@@ -326,13 +258,19 @@ def start_queries(
 
 
 def await_queries(
-    queries: list[StreamingQuery], stop: threading.Event, poll_seconds: float = 0.5
+    queries: list[StreamingQuery],
+    stop: threading.Event,
+    poll_seconds: float = 0.5,
+    on_poll: Callable[[list[StreamingQuery]], None] | None = None,
 ) -> bool:
-    """Wait until every query ends or ``stop`` is set; True when stopped by ``stop``."""
+    """Wait until every query ends or ``stop`` is set; True when stopped by ``stop``.
+    ``on_poll(queries)``: called at every poll (the metrics follow the progress)."""
     try:
         while any(q.isActive for q in queries):
             if stop.is_set():
                 return True
+            if on_poll is not None:
+                on_poll(queries)
             for q in queries:
                 failure = query_failure(q) if not q.isActive else None
                 if failure is not None:
@@ -395,8 +333,21 @@ def session_for(
     """The job's SparkSession; ``jars``: the Kafka connector's, unless Spark's classpath has
     them (the cluster image); ``log_file``: where Spark logs instead of the console."""
     # The console belongs to the job's own output (and the live view), not Spark's stage bars.
-    conf = {"spark.ui.showConsoleProgress": "false", **config.spark.conf}
+    # With metrics on, Spark's own (streaming ones included) are served on its UI too.
+    servlet = PROMETHEUS_SERVLET_CONF if config.metrics.port else {}
+    conf = {"spark.ui.showConsoleProgress": "false", **servlet, **config.spark.conf}
     return create_spark_session(config.spark.model_copy(update={"conf": conf}), jars, log_file)
+
+
+def _both(
+    first: Callable[[BatchAccount], None], then: Callable[[BatchAccount], None] | None
+) -> Callable[[BatchAccount], None]:
+    def call(account: BatchAccount) -> None:
+        first(account)
+        if then is not None:
+            then(account)
+
+    return call
 
 
 def run_etl(
@@ -422,21 +373,32 @@ def run_etl(
     prepare(config, setup_es=setup_es)
     session = spark if spark is not None else session_for(config, jars, spark_log)
     result = result if result is not None else EtlResult()
+    monitor = EtlMonitor(config)
+    monitor.watch_spark_ui(session)
     try:
         # On the main thread, SIGTERM (Kubernetes) and Ctrl-C stop the queries between batches.
         with StopSignals(stop) as signals:
             queries = start_queries(
-                session, config, until_caught_up, result, on_batch, signals.requested
-            )
-            result.stopped_by_signal = await_queries(queries, signals.requested)
-            if until_caught_up and config.anomaly.enabled and not result.stopped_by_signal:
-                # It judges the minute counts the events query sent, so it runs after it.
-                checkpoint = checkpoint_location(config, ANOMALIES_QUERY)
-                anomalies = start_anomaly_query(session, config, checkpoint, until_caught_up=True)
-                result.stopped_by_signal = await_queries([anomalies], signals.requested)
+                session, config, until_caught_up, result, _both(monitor.on_batch, on_batch),
+                signals.requested,
+            )  # fmt: skip
+            try:
+                result.stopped_by_signal = await_queries(
+                    queries, signals.requested, on_poll=monitor.poll
+                )
+                if until_caught_up and config.anomaly.enabled and not result.stopped_by_signal:
+                    # It judges the minute counts the events query sent, so it runs after it.
+                    checkpoint = checkpoint_location(config, ANOMALIES_QUERY)
+                    anomalies = start_anomaly_query(
+                        session, config, checkpoint, until_caught_up=True
+                    )
+                    result.stopped_by_signal = await_queries([anomalies], signals.requested)
+            finally:
+                monitor.finish(queries)
         if until_caught_up and not result.stopped_by_signal:
             make_countable(config)
     finally:
+        monitor.close()
         if spark is None:  # the session is ours: stop it, and the JVM with it
             stop_session(session)
     return result

@@ -44,6 +44,18 @@ _NO_FILTER_PUSHDOWN = ",".join(
 )
 
 
+# Spark's PrometheusServlet on the driver's UI (/metrics/prometheus, and the executors' at
+# /metrics/executors/prometheus), under a fixed namespace so series names do not carry the
+# application id; the chart's SparkApplication sets the same.
+PROMETHEUS_SERVLET_CONF = {
+    "spark.ui.prometheus.enabled": "true",
+    "spark.metrics.namespace": "logiflow",
+    "spark.metrics.conf.*.sink.prometheusServlet.class":
+        "org.apache.spark.metrics.sink.PrometheusServlet",
+    "spark.metrics.conf.*.sink.prometheusServlet.path": "/metrics/prometheus",
+}  # fmt: skip
+
+
 # HotSpot leaves methods over 8,000 bytes of bytecode to the interpreter. Whole-stage code
 # generation of the parse (one regex, ~40 column expressions, null handling) produces methods
 # far larger than that, so without this flag the hottest code of the job never gets compiled
@@ -102,6 +114,9 @@ def create_spark_session(
             "spark.sql.ansi.enabled": "true",
             "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
             "spark.sql.execution.arrow.pyspark.enabled": "true",
+            # Each streaming query's rates, latency and offsets in Spark's metrics system (the
+            # PrometheusServlet, where on).
+            "spark.sql.streaming.metricsEnabled": "true",
             "spark.sql.streaming.stateStore.providerClass":
                 "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
         }

@@ -15,6 +15,7 @@ OFF_ETL = ["spark.enabled=false", "tests.enabled=false"]
         (["shipper.enabled=false"], {"Deployment"}, {"shipper"}),
         (["esSetup.enabled=false"], set(), {"es-setup"}),
         (["kibanaDashboards.enabled=false"], set(), {"kibana-dashboards"}),
+        (["grafanaDashboard.enabled=false"], set(), {"grafana-dashboard"}),
         (["esSetup.enabled=false", "kibanaDashboards.enabled=false"], {"Job"}, {"es-setup"}),
         (["tests.enabled=false"], {"Pod"}, {"test"}),
         (["networkPolicy.enabled=false"], {"NetworkPolicy"}, {"network"}),
@@ -64,6 +65,7 @@ def test_everything_off_renders_only_the_config() -> None:
                 "esSetup.enabled=false",
                 "shipper.enabled=false",
                 "networkPolicy.enabled=false",
+                "grafanaDashboard.enabled=false",
             ]
         ),
     )

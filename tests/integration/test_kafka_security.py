@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from kafka_records import read_topic, write_topic
 from pyspark.sql import SparkSession
 from secured_kafka import SecuredKafka, apply_acls, start_secured_kafka
@@ -144,6 +145,20 @@ def test_shipper_and_etl_work_with_their_own_users(
     # The dead-letter sink wrote with the ETL's user (read back over the admin listener).
     dead = read_topic(secured.plain_bootstrap, config.kafka.dead_letter_topic or "")
     assert sorted(r.value.decode() for r in dead) == sorted(MALFORMED)
+    # Its progress reached the consumer group Kafka's lag tools read, committed as the ETL's
+    # own user: the group is under the prefix its KafkaUser's ACL grants.
+    assert_group_at_the_end(secured, config.kafka.consumer_group, config.kafka.logs_topic, 32)
+
+
+def assert_group_at_the_end(
+    secured: SecuredKafka, group: str | None, topic: str, records: int
+) -> None:
+    assert group == "logiflow-etl"
+    admin = secured.admin()
+    partitions = admin.list_topics(topic, timeout=30).topics[topic].partitions
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])
+    answer = admin.list_consumer_group_offsets([request])[group].result(30)
+    assert sum(tp.offset for tp in answer.topic_partitions) == records
 
 
 def test_wrong_user_or_password_is_refused_clearly(

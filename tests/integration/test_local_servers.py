@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 from confluent_kafka import Consumer, Producer
 from elasticsearch import Elasticsearch
 from pyspark.sql import SparkSession
@@ -233,6 +234,7 @@ def test_lifecycle_from_separate_processes_leaves_no_process(tmp_path: Path) -> 
         "LOGIFLOW_LOCAL__ELASTICSEARCH_PORT": str(settings.elasticsearch_port),
         "LOGIFLOW_LOCAL__KAFKA_HEAP": settings.kafka_heap,
         "LOGIFLOW_LOCAL__ELASTICSEARCH_HEAP": settings.elasticsearch_heap,
+        "LOGIFLOW_LOCAL__PROMETHEUS_PORT": str(free_port()),
     }
     marker = str(settings.state_dir.resolve())
     servers = LocalServers(settings, Console(stderr=True))
@@ -258,11 +260,15 @@ def test_lifecycle_from_separate_processes_leaves_no_process(tmp_path: Path) -> 
         assert owner.wait(120) in (0, 130)
         assert _processes_with(marker) == []
 
-        # 2. Detached: the command exits, the servers stay until `down`.
-        up = subprocess.run([*LOGIFLOW, "local", "up"], env=env, capture_output=True,
-                            text=True, timeout=300, check=False)  # fmt: skip
+        # 2. Detached, with the local Prometheus: the command exits, the servers stay until
+        # `down`, which stops Prometheus too.
+        up = subprocess.run([*LOGIFLOW, "local", "up", "--prometheus"], env=env,
+                            capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
         assert up.returncode == 0, up.stderr
         assert {s.state for s in servers.status().values()} == {"running"}
+        prometheus = _cli_json_status(env)["prometheus"]
+        assert prometheus["state"] == "running"
+        assert requests.get(f"{prometheus['url']}/-/ready", timeout=10).status_code == 200
         assert kafka_ready(f"127.0.0.1:{settings.kafka_port}")
         # Topics created by the first `up` survived the restart.
         assert (

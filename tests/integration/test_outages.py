@@ -16,16 +16,20 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 from confluent_kafka import Producer
 from continuous_etl import ContinuousEtl, start_continuous_etl
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 from integration_support import local_settings
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from logiflow.config import LogiflowConfig, load_config
+from logiflow.contract import metrics as m
 from logiflow.io.bulk_retries import CLUSTER_BLOCK
 from logiflow.io.topic_admin import create_topics
+from logiflow.local.process import free_port
 from logiflow.local.servers import LocalServers
 
 # Static node settings (they need a node start): one write thread and a tiny queue, so a burst
@@ -69,6 +73,8 @@ def etl(
                 # Short back-off: the tests measure riding out, not waiting.
                 update={"index_prefix": "outage", "max_backoff_seconds": 5.0}
             ),
+            # The job's /metrics, read directly: the sink says it waits there too.
+            "metrics": config.metrics.model_copy(update={"port": free_port()}),
         }
     )
     create_topics(config.kafka, [config.kafka.logs_topic, config.kafka.dead_letter_topic])
@@ -105,10 +111,13 @@ def test_elasticsearch_stopped_for_90_seconds(
 ) -> None:
     with etl.traffic():
         _warm_up(etl, es)
+        retried_before = _retries(etl)
         servers.elasticsearch.stop()
         deadline = time.monotonic() + ES_OUTAGE_SECONDS
+        waiting_seen = False
         while time.monotonic() < deadline:
             etl.assert_running()
+            waiting_seen = waiting_seen or _metric(etl, m.ETL_SINK_WAITING.name) == 1
             time.sleep(2)
         servers.start(foreground=True)
     etl.assert_every_line_once(es)
@@ -116,6 +125,25 @@ def test_elasticsearch_stopped_for_90_seconds(
     output = etl.output()
     assert f"Elasticsearch at {servers.elasticsearch_url}" in output
     assert "unreachable" in output
+    # The metrics said so too: waiting during the outage, not after it; the retries counted.
+    assert waiting_seen, "logiflow_etl_sink_waiting was never 1 during the outage"
+    assert _metric(etl, m.ETL_SINK_WAITING.name) == 0
+    assert _retries(etl) > retried_before
+
+
+def _metric(etl: ContinuousEtl, sample: str) -> float:
+    """The sum of ``sample``'s values on the job's own /metrics (0 when absent)."""
+    text = requests.get(f"http://127.0.0.1:{etl.config.metrics.port}/metrics", timeout=10).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == sample
+    )
+
+
+def _retries(etl: ContinuousEtl) -> float:
+    return _metric(etl, m.ETL_ES_RETRIES.sample_name)
 
 
 # Absolute sizes are minimum free space: more free space than any disk has puts every index on

@@ -63,6 +63,9 @@ def test_config_file_from_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ("archive:\n  trigger_interval: 5 minits\n", "archive.trigger_interval"),
         ("archive:\n  access_key_id: only-half\n", "archive.secret_access_key"),
         ("archive:\n  enable: true\n", "archive.enable"),
+        ("metrics:\n  port: -1\n", "metrics.port"),
+        ("metrics:\n  prot: 9108\n", "metrics.prot"),
+        ("local:\n  prometheus_port: 0\n", "local.prometheus_port"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path: Path, text: str, named: str) -> None:
@@ -104,3 +107,13 @@ def test_tests_ignore_the_developers_logiflow_environment(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_metrics_are_off_and_the_consumer_group_set_by_default(tmp_path: Path) -> None:
+    config = load_config()
+    assert config.metrics.port == 0
+    assert config.kafka.consumer_group == "logiflow-etl"
+    # An empty value (an environment variable set to "") switches the commits off.
+    assert (
+        load_config(_yaml(tmp_path, "kafka:\n  consumer_group: ''\n")).kafka.consumer_group is None
+    )

@@ -59,6 +59,7 @@ app.kubernetes.io/part-of: logiflow
 {{- define "logiflow.test.labels" -}}{{ include "logiflow.labels" (list . "test") }}{{- end -}}
 {{- define "logiflow.config.labels" -}}{{ include "logiflow.labels" (list . "config") }}{{- end -}}
 {{- define "logiflow.kibanaDashboards.labels" -}}{{ include "logiflow.labels" (list . "kibana-dashboards") }}{{- end -}}
+{{- define "logiflow.grafanaDashboard.labels" -}}{{ include "logiflow.labels" (list . "grafana-dashboard") }}{{- end -}}
 
 {{/* ---------- Kafka (Strimzi) ---------- */}}
 
@@ -86,6 +87,9 @@ app.kubernetes.io/part-of: logiflow
 
 {{/* Consumer group prefix of the ETL: the same constant the config model uses. */}}
 {{- define "logiflow.kafka.consumerGroupPrefix" -}}logiflow-etl{{- end -}}
+{{/* The group the ETL commits its progress to (kafka.consumer_group), for Kafka's lag tools
+(Kafka Exporter, kafka-consumer-groups.sh); under the prefix, so the ETL user's ACL covers it. */}}
+{{- define "logiflow.kafka.consumerGroup" -}}{{ include "logiflow.kafka.consumerGroupPrefix" . }}{{- end -}}
 
 {{/* ---------- Elasticsearch / Kibana (ECK) ---------- */}}
 

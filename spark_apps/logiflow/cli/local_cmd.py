@@ -4,6 +4,8 @@ s3proxy S3 server when ``archive.enabled`` names no endpoint of its own).
 ``up`` fetches what is missing (first run only), starts both servers in the background, waits
 until they are healthy and creates the pipeline's topics; they keep running until ``down``.
 ``up --foreground`` keeps them tied to the terminal instead and stops them on Ctrl-C.
+``up --prometheus`` also starts a local Prometheus (Debian's package) scraping every LogiFlow
+process that serves metrics here (``metrics.port``) and the ETL's Spark UI; ``down`` stops it.
 ``status --json`` prints their state and addresses for scripts. Ports, heaps and the state
 directory come from the ``local`` section of the config (``LOGIFLOW_LOCAL__*``) or the flags.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +26,8 @@ from logiflow.cli.state import state
 from logiflow.config import LogiflowConfig
 from logiflow.io.topic_admin import ensure_pipeline_topics
 from logiflow.local import artifacts
+from logiflow.local.process import ServerProcess
+from logiflow.local.prometheus_server import PrometheusServer
 from logiflow.local.servers import DEFAULT_START_TIMEOUT, LocalServers
 
 local_app = typer.Typer(
@@ -59,12 +64,17 @@ def up(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for both servers to become healthy.")
     ] = DEFAULT_START_TIMEOUT,
+    prometheus: Annotated[
+        bool, typer.Option("--prometheus", help="Also start a local Prometheus scraping LogiFlow.")
+    ] = False,
 ) -> None:
     """Start the local Kafka broker and Elasticsearch node and create the pipeline's topics."""
     config = _config(ctx, state_dir, kafka_port=kafka_port, elasticsearch_port=elasticsearch_port)
     servers = _servers(config)
     started = servers.start(timeout=timeout, foreground=foreground)
     try:
+        if prometheus:
+            start_prometheus(PrometheusServer(config.local, err), foreground, timeout)
         config = servers.apply_to(config)
         created = ensure_pipeline_topics(config)
         for name, was_started in started.items():
@@ -81,14 +91,33 @@ def up(
         if foreground:
             with err.status("stopping the local servers"):
                 servers.stop()
+                PrometheusServer(config.local, err).stop()
+
+
+def start_prometheus(server: PrometheusServer, foreground: bool, timeout: float) -> None:
+    """Start the local Prometheus unless it runs, and wait until it is ready."""
+    if server.running_pid() is not None:
+        err.print("prometheus was already running")
+        return
+    proc = server.launch(foreground)
+    deadline = time.monotonic() + timeout
+    while not server.healthy():
+        if proc.poll() is not None:
+            raise server.failure(f"exited with code {proc.returncode} while starting")
+        if time.monotonic() > deadline:
+            raise server.failure(f"not ready after {timeout:.0f}s")
+        time.sleep(0.3)
+    err.print(f"Prometheus is up at {server.address}")
 
 
 @local_app.command("down")
 def down(ctx: typer.Context, state_dir: StateDirOption = None) -> None:
     """Stop the local servers (SIGTERM, then SIGKILL after a grace period)."""
-    servers = _servers(_config(ctx, state_dir))
+    config = _config(ctx, state_dir)
+    servers = _servers(config)
     with err.status("stopping the local servers"):
         stopped = servers.stop()
+        stopped["prometheus"] = PrometheusServer(config.local, err).stop()
     for name, was_running in stopped.items():
         err.print(f"{name}: {'stopped' if was_running else 'was not running'}")
 
@@ -126,10 +155,12 @@ def status_document(servers: LocalServers) -> dict[str, Any]:
     kafka["bootstrap_servers"] = servers.kafka_bootstrap
     elasticsearch = report["elasticsearch"].as_dict()
     elasticsearch["url"] = servers.elasticsearch_url
+    prometheus = PrometheusServer(servers.settings, err)
     document = {
         "state_dir": str(servers.settings.state_dir),
         "kafka": kafka,
         "elasticsearch": elasticsearch,
+        "prometheus": prometheus.status().as_dict() | {"url": prometheus.address},
     }
     if "s3proxy" in report:
         s3proxy = report["s3proxy"].as_dict()
@@ -142,7 +173,8 @@ def status_document(servers: LocalServers) -> dict[str, Any]:
 def _print_table(servers: LocalServers) -> None:
     table = Table("server", "state", "address", "pid", "log")
     colours = {"running": "green", "starting": "yellow", "stale": "red", "stopped": "dim"}
-    for item in servers.status().values():
+    prometheus: ServerProcess = PrometheusServer(servers.settings, err)
+    for item in [*servers.status().values(), prometheus.status()]:
         table.add_row(
             item.name,
             f"[{colours[item.state]}]{item.state}[/]",

@@ -29,6 +29,7 @@ from logiflow.errors import ConfigError
 from logiflow.ingest.producer import DeliveryStats, LogProducer
 from logiflow.ingest.rotated_files import expand_patterns, has_patterns
 from logiflow.ingest.shipper import ShipCounts, Shipper, default_reject_file
+from logiflow.metrics.exporter import serve_metrics
 from logiflow.stop_signals import StopSignals
 
 console = Console(stderr=True)
@@ -87,6 +88,7 @@ def ship(
     patterns, use_stdin = _files_or_stdin(files, follow)
     producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
     producer.connect()
+    serve_metrics(config, "shipper")
     if use_stdin and sys.stdin.isatty():
         console.print("reading lines from the terminal; Ctrl-D ends (give files to ship them)")
     stop = threading.Event()

@@ -23,6 +23,29 @@ REASON = "reason"
 CAUSE = "cause"
 PATH = "path"
 
+# Label values of ETL_DEAD_LETTERS' reason: a dead letter's class, from its message
+# (etl.dead_letter_reasons), or the events Elasticsearch rejected.
+REASON_EMPTY_LINE = "empty_line"
+REASON_LINE_TOO_LONG = "line_too_long"
+REASON_NOT_JSON_OBJECT = "not_json_object"
+REASON_NO_FORMAT_MATCHED = "no_format_matched"
+REASON_BAD_TIMESTAMP = "bad_timestamp"
+REASON_NOT_A_NUMBER = "not_a_number"
+REASON_ES_REJECTED = "elasticsearch_rejected"
+REASON_OTHER = "other"
+DEAD_LETTER_REASONS = (
+    REASON_EMPTY_LINE,
+    REASON_LINE_TOO_LONG,
+    REASON_NOT_JSON_OBJECT,
+    REASON_NO_FORMAT_MATCHED,
+    REASON_BAD_TIMESTAMP,
+    REASON_NOT_A_NUMBER,
+    REASON_ES_REJECTED,
+    REASON_OTHER,
+)
+# Label values of ETL_ES_RETRIES' cause (io.bulk_retries names the transient failure).
+RETRY_CAUSES = ("unreachable", "timeout", "overloaded", "unavailable", "blocked", "no_answer")
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -55,6 +78,11 @@ ETL_DEAD_LETTERS = Metric(
 )
 ETL_LATE_RECORDS = Metric(
     "logiflow_etl_late_records", COUNTER, "Events older than the aggregation watermark."
+)
+ETL_EVENT_TIME_OUT_OF_BOUNDS = Metric(
+    "logiflow_etl_event_time_out_of_bounds",
+    COUNTER,
+    "Events indexed at their arrival time because their own time was out of bounds.",
 )
 ETL_ES_RETRIES = Metric(
     "logiflow_etl_elasticsearch_retries",

@@ -10,9 +10,13 @@ JSON API (every error is ``{"error": message}`` with a proper status, never a st
 - ``GET /api/meta``      panels, refresh interval, time zone, default range, status classes
 - ``GET /api/coverage``  ``{"start", "end"}`` of the indexed data (both null when there is none)
 - ``GET /api/options``   services and hosts the filters can offer
+- ``GET /api/health``    the live pipeline figures from Prometheus (``pipeline_health``)
 - ``GET /api/data``      every panel's rows; ``/api/panels/{id}`` one panel's. Parameters:
   ``start``/``end`` (ISO 8601; default: the last ``default_range_minutes``), ``tz`` (IANA zone),
   ``service``, ``host``, ``status`` (repeat or comma-separate for several values).
+
+With ``metrics.port`` set, the process serves Prometheus metrics there too: data requests and
+their time, labelled with the panel id (``all`` for ``/api/data``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from logiflow.config import LogiflowConfig
+from logiflow.contract import metrics as m
 from logiflow.dashboard.fetch import (
     DashboardDataError,
     data_coverage,
@@ -41,8 +46,14 @@ from logiflow.dashboard.fetch import (
     run_panels,
 )
 from logiflow.dashboard.panels import PANELS, PANELS_BY_ID, Panel
-from logiflow.dashboard.queries import Filters, TimeRange
+from logiflow.dashboard.pipeline_health import pipeline_health
+from logiflow.dashboard.queries import Filters, PanelData, TimeRange
 from logiflow.io.es_client import create_es_client, describe_hosts
+from logiflow.metrics.exporter import serve_metrics
+from logiflow.metrics.registry import counter, histogram
+
+# The panel label of /api/data, which answers every panel in one round trip.
+ALL_PANELS = "all"
 
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 # Longer ranges would make even daily buckets too many to draw.
@@ -185,26 +196,23 @@ class _DashboardApi:
     def options(self, request: Request) -> Response:
         return JSONResponse(filter_options(self.es, self.prefix, self.where))
 
+    def health(self, request: Request) -> Response:
+        return JSONResponse(pipeline_health(self.config))
+
     def data(self, request: Request) -> Response:
-        return self._answer(parse_query(request, self.config), list(PANELS))
+        # Every panel in one request (what the page asks for), counted as panel "all".
+        return self._answer(parse_query(request, self.config), list(PANELS), ALL_PANELS)
 
     def one_panel(self, request: Request) -> Response:
         panel = PANELS_BY_ID.get(request.path_params["panel"])
         if panel is None:
             raise HTTPException(404, f"no panel {request.path_params['panel']!r}")
-        return self._answer(parse_query(request, self.config), [panel])
+        return self._answer(parse_query(request, self.config), [panel], panel.id)
 
-    def _answer(self, query: DashboardQuery, panels: list[Panel]) -> Response:
-        found = run_panels(
-            self.es,
-            panels,
-            self.prefix,
-            query.time_range,
-            query.filters,
-            query.time_zone,
-            self.where,
-            sample_size=self.config.dashboard.sample_size or None,
-        )
+    def _answer(self, query: DashboardQuery, panels: list[Panel], label: str) -> Response:
+        counter(m.DASHBOARD_REQUESTS).labels(label).inc()
+        with histogram(m.DASHBOARD_QUERY_DURATION).labels(label).time():
+            found = self._run(query, panels)
         return JSONResponse(
             {
                 "start": query.time_range.start.isoformat(),
@@ -214,11 +222,26 @@ class _DashboardApi:
             }
         )
 
+    def _run(self, query: DashboardQuery, panels: list[Panel]) -> dict[str, PanelData]:
+        return run_panels(
+            self.es,
+            panels,
+            self.prefix,
+            query.time_range,
+            query.filters,
+            query.time_zone,
+            self.where,
+            sample_size=self.config.dashboard.sample_size or None,
+        )
+
 
 def create_app(config: LogiflowConfig, client: Elasticsearch | None = None) -> Starlette:
     """The app; ``client`` defaults to one built from ``config.elasticsearch``."""
     es = client or create_es_client(config.elasticsearch, request_timeout=10, max_retries=0)
     api = _DashboardApi(config, es)
+    counter(m.DASHBOARD_REQUESTS).labels(ALL_PANELS)
+    histogram(m.DASHBOARD_QUERY_DURATION).labels(ALL_PANELS)
+    serve_metrics(config, "dashboard")
     return Starlette(
         routes=[
             Route("/", _page),
@@ -227,6 +250,7 @@ def create_app(config: LogiflowConfig, client: Elasticsearch | None = None) -> S
             Route("/api/coverage", api.coverage),
             Route("/api/options", api.options),
             Route("/api/data", api.data),
+            Route("/api/health", api.health),
             Route("/api/panels/{panel}", api.one_panel),
         ],
         exception_handlers=_exception_handlers(),

@@ -11,7 +11,7 @@ job module, not here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.accumulators import Accumulator
 from pyspark.sql import DataFrame
@@ -23,6 +23,7 @@ from logiflow.contract.offset_ranges import OffsetRange
 from logiflow.etl.aggregate_windows import aggregate_windows
 from logiflow.etl.bound_event_time import bound_event_time
 from logiflow.etl.columns import col
+from logiflow.etl.dead_letter_reasons import dead_letter_reason
 from logiflow.etl.dead_letters import (
     mark_rejected,
     to_dead_letter_documents,
@@ -115,6 +116,8 @@ class BatchTally:
     outcomes: dict[str, int]
     event_time_out_of_bounds: int
     offset_ranges: tuple[OffsetRange, ...]
+    # Dead letters per reason class (etl.dead_letter_reasons), for the metrics.
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
 
 
 def tally_batch(df: DataFrame) -> BatchTally:
@@ -122,12 +125,15 @@ def tally_batch(df: DataFrame) -> BatchTally:
     outcomes = dict.fromkeys(OUTCOMES, 0)
     out_of_bounds = 0
     partitions: dict[tuple[str, int], list[int]] = {}  # first, last, records, filtered
+    reasons: dict[str, int] = {}
+    dead = col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_DEAD_LETTER)
     rows = (
         df.groupBy(
             col(ecs.KAFKA_TOPIC).alias("topic"),
             col(ecs.KAFKA_PARTITION).alias("partition"),
             col(ecs.OUTCOME).alias("outcome"),
             F.coalesce(col(ecs.EVENT_TIME_OUT_OF_BOUNDS), F.lit(False)).alias("out_of_bounds"),
+            F.when(dead, dead_letter_reason(col(ecs.ERROR_MESSAGE))).alias("reason"),
         )
         .agg(
             F.count(F.lit(1)).alias("rows"),
@@ -142,6 +148,8 @@ def tally_batch(df: DataFrame) -> BatchTally:
         outcomes[row["outcome"]] += row["rows"]
         if row["out_of_bounds"]:
             out_of_bounds += row["rows"]
+        if row["reason"] is not None:
+            reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["rows"]
         seen = partitions.setdefault((row["topic"], row["partition"]), [row["first"], 0, 0, 0])
         seen[0] = min(seen[0], row["first"])
         seen[1] = max(seen[1], row["last"])
@@ -153,7 +161,7 @@ def tally_batch(df: DataFrame) -> BatchTally:
             for (topic, partition), (first, last, records, filtered) in partitions.items()
         )
     )
-    return BatchTally(outcomes, out_of_bounds, ranges)
+    return BatchTally(outcomes, out_of_bounds, ranges, reasons)
 
 
 def outcome_counts(df: DataFrame) -> dict[str, int]:

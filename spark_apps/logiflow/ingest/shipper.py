@@ -51,6 +51,7 @@ from logiflow.errors import ConfigError
 from logiflow.ingest.positions import AckTracker, Position, PositionStore
 from logiflow.ingest.producer import LogProducer
 from logiflow.ingest.tail import FileFollower, LineSplitter, OversizeChunk, Piece
+from logiflow.metrics import shipper_metrics
 
 STDIN_SERVICE = "stdin"
 SAVE_INTERVAL_SECONDS = 1.0
@@ -134,6 +135,7 @@ class Shipper:
         self._on_tick = on_tick or (lambda: None)
         self._notify_cb = notify
         self._tracker = AckTracker()
+        shipper_metrics.watch_queue(producer)
         self._oversize_head = b""  # the start of the over-long line being read
         self._oversize_bytes = 0
 
@@ -198,8 +200,8 @@ class Shipper:
         splitter = LineSplitter(self.config.ship.max_line_bytes)
         read = getattr(stream, "read1", stream.read)
 
-        def no_position(_needs_ack: bool) -> None:
-            return None
+        def no_position(needs_ack: bool) -> Callable[[], None] | None:
+            return shipper_metrics.line_sent(shipper_metrics.STDIN_PATH) if needs_ack else None
 
         run_id = uuid.uuid4().hex
         sequence = 0
@@ -362,7 +364,13 @@ class Shipper:
             ticket = self._tracker.add(path, position, done=not needs_ack)
             if not needs_ack:
                 return None
-            return lambda: self._tracker.ack(ticket)
+            counted = shipper_metrics.line_sent(path)
+
+            def acked() -> None:
+                self._tracker.ack(ticket)
+                counted()
+
+            return acked
 
         for event in follower.poll(follow=follow):
             busy = True
@@ -385,3 +393,4 @@ class Shipper:
         if changes:
             self.reject.sync()
             self.state.save(changes)
+            shipper_metrics.positions_saved(changes)

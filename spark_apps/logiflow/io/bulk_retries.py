@@ -75,6 +75,8 @@ class OutageReport:
     interval: float = REPORT_INTERVAL_SECONDS
     retries: int = 0
     last_cause: str | None = None
+    # Every retry, by the class of its cause (retry_cause), for the metrics; never reset.
+    retries_by_cause: dict[str, int] = field(default_factory=dict)
     _started: float | None = None
     _last_report: float | None = None
 
@@ -84,6 +86,8 @@ class OutageReport:
         self._started = now if self._started is None else self._started
         self.retries += 1
         self.last_cause = cause
+        kind = retry_cause(cause)
+        self.retries_by_cause[kind] = self.retries_by_cause.get(kind, 0) + 1
         if self._last_report is None or now - self._last_report >= self.interval:
             self._last_report = now
             self.log(
@@ -284,6 +288,22 @@ def retry_transient(
         if waits:
             report.recovered()
         return result
+
+
+def retry_cause(cause: str) -> str:
+    """The class of a transient cause as this module words it (``transient_cause``, a bulk
+    item's answer): one of ``contract.metrics.RETRY_CAUSES``."""
+    if CLUSTER_BLOCK in cause or cause.startswith("is blocked"):
+        return "blocked"
+    if cause.startswith("is unreachable"):
+        return "unreachable"
+    if cause.startswith("did not answer"):
+        return "timeout"
+    if cause.startswith("answered 429"):
+        return "overloaded"
+    if cause.startswith("answered"):
+        return "unavailable"
+    return "no_answer"
 
 
 def _api_detail(exc: ApiError) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -50,9 +50,12 @@ _JSON_OPTIONS = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "ignoreNullF
 
 _WRITER_SCHEMA = pa.schema(
     [("written", pa.int64()), ("rejected", pa.int64()), ("rejected_id", pa.string()),
-     ("reason", pa.string())]
+     ("reason", pa.string()), ("retry_cause", pa.string()), ("retries", pa.int64())]
 )  # fmt: skip
-_WRITER_SCHEMA_DDL = "written long, rejected long, rejected_id string, reason string"
+_WRITER_SCHEMA_DDL = (
+    "written long, rejected long, rejected_id string, reason string, retry_cause string, "
+    "retries long"
+)
 
 
 class SinkUnavailableError(LogiflowError):
@@ -77,6 +80,8 @@ class WriteCounts:
     rejected: int = 0
     # Which ones, so the job can also send their lines to the dead-letter topic.
     rejections: tuple[Rejection, ...] = ()
+    # Retries after transient failures, by cause class (io.bulk_retries.retry_cause).
+    retries: dict[str, int] = field(default_factory=dict)
 
 
 # --- index names as Spark columns -------------------------------------------------------------
@@ -134,8 +139,13 @@ def write_documents(df: DataFrame, index: Column, settings: ElasticsearchSetting
     """
     writer = partition_writer(settings)
     # One count row per partition, plus one row per rejected document (rare: the pipeline's
-    # own documents fit the installed mappings; a conflicting index is what rejects them).
+    # own documents fit the installed mappings; a conflicting index is what rejects them) and
+    # one per cause of retries (rarer still: an outage).
     rows = to_bulk_frame(df, index).mapInArrow(writer, _WRITER_SCHEMA_DDL).collect()
+    retries: dict[str, int] = {}
+    for row in rows:
+        if row["retry_cause"] is not None:
+            retries[row["retry_cause"]] = retries.get(row["retry_cause"], 0) + row["retries"]
     return WriteCounts(
         written=sum(row["written"] for row in rows),
         rejected=sum(row["rejected"] for row in rows),
@@ -144,6 +154,7 @@ def write_documents(df: DataFrame, index: Column, settings: ElasticsearchSetting
             for row in rows
             if row["rejected_id"] is not None
         ),
+        retries=retries,
     )
 
 
@@ -183,17 +194,27 @@ def partition_writer(
                 flush(chunk)
         finally:
             client.close()
-        yield pa.RecordBatch.from_pydict(
-            {
-                "written": [written] + [0] * len(rejections),
-                "rejected": [rejected] + [0] * len(rejections),
-                "rejected_id": [None] + [r.doc_id for r in rejections],
-                "reason": [None] + [r.reason for r in rejections],
-            },
-            schema=_WRITER_SCHEMA,
-        )
+        yield _count_rows(written, rejected, rejections, report.retries_by_cause)
 
     return write
+
+
+def _count_rows(
+    written: int, rejected: int, rejections: list[Rejection], retries: dict[str, int]
+) -> pa.RecordBatch:
+    """A partition's answer: its counts, then one row per rejection and per retry cause."""
+    extra = len(rejections) + len(retries)
+    return pa.RecordBatch.from_pydict(
+        {
+            "written": [written] + [0] * extra,
+            "rejected": [rejected] + [0] * extra,
+            "rejected_id": [None] + [r.doc_id for r in rejections] + [None] * len(retries),
+            "reason": [None] + [r.reason for r in rejections] + [None] * len(retries),
+            "retry_cause": [None] * (1 + len(rejections)) + list(retries),
+            "retries": [0] * (1 + len(rejections)) + list(retries.values()),
+        },
+        schema=_WRITER_SCHEMA,
+    )
 
 
 def write_chunk(

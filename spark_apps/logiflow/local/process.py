@@ -39,7 +39,7 @@ DEFAULT_STOP_GRACE = 30.0
 # later is not needed at single-machine volumes.
 SMALL_MACHINE_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 
-ServerName = Literal["kafka", "elasticsearch", "s3proxy"]
+ServerName = Literal["kafka", "elasticsearch", "s3proxy", "prometheus"]
 State = Literal["running", "starting", "stopped", "stale"]
 
 
@@ -190,6 +190,14 @@ class ServerProcess:
         if pid > 0 and _pid_alive_and_ours(pid, self.marker):
             return pid
         return None
+
+    def running_address(self) -> str | None:
+        """The address the running server was started with (its pid file); None if stopped.
+        Other processes need not share the ports of the config that started it."""
+        data = self._read_pid_file()
+        if data is None or self.running_pid() is None:
+            return None
+        return str(data.get("address") or self.address)
 
     def status(self) -> ServerStatus:
         data = self._read_pid_file()

@@ -33,6 +33,9 @@ def test_config_model_accepts_the_rendered_file(
     assert str(kafka.ssl_ca_location) == "/etc/logiflow/kafka-ca/ca.crt"
     assert kafka.sasl_password is not None
     assert kafka.consumer_group_prefix == "logiflow-etl"
+    # Under the prefix: the ETL user's group ACL (prefix-typed) covers its commits.
+    assert kafka.consumer_group == "logiflow-etl"
+    assert (config.metrics.host, config.metrics.port) == ("0.0.0.0", 9108)
     assert kafka.logs_topic == "logiflow-logs" and kafka.dead_letter_topic == "logiflow-deadletter"
     assert es.hosts == [f"https://{NAME}-es-http.logiflow.svc:9200"]
     assert str(es.ca_certs) == "/etc/logiflow/es-ca/ca.crt"

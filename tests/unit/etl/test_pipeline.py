@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from logiflow.config import DropRule, FilterSettings, LogiflowConfig
 from logiflow.contract import ecs
+from logiflow.contract import metrics as m
 from logiflow.contract.offset_ranges import OffsetRange
 from logiflow.errors import ConfigError
 from logiflow.etl import pipeline
@@ -85,6 +86,9 @@ def test_tally_names_the_offsets_each_partition_read(
         OffsetRange("logiflow-logs", 1, 0, 1, 2, 0),
     )
     assert tally.outcomes[ecs.OUTCOME_DEAD_LETTER] == counts[ecs.OUTCOME_DEAD_LETTER] + 2
+    # Every dead letter has a reason class for the metrics; the two added matched no format.
+    assert sum(tally.dead_letter_reasons.values()) == tally.outcomes[ecs.OUTCOME_DEAD_LETTER]
+    assert tally.dead_letter_reasons[m.REASON_NO_FORMAT_MATCHED] >= 2
 
 
 def test_selectors(processed: DataFrame) -> None:

@@ -21,11 +21,13 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import ApiError
 
 from logiflow.config import ElasticsearchSettings
+from logiflow.contract.metrics import RETRY_CAUSES
 from logiflow.io.bulk_retries import (
     OutageReport,
     SinkRefusedError,
     SinkStoppedError,
     bulk_with_retries,
+    retry_cause,
     retry_transient,
 )
 from logiflow.io.es_client import create_es_client
@@ -362,3 +364,27 @@ def test_permanent_failures_are_written_as_dead_letters(scripted) -> None:
     assert letter["meta"]["index"]["_id"] == "b"
     assert letter["source"]["event.original"] == "line b"
     assert "mapper_parsing_exception" in letter["source"]["error.message"]
+
+
+@pytest.mark.parametrize(
+    ("cause", "kind"),
+    [
+        ("is unreachable (connection refused)", "unreachable"),
+        ("did not answer within 60s (timeout)", "timeout"),
+        ("is blocked for writes (429: cluster_block_exception: ...)", "blocked"),
+        ("answered 403 (cluster_block_exception: index read-only)", "blocked"),
+        ("answered 429 (es_rejected_execution_exception: ...)", "overloaded"),
+        ("answered 503 (unavailable_shards_exception: ...)", "unavailable"),
+        ("left 3 document(s) without an answer", "no_answer"),
+    ],
+)
+def test_retry_causes_are_the_contracts_label_values(cause: str, kind: str) -> None:
+    assert retry_cause(cause) == kind
+    assert kind in RETRY_CAUSES
+
+
+def test_the_report_counts_retries_by_cause() -> None:
+    report = OutageReport("http://es:9200", log=lambda _line: None)
+    for cause in ("is unreachable (x)", "is unreachable (y)", "answered 429 (z)"):
+        report.waiting(cause, 0.0, "a test")
+    assert report.retries_by_cause == {"unreachable": 2, "overloaded": 1}

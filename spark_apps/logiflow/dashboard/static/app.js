@@ -124,6 +124,7 @@ async function refresh() {
 }
 
 async function refreshOnce() {
+  refreshHealth();
   const range = await currentRange();
   if (range === null) {
     showMessage(`No data yet: Elasticsearch (${escapeHtml(state.meta.elasticsearch)}) holds no ` +
@@ -337,6 +338,43 @@ function renderTable(body, panel, data) {
     : `<td class="num" data-value="${value ?? ""}">${escapeHtml(formatValue(value, metrics[i - keys]))}</td>`
   ).join("") + "</tr>").join("");
   body.innerHTML = `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+// ---- live health (Prometheus) ----------------------------------------------------------------
+
+function formatHealth(figure) {
+  const v = figure.value;
+  if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  if (figure.unit === "flag") return v > 0 ? "yes" : "no";
+  if (figure.unit === "seconds") return `${v.toFixed(v < 10 ? 1 : 0)} s`;
+  if (figure.unit === "per_second") return `${v.toFixed(1)}/s`;
+  return Math.round(v).toLocaleString("en-US");
+}
+
+async function refreshHealth() {
+  const box = $("live-health");
+  const body = box.querySelector(".live-body");
+  let health;
+  try {
+    health = await getJSON("/api/health");
+  } catch (error) {
+    return;
+  }
+  box.hidden = false;
+  if (!health.source) {
+    body.innerHTML = '<p class="live-note">No Prometheus: start one with ' +
+      "<code>logiflow local up --prometheus</code> and serve metrics " +
+      "(<code>metrics.port</code>, docs/metrics.md).</p>";
+    return;
+  }
+  if (health.error) {
+    body.innerHTML = `<p class="live-note">${escapeHtml(health.error)}</p>`;
+    return;
+  }
+  body.innerHTML = '<div class="figures">' + health.figures.map((f) =>
+    `<div class="figure" data-label="${escapeHtml(f.label)}" data-value="${f.value ?? ""}">` +
+    `<div class="value">${escapeHtml(formatHealth(f))}</div>` +
+    `<div class="label">${escapeHtml(f.label)}</div></div>`).join("") + "</div>";
 }
 
 // ---- start ---------------------------------------------------------------------------------
