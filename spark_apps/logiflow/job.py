@@ -70,10 +70,10 @@ from logiflow.io.es_privileges import check_own_privileges
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
+    WriteCounts,
     aggregate_index,
     dead_letter_index,
     event_index,
-    WriteCounts,
     write_documents,
 )
 from logiflow.io.sink_kafka import write_records

@@ -27,7 +27,7 @@ NAMESPACE = "logiflow"
 NAME = "lf-logiflow"
 DNS = {(53, "UDP"), (53, "TCP")}
 ANY_PORT = (8080, "TCP")  # a port any pod may open; nobody is meant to reach it
-METRICS_PORT = (9108, "TCP")  # monitoring.metricsPort: the LogiFlow exporters'
+METRICS_PORT = (9108, "TCP")  # config.metrics.port: the LogiFlow exporters'
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ spec:
       # LogiFlow's exporter; declared so the PodMonitor (which selects ports by number) finds it.
       ports:
         - name: metrics
-          containerPort: {{ $root.Values.monitoring.metricsPort }}
+          containerPort: {{ $root.Values.config.metrics.port }}
           protocol: TCP
       {{- end }}
       env:
