@@ -53,6 +53,11 @@ def test_the_etl_has_streaming_metrics_on_and_its_metrics_port_open_to_the_scrap
     docs = render("--set-json", 'networkPolicy.sparkUiFrom=[{"namespaceSelector":{}}]')
     conf = one(docs, "SparkApplication")["spec"]["sparkConf"]
     assert conf["spark.sql.streaming.metricsEnabled"] == "true"
+    # The UI (Spark's servlet) to networkPolicy.sparkUiFrom; the scrape of both ports to
+    # monitoring.prometheusFrom, by the monitoring policy.
     policy = one(docs, "NetworkPolicy", f"{NAME}-spark-driver")
     ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule.get("ports", [])}
+    assert ports == {4040}
+    scrape = one(docs, "NetworkPolicy", f"{NAME}-spark-driver-metrics")
+    ports = {p["port"] for rule in scrape["spec"]["ingress"] for p in rule.get("ports", [])}
     assert ports == {4040, 9108}
