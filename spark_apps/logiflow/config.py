@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,6 +46,18 @@ _INTERVAL_RE = re.compile(r"^\s*\d+\s+(millisecond|second|minute|hour|day)s?\s*$
 
 
 _UNIT_SECONDS = {"millisecond": 0.001, "second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def _spark_interval(value: str) -> str:
+    if not _INTERVAL_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not an interval such as '30 seconds', '5 minutes' or '7 days'"
+        )
+    return value
+
+
+# A config field holding a Spark interval string, checked at start-up.
+Interval = Annotated[str, AfterValidator(_spark_interval)]
 
 
 def interval_seconds(interval: str) -> float:
@@ -230,15 +243,8 @@ class ParseSettings(_Section):
     # event outside is indexed at its arrival time, flagged, with the time it claimed kept
     # (etl.bound_event_time says why), so no clock or forged date can open indices without
     # bound or put an event years away from its neighbours.
-    event_time_max_ahead: str = "1 day"
-    event_time_max_behind: str = "30 days"
-
-    @field_validator("event_time_max_ahead", "event_time_max_behind")
-    @classmethod
-    def _is_interval(cls, value: str) -> str:
-        if not _INTERVAL_RE.match(value):
-            raise ValueError(f"{value!r} is not an interval such as '1 day' or '12 hours'")
-        return value
+    event_time_max_ahead: Interval = "1 day"
+    event_time_max_behind: Interval = "30 days"
 
 
 class EndpointRule(_Section):
@@ -292,14 +298,7 @@ class FilterSettings(_Section):
 
 
 class AggregateSettings(_Section):
-    window: str = "1 minute"
-
-    @field_validator("window")
-    @classmethod
-    def _is_interval(cls, value: str) -> str:
-        if not _INTERVAL_RE.match(value):
-            raise ValueError(f"{value!r} is not an interval such as '1 minute' or '30 seconds'")
-        return value
+    window: Interval = "1 minute"
 
 
 class AnomalySettings(_Section):
@@ -310,7 +309,7 @@ class AnomalySettings(_Section):
     # Where the events query sends its per-window partial counts for the anomaly query.
     topic: str = "logiflow-minute-counts"
     # How late a partial may arrive and still count: the watermark's delay.
-    lateness: str = "2 minutes"
+    lateness: Interval = "2 minutes"
     z_threshold: float = Field(default=4.0, gt=0)
     warmup_windows: int = Field(default=60, ge=0)
     min_requests: float = Field(default=20.0, ge=0)
@@ -322,14 +321,7 @@ class AnomalySettings(_Section):
     # until then: a drop to zero is an anomaly).
     idle_windows: int = Field(default=60, gt=0)
     # A series' state is deleted when no partial came for this long.
-    state_ttl: str = "7 days"
-
-    @field_validator("lateness", "state_ttl")
-    @classmethod
-    def _is_interval(cls, value: str) -> str:
-        if not _INTERVAL_RE.match(value):
-            raise ValueError(f"{value!r} is not an interval such as '2 minutes' or '7 days'")
-        return value
+    state_ttl: Interval = "7 days"
 
 
 class SparkSettings(_Section):
@@ -363,7 +355,7 @@ class ArchiveSettings(_Section):
     secret_access_key: SecretStr | None = None
     # One Parquet file per partition directory and trigger: a longer interval and a larger
     # max_records_per_trigger make fewer, larger files (README, Raw-log archive).
-    trigger_interval: str = "5 minutes"
+    trigger_interval: Interval = "5 minutes"
     max_records_per_trigger: int = Field(default=2_000_000, gt=0)
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 
@@ -378,13 +370,6 @@ class ArchiveSettings(_Section):
     @classmethod
     def _prefix_is_relative(cls, value: str) -> str:
         return value.strip("/")
-
-    @field_validator("trigger_interval")
-    @classmethod
-    def _is_interval(cls, value: str) -> str:
-        if not _INTERVAL_RE.match(value):
-            raise ValueError(f"{value!r} is not an interval such as '5 minutes'")
-        return value
 
     @model_validator(mode="after")
     def _keys_in_pairs(self) -> ArchiveSettings:
