@@ -144,8 +144,8 @@ $(KUBECONFORM_BIN):
 	$(TOOLS_GO) GOBIN=$(dir $@) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
 
 # Neither can be `go install`ed (replace directives); build.sh explains and builds both, skipping
-# whichever exists already.
-$(KUBE_APISERVER_BIN) $(ETCD_BIN):
+# whichever exists already. A grouped target (&:): one run makes both, also under make -j.
+$(KUBE_APISERVER_BIN) $(ETCD_BIN) &:
 	tests/chart/apiserver/build.sh $(TOOLS) $(KUBE_APISERVER_VERSION) $(ETCD_VERSION)
 
 $(SKAFFOLD_SCHEMA_FILE):
