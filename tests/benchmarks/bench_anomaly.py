@@ -165,12 +165,9 @@ def main() -> None:
             added = (cpu["bench-on"] - cpu["bench-off"]) / events * 1e6
             series = tracked_series(es, "bench-on")
             stored = state_bytes(Path(run.spark.checkpoint_dir))
-            judged = series * args.days * 1440
-            extra = cpu["bench-on"] - cpu["bench-off"]
             print(f"\nadded CPU per event {added:.1f} µs ({cpu['bench-off'] / events * 1e6:.1f} µs")
-            print(f"  without the detector), {extra / judged * 1e3:.2f} ms per series-minute")
-            print(f"  judged ({judged:,}); state {stored / max(series, 1):,.0f} bytes on disk per")
-            print(f"  tracked series ({series} series, {stored:,} bytes)")
+            print(f"  without the detector); state {stored / max(series, 1):,.0f} bytes on disk")
+            print(f"  per tracked series ({series:,} series, {stored:,} bytes)")
         finally:
             servers.stop()
 
