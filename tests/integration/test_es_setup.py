@@ -40,6 +40,7 @@ def test_setup_creates_then_leaves_everything_unchanged(
             f"{prefix}-events",
             f"{prefix}-deadletter",
             f"{prefix}-aggregates",
+            f"{prefix}-anomalies",
         }
         assert all("no ILM" in s.detail for s in skipped)
 

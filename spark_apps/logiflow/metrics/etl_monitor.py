@@ -26,6 +26,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from logiflow.config import LogiflowConfig
+from logiflow.contract import index_names as names
 from logiflow.contract import metrics as m
 from logiflow.io.bulk_retries import REPORT_PREFIX, transient_cause
 from logiflow.io.consumer_group import ConsumerGroupOffsets, source_end_offsets
@@ -105,15 +106,21 @@ class EtlMonitor:
         gauge(m.ETL_LAST_BATCH_TIMESTAMP).set(time.time())
 
     def poll(self, queries: Sequence[StreamingQuery]) -> None:
-        for query in queries:
+        for query in self._events(queries):
             self._follow_progress_safely(query.lastProgress)
             self._watch_sink(query)
 
     def finish(self, queries: Sequence[StreamingQuery]) -> None:
         self._next_lag = 0.0
-        for query in queries:
+        for query in self._events(queries):
             self._follow_progress_safely(query.lastProgress)
         gauge(m.ETL_SINK_WAITING).set(0)
+
+    def _events(self, queries: Sequence[StreamingQuery]) -> list[StreamingQuery]:
+        """The events query alone: the group's offsets, the lag and the sink are its (the
+        archive and the anomalies queries read other offsets and write elsewhere)."""
+        name = f"{self.config.elasticsearch.index_prefix}-{names.EVENTS_QUERY}"
+        return [q for q in queries if getattr(q, "name", None) == name]
 
     def _follow_progress_safely(self, progress: Any) -> None:
         """The group and the lag are for Kafka's tools and the metrics, never the job's truth: a
