@@ -22,30 +22,33 @@ from logiflow.config import LogiflowConfig
 from logiflow.errors import ConfigError
 from logiflow.local.prometheus_config import targets_dir
 
+# The port each metrics address (host:port asked for) serves on in this process.
 _started: dict[str, int] = {}
 _lock = threading.Lock()
 
 
 def serve_metrics(config: LogiflowConfig, component: str) -> int | None:
-    """Start this process's ``/metrics`` if ``metrics.port`` is set (once; later calls return
-    the same port); None when off. ``component`` labels the local scrape target."""
+    """Start this process's ``/metrics`` on ``metrics.host:port`` if the port is set (once per
+    address; later calls return the same port); None when off. ``component`` labels the local
+    scrape target."""
     settings = config.metrics
     if not settings.port:
         return None
+    address = f"{settings.host}:{settings.port}"
     with _lock:
-        if "port" not in _started:
+        if address not in _started:
             try:
                 server, _thread = start_http_server(settings.port, addr=settings.host)
             except OSError as exc:
                 raise ConfigError(
-                    f"cannot serve metrics on {settings.host}:{settings.port} ({exc.strerror}); "
-                    "give each process on this machine its own metrics.port "
-                    "(LOGIFLOW_METRICS__PORT) or 0 to turn metrics off"
+                    f"cannot serve metrics on {address} ({exc.strerror}); give each process "
+                    "on this machine its own metrics.port (LOGIFLOW_METRICS__PORT) or 0 to "
+                    "turn metrics off"
                 ) from exc
-            _started["port"] = int(server.server_port)
+            _started[address] = int(server.server_port)
             host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
-            register_target(config, component, f"{host}:{_started['port']}")
-        return _started["port"]
+            register_target(config, component, f"{host}:{_started[address]}")
+        return _started[address]
 
 
 def register_target(
