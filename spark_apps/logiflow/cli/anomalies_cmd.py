@@ -18,7 +18,6 @@ from rich.table import Table
 
 from logiflow.anomaly.listing import recent_anomalies
 from logiflow.cli import options
-from logiflow.cli.audit_cmd import parse_time
 from logiflow.cli.state import state
 from logiflow.contract import anomalies as a
 from logiflow.io.es_client import connect
@@ -40,7 +39,7 @@ def anomalies(
 ) -> None:
     """List the anomalies found: error spikes, latency regressions, traffic drops and surges."""
     config = state(ctx).config(elasticsearch=options.elasticsearch_overrides(es_host, index_prefix))
-    start = parse_time(since) or datetime.now(UTC) - timedelta(days=1)
+    start = options.time_or_ago(since) or datetime.now(UTC) - timedelta(days=1)
     with connect(config.elasticsearch) as client:
         found = recent_anomalies(client, config.elasticsearch.index_prefix, start, service, limit)
     if as_json:

@@ -15,8 +15,6 @@ expired_before_replay}] (``logiflow.audit.dead_letter_backlog``).
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -32,25 +30,6 @@ from logiflow.ingest.replay import DEFAULT_GROUP
 from logiflow.io.es_client import connect, describe_hosts
 
 console = Console()
-
-_AGO_RE = re.compile(r"^(\d+)([smhd])$")
-_AGO_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """ISO 8601 (no zone: UTC) or a duration ago such as ``90m``, ``2h``, ``7d``."""
-    if value is None:
-        return None
-    ago = _AGO_RE.match(value.strip())
-    if ago:
-        return datetime.now(UTC) - timedelta(**{_AGO_UNITS[ago.group(2)]: int(ago.group(1))})
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{value!r} is neither ISO 8601 (2026-11-24T10:00) nor a duration (2h, 7d)"
-        ) from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def result_tables(result: AuditResult) -> Table:
@@ -117,7 +96,9 @@ def audit(
         kafka=options.kafka_overrides(bootstrap_servers, topic),
     )
     settings = config.elasticsearch
-    logs = sources.partition_logs(config.kafka, parse_time(since), parse_time(until))
+    logs = sources.partition_logs(
+        config.kafka, options.time_or_ago(since), options.time_or_ago(until)
+    )
     with connect(settings) as client:
         sources.refresh(client, settings.index_prefix)
         plan = plan_audit(logs, sources.accounting(client, settings.index_prefix))

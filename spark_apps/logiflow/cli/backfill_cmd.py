@@ -10,7 +10,7 @@ a range with nothing archived says so and exits 0.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -27,18 +27,6 @@ from logiflow.cli.state import state
 from logiflow.contract import index_names as names
 
 console = Console()
-
-
-def _utc(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO date or time such as 2026-11-24 or 2026-11-24T13:00"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def backfill(
@@ -62,7 +50,9 @@ def backfill(
     """Re-run the ETL over archived raw logs into Elasticsearch (same document ids)."""
     if not from_archive:
         raise typer.BadParameter("the archive is the only source: pass --from-archive")
-    since_at, until_at = _utc(since), _utc(until)
+    problem = "not an ISO date or time such as 2026-11-24 or 2026-11-24T13:00"
+    since_at = options.iso_time(since, problem) if since else None
+    until_at = options.iso_time(until, problem) if until else None
     if since_at and until_at and since_at >= until_at:
         raise typer.BadParameter(f"--since {since} is not before --until {until}")
     require_spark()

@@ -8,6 +8,8 @@ every command ("Invalid value for '--rate': must be positive", exit code 2).
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -48,3 +50,27 @@ def elasticsearch_overrides(es_host: list[str] | None, index_prefix: str | None)
 
 def kafka_overrides(bootstrap_servers: str | None, topic: str | None) -> dict[str, Any]:
     return {"bootstrap_servers": bootstrap_servers, "logs_topic": topic}
+
+
+_AGO_RE = re.compile(r"^(\d+)([smhd])$")
+_AGO_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def iso_time(value: str, problem: str) -> datetime:
+    """An ISO 8601 date or time in UTC (no zone given: UTC); a usage error "<value> is
+    <problem>" otherwise."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is {problem}") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def time_or_ago(value: str | None) -> datetime | None:
+    """ISO 8601 (no zone: UTC) or a duration ago such as ``90m``, ``2h``, ``7d``."""
+    if value is None:
+        return None
+    ago = _AGO_RE.match(value.strip())
+    if ago:
+        return datetime.now(UTC) - timedelta(**{_AGO_UNITS[ago.group(2)]: int(ago.group(1))})
+    return iso_time(value, "neither ISO 8601 (2026-11-24T10:00) nor a duration (2h, 7d)")
