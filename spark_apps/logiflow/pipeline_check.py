@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
@@ -83,14 +83,20 @@ def find_marker(
     pattern = index_pattern(index_prefix, EVENTS)
     deadline = time.monotonic() + timeout
     while True:
-        result = client.search(
-            index=pattern,
-            query=marker_query(marker),
-            size=1,
-            ignore_unavailable=True,
-            allow_no_indices=True,
-        )
-        hits = result["hits"]["hits"]
+        try:
+            hits = client.search(
+                index=pattern,
+                query=marker_query(marker),
+                size=1,
+                ignore_unavailable=True,
+                allow_no_indices=True,
+            )["hits"]["hits"]
+        except ApiError as exc:
+            # 503: the day's events index was just created and its shard is not active yet
+            # (all shards failed); not searchable yet, like no hit.
+            if exc.status_code != 503:
+                raise
+            hits = []
         if hits:
             return str(hits[0]["_index"])
         if time.monotonic() >= deadline:
