@@ -19,10 +19,14 @@ from logiflow.etl.columns import col
 PARTIAL_ID = "partial_id"
 MINUTE = "minute"  # epoch seconds of the window's start
 WINDOW_START = "window_start"  # the same as a timestamp: the anomaly query's event time
+# The summed counts of a partial, in ``detector.MinuteCounts`` order.
+COUNT_COLUMNS = (
+    "requests", "status_4xx", "status_5xx", "latency_count", "latency_sum_seconds",
+    "latency_log_sum",
+)  # fmt: skip
 MINUTE_COUNTS_SCHEMA = (
     "partial_id string, minute long, scope string, service string, endpoint string, "
-    "requests double, status_4xx double, status_5xx double, latency_count double, "
-    "latency_sum_seconds double, latency_log_sum double"
+    + ", ".join(f"{name} double" for name in COUNT_COLUMNS)
 )
 _NS_PER_SECOND = 1e9
 

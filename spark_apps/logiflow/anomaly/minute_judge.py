@@ -22,6 +22,7 @@ import pandas as pd
 from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle
 
 from logiflow.anomaly.detector import DetectorSettings
+from logiflow.anomaly.minute_counts import COUNT_COLUMNS
 from logiflow.anomaly.series_state import (
     Judged,
     SeriesState,
@@ -42,10 +43,6 @@ DETECTIONS_SCHEMA = (
     "direction string, actual double, expected double, score double, severity string, "
     "requests double"
 )
-_COUNT_COLUMNS = (
-    "requests", "status_4xx", "status_5xx", "latency_count", "latency_sum_seconds",
-    "latency_log_sum",
-)  # fmt: skip
 
 
 class MinuteJudge(StatefulProcessor):
@@ -73,7 +70,7 @@ class MinuteJudge(StatefulProcessor):
         state = self._load()
         before = next_timer(state, self.window, self.idle_minutes, self.state_ttl)
         for frame in rows:
-            counts = frame[list(_COUNT_COLUMNS)].astype(float).to_numpy().tolist()
+            counts = frame[list(COUNT_COLUMNS)].astype(float).to_numpy().tolist()
             for partial_id, minute, values in zip(
                 frame["partial_id"], frame["minute"], counts, strict=True
             ):
