@@ -84,6 +84,7 @@ app.kubernetes.io/part-of: logiflow
 {{/* KafkaTopic resource names are the topic names themselves (spec.topicName not needed). */}}
 {{- define "logiflow.kafka.logsTopic" -}}{{ .Values.kafka.topics.logs.name }}{{- end -}}
 {{- define "logiflow.kafka.deadLetterTopic" -}}{{ .Values.kafka.topics.deadLetters.name }}{{- end -}}
+{{- define "logiflow.kafka.minuteCountsTopic" -}}{{ .Values.kafka.topics.minuteCounts.name }}{{- end -}}
 
 {{/* Consumer group prefix of the ETL: the same constant the config model uses. */}}
 {{- define "logiflow.kafka.consumerGroupPrefix" -}}logiflow-etl{{- end -}}

@@ -36,9 +36,15 @@ def test_kind_profile_is_one_dual_role_node() -> None:
     assert pool["spec"]["roles"] == ["controller", "broker"]
 
 
-def test_topics_from_values(docs: list[Doc]) -> None:
+# Profiles that switch anomaly detection on, which adds the minute-counts topic and its ACL.
+ANOMALY_PROFILES = {"staging"}
+MINUTE_COUNTS = "logiflow-minute-counts"
+
+
+def test_topics_from_values(docs: list[Doc], profile: str) -> None:
     topics = {t["metadata"]["name"]: t for t in find(docs, "KafkaTopic")}
-    assert set(topics) == {"logiflow-logs", "logiflow-deadletter"}
+    anomaly = {MINUTE_COUNTS} if profile in ANOMALY_PROFILES else set()
+    assert set(topics) == {"logiflow-logs", "logiflow-deadletter"} | anomaly
     for topic in topics.values():
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == CLUSTER
         assert topic["spec"]["config"]["retention.ms"] > 0
@@ -68,9 +74,16 @@ def test_shipper_may_only_write_logs(docs: list[Doc]) -> None:
     }
 
 
-def test_etl_reads_logs_in_its_group_prefix_and_writes_dead_letters(docs: list[Doc]) -> None:
+def test_etl_reads_logs_in_its_group_prefix_and_writes_dead_letters(
+    docs: list[Doc], profile: str
+) -> None:
     etl = one(docs, "KafkaUser", f"{CLUSTER}-etl")
-    assert acls(etl) == {
+    anomaly = (
+        {("topic", MINUTE_COUNTS, "literal", op) for op in ("Read", "Write", "Describe")}
+        if profile in ANOMALY_PROFILES
+        else set()
+    )
+    assert acls(etl) - anomaly == {
         ("topic", "logiflow-logs", "literal", "Read"),
         ("topic", "logiflow-logs", "literal", "Describe"),
         ("topic", "logiflow-deadletter", "literal", "Write"),
@@ -78,6 +91,7 @@ def test_etl_reads_logs_in_its_group_prefix_and_writes_dead_letters(docs: list[D
         ("group", "logiflow-etl", "prefix", "Read"),
         ("group", "logiflow-etl", "prefix", "Describe"),
     }
+    assert anomaly <= acls(etl)
 
 
 def test_replay_reads_dead_letters_in_its_own_group_and_writes_logs(docs: list[Doc]) -> None:
