@@ -29,11 +29,11 @@ from confluent_kafka import Producer
 from e2e.stack import etl_config_file, start_servers
 from elasticsearch import Elasticsearch, helpers
 
+from logiflow.anomaly import labels
 from logiflow.anomaly.evaluation import KINDS, Evaluation, Found, evaluate
 from logiflow.anomaly.scenario import Scenario, scenario, services
 from logiflow.config import LogiflowConfig
 from logiflow.contract import aggregates as agg
-from logiflow.contract import anomalies as a
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.contract.kafka_records import record_key
@@ -69,18 +69,9 @@ def with_anomalies(config_file: Path) -> Path:
 def found_anomalies(es: Elasticsearch, prefix: str) -> list[Found]:
     index = names.index_pattern(prefix, names.ANOMALIES)
     es.indices.refresh(index=index, allow_no_indices=True)
-    return [
-        Found(
-            int(dt.datetime.fromisoformat(doc[a.TIMESTAMP]).timestamp()),
-            doc[a.SERVICE],
-            doc.get(a.ENDPOINT),
-            doc[a.METRIC],
-            doc[a.DIRECTION],
-        )
-        for doc in (
-            hit["_source"] for hit in helpers.scan(es, index=index, ignore_unavailable=True)
-        )
-    ]
+    return labels.found(
+        hit["_source"] for hit in helpers.scan(es, index=index, ignore_unavailable=True)
+    )
 
 
 def tracked_series(es: Elasticsearch, prefix: str) -> int:

@@ -14,6 +14,8 @@ from elasticsearch import Elasticsearch
 from kafka_records import write_topic
 from pyspark.sql import SparkSession
 
+from logiflow.anomaly.evaluation import ERROR_BURST, Incident
+from logiflow.anomaly.labels import write_labels
 from logiflow.config import LogiflowConfig
 from logiflow.contract import anomalies as a
 from logiflow.contract import index_names as names
@@ -28,7 +30,7 @@ BURST = ErrorBurst(START + dt.timedelta(minutes=100), dt.timedelta(minutes=5), "
 
 
 def test_a_labelled_burst_is_found_by_the_running_pipeline(
-    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch
+    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch, tmp_path: Path
 ) -> None:
     topic = f"{pipeline_config.kafka.logs_topic}-minutes"
     config = pipeline_config.model_copy(
@@ -91,3 +93,17 @@ def test_a_labelled_burst_is_found_by_the_running_pipeline(
     )  # fmt: skip
     assert table.returncode == 0, table.stderr
     assert "storefront: 5xx error rate" in table.stdout
+
+    # Scored against the burst's label, as `generate --labels` writes it.
+    labels = tmp_path / "incidents.jsonl"
+    first = int(BURST.start.timestamp())
+    write_labels(labels, [Incident(ERROR_BURST, "storefront", first, first + 300)])
+    scored = subprocess.run(
+        [LOGIFLOW, "anomalies", *since, *es, "--labels", str(labels), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    score = json.loads(scored.stdout)
+    assert score["kinds"][ERROR_BURST]["recall"] == 1.0
+    assert score["kinds"][ERROR_BURST]["delays"][0] <= 1
+    assert sum(score["false_alarms"].values()) <= 2  # the unrelated detections above, at most

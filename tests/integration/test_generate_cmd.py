@@ -11,6 +11,8 @@ from pathlib import Path
 
 from kafka_records import read_topic
 
+from logiflow.anomaly.evaluation import LATENCY_REGRESSION, TRAFFIC_DROP
+from logiflow.anomaly.labels import read_labels
 from logiflow.config import LogiflowConfig
 
 LOGIFLOW = str(Path(sys.executable).parent / "logiflow")
@@ -54,6 +56,31 @@ def test_generate_sends_rate_times_duration_records(
     orders = [d for d in documents if d is not None and d["service"] == "orders-api"]
     assert orders
     assert all(d["status"] >= 500 for d in orders)
+
+
+def test_incidents_break_the_traffic_and_are_labelled(
+    pipeline_config: LogiflowConfig, tmp_path: Path
+) -> None:
+    labels = tmp_path / "incidents.jsonl"
+    output = run_generate(
+        pipeline_config, tmp_path,
+        "--rate", "300", "--count", "600", "--seed", "3", "--format", "json",
+        "--traffic-drop", "0+600:catalog-api:0",
+        "--latency-spike", "0+600:orders-api:40",
+        "--labels", str(labels),
+    )  # fmt: skip
+    records = read_topic(pipeline_config.kafka.bootstrap_servers, pipeline_config.kafka.logs_topic)
+    documents = [json.loads(r.value) for r in records]
+    # JSON logs come from orders-api and catalog-api; every catalog-api arrival was thinned away.
+    assert {d["service"] for d in documents} == {"orders-api"}
+    assert len(records) < 600
+    orders = sorted(d["latency_ms"] for d in documents if d["service"] == "orders-api")
+    assert orders[len(orders) // 2] > 500  # medians are 18-35 ms without the spike
+    truth = read_labels(labels)
+    assert [(i.kind, i.service, i.end - i.start) for i in truth] == [
+        (LATENCY_REGRESSION, "orders-api", 600), (TRAFFIC_DROP, "catalog-api", 600),
+    ]  # fmt: skip
+    assert "wrote 2 incident labels" in output
 
 
 def test_generate_json_only_and_count(pipeline_config: LogiflowConfig, tmp_path: Path) -> None:

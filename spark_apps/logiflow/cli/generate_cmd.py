@@ -3,27 +3,36 @@
     logiflow generate --rate 500 --duration 60            # 30,000 lines over a minute
     logiflow generate --rate 200 --error-burst 20+30:orders-api   # orders-api fails for 30 s
     logiflow generate --rate 50                           # until Ctrl-C
+    logiflow generate --rate 100 --duration 7200 --latency-spike 3600+600:orders-api \
+        --traffic-drop 5400+300:catalog-api --labels incidents.jsonl   # labelled incidents
 
 With ``--duration`` (or ``--count``) exactly rate x duration (or count) lines are sent, paced at
 the rate, so the run takes about that long. Lines come from ``logiflow.ingest.generator``:
-nginx access lines (storefront) and JSON API logs (orders-api, catalog-api).
+nginx access lines (storefront) and JSON API logs (orders-api, catalog-api). Incidents
+(``ingest.incidents``) break the traffic on purpose; ``--labels`` writes what was broken, as the
+ground truth ``logiflow anomalies --labels`` scores the detector against.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
+from logiflow.anomaly.evaluation import ERROR_BURST, LATENCY_REGRESSION, TRAFFIC_DROP
+from logiflow.anomaly.labels import write_labels
 from logiflow.cli import options as cli_options
 from logiflow.cli.progress import RateMeter, StatusLine, human_bytes
 from logiflow.cli.state import state
+from logiflow.ingest.generator import SERVICES
+from logiflow.ingest.incidents import IncidentSpec
 from logiflow.ingest.producer import LogProducer
-from logiflow.ingest.traffic import BurstSpec, FormatChoice, TrafficOptions, TrafficSender
+from logiflow.ingest.traffic import FormatChoice, TrafficOptions, TrafficSender
 from logiflow.stop_signals import StopSignals
 
 console = Console(stderr=True)
@@ -60,8 +69,32 @@ def generate(
         list[str] | None,
         typer.Option(
             "--error-burst",
-            help="AT+LENGTH[:SERVICE[:SHARE]] seconds from the start, e.g. 30+60:orders-api "
-            "(repeatable).",
+            help="AT+LENGTH[:SERVICE[@ENDPOINT][:SHARE]] seconds from the start: that share "
+            "(0.5) fails with 5xx, e.g. 30+60:storefront@/products/{id} (repeatable).",
+        ),
+    ] = None,
+    latency_spike: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--latency-spike",
+            help="AT+LENGTH[:SERVICE[@ENDPOINT][:FACTOR]]: requests FACTOR (3) times slower, "
+            "e.g. 60+300:orders-api (repeatable).",
+        ),
+    ] = None,
+    traffic_drop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--traffic-drop",
+            help="AT+LENGTH:SERVICE[:KEPT]: only KEPT (0.2) of the service's requests arrive, "
+            "e.g. 120+300:catalog-api (repeatable).",
+        ),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the incidents as labels (JSON lines: kind, service, endpoint, start, "
+            "end) for `logiflow anomalies --labels`.",
+            dir_okay=False,
         ),
     ] = None,
     topic: cli_options.LogsTopic = None,
@@ -75,7 +108,15 @@ def generate(
         seed=seed,
         format=line_format,
         malformed_share=malformed,
-        bursts=[BurstSpec.parse(text) for text in error_burst or []],
+        incidents=[
+            IncidentSpec.parse(kind, text)
+            for kind, texts in (
+                (ERROR_BURST, error_burst),
+                (LATENCY_REGRESSION, latency_spike),
+                (TRAFFIC_DROP, traffic_drop),
+            )
+            for text in texts or []
+        ],
     )
     producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
     producer.connect()
@@ -103,6 +144,10 @@ def generate(
 
     elapsed = time.monotonic() - started
     stats = producer.stats
+    if labels is not None and sender.started_at is not None:
+        truth = [i for spec in options.incidents for i in spec.labels(sender.started_at, SERVICES)]
+        write_labels(labels, truth)
+        console.print(f"wrote {len(truth)} incident labels to {labels}", highlight=False)
     console.print(
         f"generated {stats.acked} lines ({human_bytes(stats.bytes_sent)}, "
         f"{sender.errors_sent} with status >= 400, {sender.dead_letter_candidates} malformed) "

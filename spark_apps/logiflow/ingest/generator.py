@@ -199,6 +199,7 @@ _SERVICES: dict[str, tuple[str, list[_Endpoint]]] = {
     ),
 }
 _SERVICE_WEIGHTS = {"storefront": 0.6, "orders-api": 0.25, "catalog-api": 0.15}
+SERVICES = tuple(_SERVICE_WEIGHTS)
 _HOSTS = {
     "storefront": (("web-1", "+0000"), ("web-2", "+0100"), ("web-3", "-0500")),
     "orders-api": (("orders-7f9c", "+0000"), ("orders-5d2a", "+0000")),
@@ -439,12 +440,12 @@ class TrafficGenerator:
             if end is not None and now >= end:
                 return
             line = self.line_at(now)
-            if self._dropped(line):
+            if self.dropped(line):
                 continue
             yield line
             produced += 1
 
-    def _dropped(self, line: GeneratedLine) -> bool:
+    def dropped(self, line: GeneratedLine) -> bool:
         """Thinned away by a traffic drop (draws from the generator only inside one, so a
         profile without drops makes the same lines as before)."""
         for drop in self.profile.drops:

@@ -14,7 +14,6 @@ run's random id and the line's number, as the shipper gives stdin's lines.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 import time
 import uuid
@@ -30,7 +29,14 @@ from logiflow.contract.kafka_records import (
     stream_source_id,
 )
 from logiflow.errors import ConfigError
-from logiflow.ingest.generator import ErrorBurst, GeneratedLine, TrafficGenerator, TrafficProfile
+from logiflow.ingest.generator import (
+    ErrorBurst,
+    GeneratedLine,
+    TrafficDrop,
+    TrafficGenerator,
+    TrafficProfile,
+)
+from logiflow.ingest.incidents import IncidentSpec
 from logiflow.ingest.producer import LogProducer
 
 FormatChoice = Literal["nginx", "json", "mixed"]
@@ -77,45 +83,6 @@ class TokenBucket:
         return max(0.0, (1.0 - self._tokens) / self.rate)
 
 
-_BURST_RE = re.compile(
-    r"^(?P<at>\d+(\.\d+)?)s?\+(?P<length>\d+(\.\d+)?)s?"
-    r"(:(?P<service>[A-Za-z0-9_.-]+)?)?(:(?P<share>0(\.\d+)?|1(\.0+)?))?$"
-)
-
-
-@dataclass(frozen=True)
-class BurstSpec:
-    """An error burst relative to the start: ``AT+LENGTH[:SERVICE[:SHARE]]`` in seconds."""
-
-    at: float
-    length: float
-    service: str | None = None
-    share: float = 0.5
-
-    @classmethod
-    def parse(cls, text: str) -> BurstSpec:
-        match = _BURST_RE.match(text.strip())
-        if match is None:
-            raise ConfigError(
-                f"--error-burst {text!r}: expected AT+LENGTH[:SERVICE[:SHARE]] in seconds, e.g. "
-                "30+60 (everything, from 30 s for 60 s) or 10+20:orders-api:0.8"
-            )
-        return cls(
-            float(match["at"]),
-            float(match["length"]),
-            match["service"] or None,
-            float(match["share"]) if match["share"] else 0.5,
-        )
-
-    def at_start(self, start: dt.datetime) -> ErrorBurst:
-        return ErrorBurst(
-            start=start + dt.timedelta(seconds=self.at),
-            duration=dt.timedelta(seconds=self.length),
-            service=self.service,
-            error_share=self.share,
-        )
-
-
 @dataclass
 class TrafficOptions:
     rate: float
@@ -123,7 +90,7 @@ class TrafficOptions:
     seed: int = 0
     format: FormatChoice = "mixed"
     malformed_share: float = 0.0
-    bursts: list[BurstSpec] = field(default_factory=list)
+    incidents: list[IncidentSpec] = field(default_factory=list)
 
 
 class TrafficSender:
@@ -145,14 +112,17 @@ class TrafficSender:
         self._on_tick = on_tick or (lambda: None)
         self._clock = clock
         self.sent_lines = 0
+        self.started_at: dt.datetime | None = None  # when run() began: incidents count from it
         self.run_id = uuid.uuid4().hex
         self.dead_letter_candidates = 0  # malformed lines sent on purpose
         self.errors_sent = 0  # lines with a status >= 400
 
     def _generator(self, start: dt.datetime) -> TrafficGenerator:
+        effects = [spec.effect(start) for spec in self.options.incidents]
         profile = TrafficProfile(
             malformed_share=self.options.malformed_share,
-            bursts=tuple(spec.at_start(start) for spec in self.options.bursts),
+            bursts=tuple(e for e in effects if isinstance(e, ErrorBurst)),
+            drops=tuple(e for e in effects if isinstance(e, TrafficDrop)),
         )
         return TrafficGenerator(self.options.seed, profile)
 
@@ -165,7 +135,7 @@ class TrafficSender:
 
     def run(self) -> int:
         """Send until done or stopped, then wait for Kafka's acknowledgements."""
-        start = self._clock()
+        start = self.started_at = self._clock()
         generator = self._generator(start)
         bucket = TokenBucket(self.options.rate)
         remaining = self.options.count
@@ -180,7 +150,10 @@ class TrafficSender:
                 else:
                     now = self._clock()
                     for _ in range(granted):
-                        self._send(self._next_line(generator, now))
+                        line = self._next_line(generator, now)
+                        # A traffic drop thins the arrivals: the line's token is spent unsent.
+                        if not generator.dropped(line):
+                            self._send(line)
                     if remaining is not None:
                         remaining -= granted
                 if time.monotonic() - last_tick > 0.25:
