@@ -8,10 +8,12 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from kafka_records import write_topic
+from prometheus_client import REGISTRY
 from pyspark.sql import SparkSession
 
 from logiflow.anomaly.evaluation import ERROR_BURST, Incident
@@ -19,6 +21,7 @@ from logiflow.anomaly.labels import write_labels
 from logiflow.config import LogiflowConfig
 from logiflow.contract import anomalies as a
 from logiflow.contract import index_names as names
+from logiflow.contract import metrics as m
 from logiflow.contract.kafka_records import record_key
 from logiflow.ingest.generator import ErrorBurst, TrafficGenerator, TrafficProfile
 from logiflow.io.topic_admin import create_topics
@@ -27,6 +30,17 @@ from logiflow.job import run_etl
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
 START = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 BURST = ErrorBurst(START + dt.timedelta(minutes=100), dt.timedelta(minutes=5), "storefront", 0.5)
+
+
+def _detected_samples() -> dict[tuple[str, str, str], float]:
+    """The anomaly counter's value per (service, metric, severity), in this process."""
+    return {
+        (s.labels["service"], s.labels["metric"], s.labels["severity"]): s.value
+        for family in REGISTRY.collect()
+        if family.name == m.ANOMALIES_DETECTED.name
+        for s in family.samples
+        if s.name == m.ANOMALIES_DETECTED.sample_name
+    }
 
 
 def test_a_labelled_burst_is_found_by_the_running_pipeline(
@@ -50,6 +64,7 @@ def test_a_labelled_burst_is_found_by_the_running_pipeline(
         ((record_key(g.host, g.service), g.line.encode(), None) for g in lines),
     )
 
+    detected_before = _detected_samples()
     result = run_etl(config, until_caught_up=True, spark=spark)
     assert result.totals["indexed"] == len(lines)
 
@@ -73,6 +88,11 @@ def test_a_labelled_burst_is_found_by_the_running_pipeline(
         f for f in found if f[a.TIMESTAMP] not in burst_minutes or f[a.SERVICE] != "storefront"
     ]
     assert len(unrelated) <= 2, unrelated
+
+    # The driver's counter (logiflow_anomalies_detected_total) counted each document written.
+    detected = Counter(_detected_samples()) - Counter(detected_before)
+    written = Counter((f[a.SERVICE], f[a.METRIC], f[a.SEVERITY_NAME]) for f in found)
+    assert detected == written
 
     # The terminal listing reads the same documents.
     es = ["--es-host", config.elasticsearch.hosts[0]]

@@ -19,8 +19,11 @@ from logiflow.anomaly.minute_counts import WINDOW_START, read_minute_counts
 from logiflow.anomaly.minute_judge import DETECTIONS_SCHEMA, MinuteJudge
 from logiflow.config import AnomalySettings, LogiflowConfig, interval_seconds
 from logiflow.contract import anomalies as a
+from logiflow.contract import ecs
+from logiflow.contract import metrics as m
 from logiflow.io.sink_elasticsearch import monthly_index_column, write_documents
 from logiflow.io.source_kafka import kafka_source_options
+from logiflow.metrics.registry import counter
 from logiflow.query_errors import short_batch_errors
 
 ANOMALIES_QUERY = "anomalies"
@@ -139,13 +142,24 @@ def anomaly_index(prefix: str) -> Column:
 
 
 def anomalies_batch_writer(config: LogiflowConfig) -> Callable[[DataFrame, int], None]:
+    """Writes each batch's anomaly documents, then counts them in the driver's metrics."""
     es = config.elasticsearch
     window_seconds = int(interval_seconds(config.aggregate.window))
+    detected = counter(m.ANOMALIES_DETECTED)
 
     def write_batch(detections: DataFrame, batch_id: int) -> None:
-        write_documents(
-            anomaly_documents(detections, window_seconds), anomaly_index(es.index_prefix), es
-        )
+        # Kept for the count after the write: recomputing a stateful batch would run the
+        # detector twice over the same state.
+        detections = detections.persist()
+        try:
+            write_documents(
+                anomaly_documents(detections, window_seconds), anomaly_index(es.index_prefix), es
+            )
+            for row in detections.groupBy("service", "metric", "severity").count().collect():
+                service = row["service"] or ecs.NO_SERVICE
+                detected.labels(service, row["metric"], row["severity"]).inc(row["count"])
+        finally:
+            detections.unpersist()
 
     return write_batch
 

@@ -48,6 +48,9 @@ USER_AGENT_VERSION = "user_agent.version"
 USER_AGENT_OS_NAME = "user_agent.os.name"
 USER_AGENT_DEVICE_NAME = "user_agent.device.name"
 SERVICE_NAME = "service.name"
+# How an event without a service (a producer that set no record key) is shown and labelled:
+# the dashboards' split and the anomaly metric's label, so those events still count, visibly.
+NO_SERVICE = "(none)"
 HOST_NAME = "host.name"
 TRACE_ID = "trace.id"
 SOURCE_GEO_COUNTRY_ISO_CODE = "source.geo.country_iso_code"

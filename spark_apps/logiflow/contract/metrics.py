@@ -135,6 +135,14 @@ ETL_QUERY_RESTARTS = Metric(
     "logiflow_etl_query_restarts", COUNTER, "Streaming query restarts after a failure."
 )
 
+# The ETL's anomaly query (anomaly detection on).
+ANOMALIES_DETECTED = Metric(
+    "logiflow_anomalies_detected",
+    COUNTER,
+    "Anomalies the streaming detector found (anomaly documents written).",
+    ("service", "metric", "severity"),
+)
+
 # The log shipper.
 SHIPPER_LINES_READ = Metric(
     "logiflow_shipper_lines_read", COUNTER, "Lines read from log files.", (PATH,)

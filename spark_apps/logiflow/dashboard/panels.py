@@ -23,9 +23,9 @@ from logiflow.contract import derived_fields as derived
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 
-# Shown for events that carry no service (a producer that set no record key) and for other
-# terms splits over a field some documents lack, so those documents still count, visibly.
-NO_SERVICE = "(none)"
+# Shown for events that carry no service, and for other terms splits over a field some
+# documents lack, so those documents still count, visibly.
+NO_SERVICE = ecs.NO_SERVICE
 UNKNOWN = "(unknown)"
 
 MetricKind = Literal["count", "cardinality", "sum", "percentiles", "ratio"]

@@ -29,9 +29,18 @@ ALERTS = {
     "LogiflowElasticsearchRejections",
     "LogiflowElasticsearchOutage",
     "LogiflowQueryRestarts",
+    "LogiflowAnomalyDetected",
     "LogiflowSparkDriverDown",
     "LogiflowKafkaUnderReplicatedPartitions",
 }
+# Only with anomaly detection on (anomaly.enabled), which the staging profile turns on.
+ANOMALY_ALERT = "LogiflowAnomalyDetected"
+WITH_ANOMALIES = ("--set", "anomaly.enabled=true")
+
+
+def deployed_alerts(docs: list[Doc]) -> set[str]:
+    config = yaml.safe_load(one(docs, "ConfigMap", "lf-logiflow-config")["data"]["config.yaml"])
+    return ALERTS if config.get("anomaly", {}).get("enabled") else ALERTS - {ANOMALY_ALERT}
 
 
 def promtool() -> Path:
@@ -66,20 +75,21 @@ def promtool_unit_tests(docs: list[Doc], work: Path) -> Any:
 def test_every_profile_has_every_alert_and_promtool_accepts_them(
     profile: str, docs: list[Doc], tmp_path: Path
 ) -> None:
-    assert {r["alert"] for r in rules_of(docs)} == ALERTS
+    expected = deployed_alerts(docs)
+    assert {r["alert"] for r in rules_of(docs)} == expected
     checked = run([promtool(), "check", "rules", write_rules(docs, tmp_path)])
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert f"SUCCESS: {len(ALERTS)} rules found" in checked.stdout
+    assert f"SUCCESS: {len(expected)} rules found" in checked.stdout
 
 
 def test_each_alert_fires_and_stays_silent_as_its_unit_tests_say(tmp_path: Path) -> None:
-    result = promtool_unit_tests(render(), tmp_path)
+    result = promtool_unit_tests(render(*WITH_ANOMALIES), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == 2
 
 
 def test_the_unit_tests_catch_a_changed_threshold(tmp_path: Path) -> None:
-    docs = render("--set", "monitoring.rules.noBatch.seconds=3600")
+    docs = render(*WITH_ANOMALIES, "--set", "monitoring.rules.noBatch.seconds=3600")
     result = promtool_unit_tests(docs, tmp_path)
     assert result.returncode != 0
     assert "LogiflowNoBatch" in result.stdout + result.stderr
@@ -131,7 +141,10 @@ def test_thresholds_and_switches_come_from_the_values() -> None:
 
 def test_alerts_follow_what_is_deployed() -> None:
     no_kafka_metrics = {r["alert"] for r in rules_of(render("--set", "kafka.metrics=false"))}
-    assert no_kafka_metrics == ALERTS - {"LogiflowKafkaUnderReplicatedPartitions"}
+    assert no_kafka_metrics == ALERTS - {"LogiflowKafkaUnderReplicatedPartitions", ANOMALY_ALERT}
+    assert {r["alert"] for r in rules_of(render(*WITH_ANOMALIES))} == ALERTS
+    switched_off = render(*WITH_ANOMALIES, "--set", "monitoring.rules.anomalies.enabled=false")
+    assert {r["alert"] for r in rules_of(switched_off)} == ALERTS - {ANOMALY_ALERT}
     no_etl = render("--set", "spark.enabled=false,tests.enabled=false")
     assert {r["alert"] for r in rules_of(no_etl)} == {"LogiflowKafkaUnderReplicatedPartitions"}
     off = render("--set", "monitoring.rules.enabled=false")

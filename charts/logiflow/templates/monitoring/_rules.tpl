@@ -106,6 +106,22 @@ where the group has nothing to watch. Thresholds and switches: monitoring.rules.
     runbook_url: {{ $runbook }}#logiflowqueryrestarts
 {{- end }}
 {{- end }}
+{{- if and $withEtl .Values.anomaly.enabled $rules.anomalies.enabled }}
+{{- with $rules.anomalies }}
+- alert: LogiflowAnomalyDetected
+  expr: >-
+    sum by (namespace, service, metric) (increase(logiflow_anomalies_detected_total{ {{- $etl -}}, severity=~"{{ join "|" .severities }}"}[{{ .window }}])) > 0
+  labels:
+    severity: {{ .severity }}
+  annotations:
+    summary: "{{`{{ $labels.service }}`}}: anomalous {{`{{ $labels.metric }}`}}."
+    description: >-
+      The anomaly detector found {{`{{ $value | humanize }}`}} anomalous windows of
+      {{`{{ $labels.metric }}`}} for {{`{{ $labels.service }}`}} over the last {{ .window }}
+      (severities {{ join ", " .severities }}); `logiflow anomalies --service` says what moved.
+    runbook_url: {{ $runbook }}#logiflowanomalydetected
+{{- end }}
+{{- end }}
 {{- if and $withEtl $rules.sparkDriverDown.enabled }}
 {{- with $rules.sparkDriverDown }}
 {{- $job := ternary (include "logiflow.monitoring.sparkDriverJob" $) (include "logiflow.monitoring.etlJob" $) $.Values.spark.metrics.enabled }}
