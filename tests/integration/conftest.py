@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
-from integration_support import local_settings
+from integration_support import local_settings, pipeline_config_named
 from rich.console import Console
 
 from logiflow.config import LogiflowConfig, load_config
@@ -80,21 +80,4 @@ def kafka_topic(local_stack: LocalStack, unique_name: str) -> str:
 
 @pytest.fixture
 def pipeline_config(local_stack: LocalStack, unique_name: str, tmp_path: Path) -> LogiflowConfig:
-    config = local_stack.config
-    kafka = config.kafka.model_copy(
-        update={"logs_topic": f"{unique_name}-logs", "dead_letter_topic": f"{unique_name}-dlq"}
-    )
-    create_topics(local_stack.config.kafka, [kafka.logs_topic, kafka.dead_letter_topic])
-    return config.model_copy(
-        update={
-            "kafka": kafka,
-            # The corpora carry fixed dates (24 Nov 2026) but reach Kafka now: bounded by the
-            # default 30 days they would be re-dated once they age; tests of the bounds
-            # (test_event_time_bounds.py) set them back to the defaults.
-            "parse": config.parse.model_copy(update={"event_time_max_behind": "36500 days"}),
-            "elasticsearch": config.elasticsearch.model_copy(update={"index_prefix": unique_name}),
-            "spark": config.spark.model_copy(
-                update={"checkpoint_dir": str(tmp_path / "checkpoints")}
-            ),
-        }
-    )
+    return pipeline_config_named(local_stack, unique_name, tmp_path / "checkpoints")

@@ -227,7 +227,7 @@ def dashboard(board: str, prefix: str, lenses: list[tuple[Panel, dict[str, Any]]
 
 def saved_objects(prefix: str = "logiflow", time_zone: str = "UTC") -> list[dict[str, Any]]:
     """Every object, data views first so each reference points back to something imported."""
-    order = (names.EVENTS, names.DEAD_LETTER, names.AGGREGATES, names.BATCHES)
+    order = (names.EVENTS, names.DEAD_LETTER, names.AGGREGATES, names.BATCHES, names.ANOMALIES)
     kinds = [kind for kind in order if any(panel.index == kind for panel in PANELS)]
     objects = [data_view(prefix, kind, time_zone) for kind in kinds]
     by_board: dict[str, list[tuple[Panel, dict[str, Any]]]] = {board: [] for board in BOARDS}

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from logiflow.contract import aggregates as agg
+from logiflow.contract import anomalies, ecs
 from logiflow.contract import derived_fields as derived
-from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 
 # Shown for events that carry no service, and for other terms splits over a field some
@@ -268,6 +268,18 @@ PANELS: tuple[Panel, ...] = (
         "heatmap",
         width=2,
         aggregates=agg.SCOPE_SERVICE,
+    ),
+    Panel(
+        "anomalies",
+        "Anomalies found (docs/anomalies.md)",
+        names.ANOMALIES,
+        (Metric("count", "Anomalous windows"),),
+        (
+            Split("terms", ecs.SERVICE_NAME, size=20, missing=NO_SERVICE),
+            Split("terms", anomalies.METRIC, size=10),
+        ),
+        "table",
+        width=2,
     ),
     Panel(
         "dead_letters",

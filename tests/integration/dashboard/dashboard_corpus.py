@@ -34,6 +34,10 @@ SEED = 11
 SPAN = dt.timedelta(hours=46)
 RATE_PER_SECOND = 1500 / SPAN.total_seconds()
 BATCHES = 4
+# Panels the corpus leaves empty: anomaly detection is off for it (a day and a half of two
+# requests a minute is below every threshold anyway), so the anomalies panel has nothing to
+# count and says so. test_anomaly_pipeline.py shows it filled by the real detector.
+QUIET_PANELS = ("anomalies",)
 
 
 @dataclass(frozen=True)

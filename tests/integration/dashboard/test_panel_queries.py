@@ -9,7 +9,7 @@ from collections import Counter
 
 import ground_truth as truth
 import pytest
-from dashboard_corpus import Corpus
+from dashboard_corpus import QUIET_PANELS, Corpus
 from elasticsearch import Elasticsearch
 
 from logiflow.contract import index_names as names
@@ -200,4 +200,5 @@ def test_coverage_spans_the_events(es_client: Elasticsearch, dashboard_corpus: C
 
 def test_every_panel_answers(es_client: Elasticsearch, dashboard_corpus: Corpus) -> None:
     for panel in PANELS:
-        assert run(es_client, dashboard_corpus, panel.id).rows, panel.id
+        rows = run(es_client, dashboard_corpus, panel.id).rows
+        assert (not rows) if panel.id in QUIET_PANELS else rows, panel.id

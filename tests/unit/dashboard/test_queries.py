@@ -25,11 +25,11 @@ DAY = TimeRange(START, START + dt.timedelta(days=1))
 
 
 def test_every_panel_field_is_a_contract_name() -> None:
-    from logiflow.contract import derived_fields, index_names
+    from logiflow.contract import anomalies, derived_fields, index_names
 
     known = ecs.event_fields() | {
         value
-        for module in (derived_fields, index_names)
+        for module in (anomalies, derived_fields, index_names)
         for value in vars(module).values()
         if isinstance(value, str)
     }

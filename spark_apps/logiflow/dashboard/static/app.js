@@ -328,11 +328,16 @@ function renderMetrics(body, panel, data) {
     `<div class="label">${escapeHtml(metric.label)}</div></div>`).join("") + "</div>";
 }
 
+// Table headers of the split columns: the field's everyday name.
+const KEY_LABELS = {
+  "logiflow.endpoint": "endpoint", "service.name": "service", "logiflow.anomaly.metric": "metric",
+};
+
 function renderTable(body, panel, data) {
   const keys = keyCount(panel);
   const metrics = valueColumns(panel);
   const head = data.columns.map((c, i) => `<th${i >= keys ? ' class="num"' : ""}>` +
-    `${escapeHtml(i < keys ? "endpoint" : c)}</th>`).join("");
+    `${escapeHtml(i < keys ? (KEY_LABELS[c] ?? c) : c)}</th>`).join("");
   const rows = data.rows.map((row) => "<tr>" + row.map((value, i) => i < keys
     ? `<td>${escapeHtml(value)}</td>`
     : `<td class="num" data-value="${value ?? ""}">${escapeHtml(formatValue(value, metrics[i - keys]))}</td>`
