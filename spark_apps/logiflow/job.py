@@ -55,6 +55,7 @@ from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.contract.metrics import REASON_ES_REJECTED
+from logiflow.etl.aggregate_windows import LATENCY_BUCKETS
 from logiflow.etl.pipeline import (
     aggregate,
     process_records,
@@ -196,7 +197,8 @@ def windows_writer(config: LogiflowConfig) -> Callable[[DataFrame], WriteCounts]
             return write_documents(partials, aggregate_index(es.index_prefix), es)
         kept = partials.persist()
         try:
-            written = write_documents(kept, aggregate_index(es.index_prefix), es)
+            indexed = kept.drop(LATENCY_BUCKETS)  # the detector's, not the index's
+            written = write_documents(indexed, aggregate_index(es.index_prefix), es)
             records = minute_count_records(kept)
             write_records(records, config.kafka, minutes_topic, "the minute counts")
             return written

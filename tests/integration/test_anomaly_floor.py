@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from logiflow.anomaly.detector import DetectorSettings, MinuteCounts, SeriesBaseline, judge_minute
 from logiflow.anomaly.evaluation import KINDS, Found, evaluate
+from logiflow.anomaly.latency_histogram import bucket_of
 from logiflow.anomaly.scenario import scenario, services
 from logiflow.ingest.generator import TrafficGenerator
 
@@ -22,15 +23,19 @@ START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 RATE_PER_SECOND = 5.0
 
 
-def minute_counts(lines) -> dict[tuple[str, str | None], dict[int, list[float]]]:
-    """requests, 4xx, 5xx, latency count, sum (s) and log sum per series and minute."""
-    series: dict[tuple[str, str | None], dict[int, list[float]]] = defaultdict(dict)
+Series = dict[tuple[str, str | None], dict[int, MinuteCounts]]
+
+
+def minute_counts(lines) -> Series:
+    """requests, 4xx, 5xx, latency count, sum (s), log sum and histogram per series and minute."""
+    sums: dict[tuple[str, str | None], dict[int, list[float]]] = defaultdict(dict)
+    buckets: dict[tuple[str, str | None, int], Counter] = defaultdict(Counter)
     for line in lines:
         if line.status is None:
             continue
         minute = int(line.timestamp.timestamp()) // 60 * 60
         for key in ((line.service, None), (line.service, line.endpoint)):
-            counts = series[key].setdefault(minute, [0.0] * 6)
+            counts = sums[key].setdefault(minute, [0.0] * 6)
             counts[0] += 1
             counts[1] += 400 <= line.status < 500
             counts[2] += 500 <= line.status < 600
@@ -38,17 +43,21 @@ def minute_counts(lines) -> dict[tuple[str, str | None], dict[int, list[float]]]
                 counts[3] += 1
                 counts[4] += line.duration_ns / 1e9
                 counts[5] += math.log(max(line.duration_ns, 1_000) / 1e9)
-    return series
+                buckets[(*key, minute)][bucket_of(line.duration_ns / 1e9)] += 1
+    return {
+        key: {m: MinuteCounts(m, *c, dict(buckets[(*key, m)])) for m, c in minutes.items()}
+        for key, minutes in sums.items()
+    }
 
 
-def judge(series: dict[tuple[str, str | None], dict[int, list[float]]], first: int, last: int):
+def judge(series: Series, first: int, last: int):
     settings = DetectorSettings()
     found = []
     for (service, endpoint), minutes in series.items():
         baseline = SeriesBaseline()
         start = min(minutes)
         for minute in range(start, last + 60, 60):
-            counts = MinuteCounts(minute, *minutes.get(minute, [0.0] * 6))
+            counts = minutes.get(minute, MinuteCounts(minute, 0.0, 0.0, 0.0))
             for d in judge_minute(baseline, counts, settings, endpoint is not None):
                 found.append(Found(minute, service, endpoint, d.metric, d.direction))
     return found

@@ -23,8 +23,12 @@ KINDS = (ERROR_BURST, LATENCY_REGRESSION, TRAFFIC_DROP)
 # The metrics (and direction) that count as seeing each kind of incident.
 HITS = {
     # Failing requests are slow too (timeouts): a latency alarm during a burst is the burst.
-    ERROR_BURST: {(a.METRIC_RATE_5XX, a.UP), (a.METRIC_NEW_ERRORS, a.UP), (a.METRIC_LATENCY, a.UP)},
-    LATENCY_REGRESSION: {(a.METRIC_LATENCY, a.UP)},
+    ERROR_BURST: {
+        (a.METRIC_RATE_5XX, a.UP),
+        (a.METRIC_NEW_ERRORS, a.UP),
+        *((metric, a.UP) for metric in a.LATENCY_METRICS),
+    },
+    LATENCY_REGRESSION: {(metric, a.UP) for metric in a.LATENCY_METRICS},
     TRAFFIC_DROP: {(a.METRIC_REQUESTS, a.DOWN)},
 }
 GRACE_WINDOWS = 2

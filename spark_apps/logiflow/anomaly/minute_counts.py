@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from logiflow.contract import aggregates as agg
 from logiflow.contract import ecs
+from logiflow.etl.aggregate_windows import LATENCY_BUCKETS
 from logiflow.etl.columns import col
 
 PARTIAL_ID = "partial_id"
@@ -24,9 +25,12 @@ COUNT_COLUMNS = (
     "requests", "status_4xx", "status_5xx", "latency_count", "latency_sum_seconds",
     "latency_log_sum",
 )  # fmt: skip
+# LATENCY_BUCKETS, the partial's latency histogram {"bucket": count}, is read back as its JSON
+# text (a string field takes an object's text) and parsed by the series' judge.
 MINUTE_COUNTS_SCHEMA = (
     "partial_id string, minute long, scope string, service string, endpoint string, "
     + ", ".join(f"{name} double" for name in COUNT_COLUMNS)
+    + f", {LATENCY_BUCKETS} string"
 )
 _NS_PER_SECOND = 1e9
 
@@ -46,6 +50,7 @@ def minute_count_records(partials: DataFrame) -> DataFrame:
         col(agg.AGG_LATENCY_COUNT).cast("double").alias("latency_count"),
         (col(agg.AGG_LATENCY_SUM) / F.lit(_NS_PER_SECOND)).alias("latency_sum_seconds"),
         col(agg.AGG_LATENCY_LOG_SUM).alias("latency_log_sum"),
+        *([F.col(LATENCY_BUCKETS)] if LATENCY_BUCKETS in partials.columns else []),
     )
     return judged.select(
         _series_key(col(agg.AGG_SCOPE), col(ecs.SERVICE_NAME), col(ecs.ENDPOINT)).alias("key"),

@@ -15,6 +15,7 @@ checkpointed with the query.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +23,7 @@ import pandas as pd
 from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle
 
 from logiflow.anomaly.detector import DetectorSettings
-from logiflow.anomaly.minute_counts import COUNT_COLUMNS
+from logiflow.anomaly.minute_counts import COUNT_COLUMNS, LATENCY_BUCKETS
 from logiflow.anomaly.series_state import (
     Judged,
     SeriesState,
@@ -71,10 +72,11 @@ class MinuteJudge(StatefulProcessor):
         before = next_timer(state, self.window, self.idle_minutes, self.state_ttl)
         for frame in rows:
             counts = frame[list(COUNT_COLUMNS)].astype(float).to_numpy().tolist()
-            for partial_id, minute, values in zip(
-                frame["partial_id"], frame["minute"], counts, strict=True
+            for partial_id, minute, values, buckets in zip(
+                frame["partial_id"], frame["minute"], counts, frame[LATENCY_BUCKETS], strict=True
             ):
-                add_partial(state, str(partial_id), int(minute), values)
+                histogram = json.loads(buckets) if isinstance(buckets, str) else None
+                add_partial(state, str(partial_id), int(minute), values, histogram)
         self._save(state, before)
         return iter([])
 

@@ -108,11 +108,13 @@ def _sentence() -> Column:
     """ "checkout /cart/{id}: 5xx error rate 23.0% where 0.4% was expected (score 91, critical)"."""
     where = F.concat_ws(" ", F.coalesce(F.col("service"), F.lit("(no service)")), F.col("endpoint"))
     percent = F.col("metric").isin(a.METRIC_RATE_4XX, a.METRIC_RATE_5XX)
-    latency = F.col("metric") == a.METRIC_LATENCY
+    latency = F.col("metric").isin(*a.LATENCY_METRICS)
     what = (
         F.when(F.col("metric") == a.METRIC_RATE_4XX, F.lit("4xx error rate"))
         .when(F.col("metric") == a.METRIC_RATE_5XX, F.lit("5xx error rate"))
-        .when(latency, F.lit("typical latency (geometric mean)"))
+        .when(F.col("metric") == a.METRIC_LATENCY, F.lit("typical latency (geometric mean)"))
+        .when(F.col("metric") == a.METRIC_LATENCY_P95, F.lit("p95 latency"))
+        .when(F.col("metric") == a.METRIC_LATENCY_P99, F.lit("p99 latency"))
         .when(F.col("metric") == a.METRIC_NEW_ERRORS, F.lit("first 5xx errors"))
         .otherwise(F.lit("requests per minute"))
     )

@@ -18,6 +18,7 @@ day's catch-up take tens of minutes.) Here, without Spark, the rules are unit-te
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +40,8 @@ class SeriesState:
     next_minute: int | None = None  # the first minute not judged yet
     last_traffic: int | None = None  # the last minute with requests
     pending: dict[str, list[float]] = field(default_factory=dict)  # minute -> summed counts
+    # minute -> merged latency histogram {"bucket": count}
+    pending_buckets: dict[str, dict[str, float]] = field(default_factory=dict)
     seen: dict[str, list[str]] = field(default_factory=dict)  # minute -> partial ids counted
 
     def to_json(self) -> str:
@@ -56,8 +59,15 @@ class Judged:
     detection: Detection
 
 
-def add_partial(state: SeriesState, partial_id: str, minute: int, counts: list[float]) -> bool:
-    """Count one partial into its minute; False when it is too late or already counted."""
+def add_partial(
+    state: SeriesState,
+    partial_id: str,
+    minute: int,
+    counts: list[float],
+    buckets: Mapping[str, float] | None = None,
+) -> bool:
+    """Count one partial (its counts, and its latency histogram if any) into its minute; False
+    when it is too late or already counted."""
     if state.next_minute is not None and minute < state.next_minute:
         return False
     key = str(minute)
@@ -68,6 +78,10 @@ def add_partial(state: SeriesState, partial_id: str, minute: int, counts: list[f
     seen.append(short)
     held = state.pending.get(key)
     state.pending[key] = [a + b for a, b in zip(held, counts, strict=True)] if held else counts
+    if buckets:
+        total = state.pending_buckets.setdefault(key, {})
+        for bucket, count in buckets.items():
+            total[bucket] = total.get(bucket, 0.0) + count
     if state.next_minute is None:
         state.next_minute = minute
     state.next_minute = min(state.next_minute, minute)
@@ -92,7 +106,7 @@ def judge_due(
         key = str(minute)
         values = state.pending.pop(key, None)
         state.seen.pop(key, None)
-        counts = MinuteCounts(minute, *values) if values else MinuteCounts(minute, 0.0, 0.0, 0.0)
+        counts = _minute_counts(minute, values, state.pending_buckets.pop(key, {}))
         if counts.requests > 0:
             state.last_traffic = minute
         if _idle(state, minute, window, idle_windows) and not values:
@@ -104,6 +118,18 @@ def judge_due(
     state.next_minute = minute
     state.baseline = baseline.to_json()
     return judged
+
+
+def _minute_counts(
+    minute: int, values: list[float] | None, buckets: Mapping[str, float]
+) -> MinuteCounts:
+    if not values:
+        return MinuteCounts(minute, 0.0, 0.0, 0.0)
+    requests, status_4xx, status_5xx, latency_count, latency_sum, log_sum = values
+    return MinuteCounts(
+        minute, requests, status_4xx, status_5xx, latency_count, latency_sum, log_sum,
+        {int(bucket): count for bucket, count in buckets.items()},
+    )  # fmt: skip
 
 
 def _idle(state: SeriesState, minute: int, window: int, idle_windows: int) -> bool:

@@ -20,8 +20,13 @@ METRIC_REQUESTS = "requests_per_minute"
 METRIC_RATE_4XX = "error_rate_4xx"
 METRIC_RATE_5XX = "error_rate_5xx"
 METRIC_LATENCY = "latency_geometric_mean_seconds"
+METRIC_LATENCY_P95 = "latency_p95_seconds"
+METRIC_LATENCY_P99 = "latency_p99_seconds"
 METRIC_NEW_ERRORS = "new_error_signature"
-METRICS = (METRIC_REQUESTS, METRIC_RATE_4XX, METRIC_RATE_5XX, METRIC_LATENCY, METRIC_NEW_ERRORS)
+LATENCY_METRICS = (METRIC_LATENCY, METRIC_LATENCY_P95, METRIC_LATENCY_P99)
+METRICS = (
+    METRIC_REQUESTS, METRIC_RATE_4XX, METRIC_RATE_5XX, *LATENCY_METRICS, METRIC_NEW_ERRORS,
+)  # fmt: skip
 
 # Directions, the values of ``logiflow.anomaly.direction``.
 UP = "up"

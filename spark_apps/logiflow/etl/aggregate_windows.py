@@ -42,11 +42,14 @@ accounting has no late count; it counts instead the events whose own time was ou
 (``logiflow.count.event_time_out_of_bounds``), which ``etl.bound_event_time`` moved to their
 arrival time and which therefore count in their window of arrival.
 
-**Latency percentiles** come from the events (``percentiles`` on ``event.duration``), not from
-here: percentiles of partials cannot be merged, and the one mergeable form Elasticsearch offers,
-the ``histogram`` field type, lives in the x-pack analytics module, which the embedded
-Elasticsearch (the integ-test distribution from Maven Central) does not have. One contract must
-work on both, so the aggregates keep what sums exactly: count and sum, hence the mean.
+**Latency percentiles** on the dashboards come from the events (``percentiles`` on
+``event.duration``), not from the index: percentiles of partials cannot be merged, and the one
+mergeable form Elasticsearch offers, the ``histogram`` field type, lives in the x-pack analytics
+module, which the embedded Elasticsearch (the integ-test distribution from Maven Central) does
+not have. One contract must work on both, so the index keeps what sums exactly: count and sum,
+hence the mean. With ``latency_histogram`` (anomaly detection on) each partial also counts its
+latencies in log-spaced buckets (``anomaly.latency_histogram``), which merge exactly and give
+the detector p95 and p99 per minute; they travel on the minute counts only, never indexed.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from logiflow.contract.aggregates import (
     AGG_SCOPE,
     AGG_STATUS_4XX,
     AGG_STATUS_5XX,
+    LATENCY_BUCKETS_PER_DOUBLING,
     SCOPE_ENDPOINT,
     SCOPE_SERVICE,
     WINDOW_END,
@@ -79,27 +83,24 @@ from logiflow.etl.columns import col
 _NULL_KEY = "\u0000"
 
 
-def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], DataFrame]:
-    """Processed rows of one batch (any outcome) to partial aggregate documents (batch frames)."""
+# The partials' latency histogram (bucket -> count), with ``latency_histogram`` only: it goes to
+# the anomaly detector's minute counts and is dropped before indexing.
+LATENCY_BUCKETS = "latency_buckets"
+_KEYS = ("window", "scope", "service", "endpoint")
+
+
+def aggregate_windows(
+    settings: AggregateSettings, latency_histogram: bool = False
+) -> Callable[[DataFrame], DataFrame]:
+    """Processed rows of one batch (any outcome) to partial aggregate documents (batch frames);
+    ``latency_histogram`` adds each partial's ``LATENCY_BUCKETS`` (anomaly detection on)."""
 
     def transform(df: DataFrame) -> DataFrame:
-        status = F.col("status")
-        grouped = (
-            _counted_rows(df, settings)
-            .groupBy("window", "scope", "service", "endpoint")
-            .agg(
-                F.count(F.lit(1)).alias("events"),
-                F.count(status).alias("requests"),
-                F.count(F.when(status.between(400, 499), 1)).alias("s4xx"),
-                F.count(F.when(status.between(500, 599), 1)).alias("s5xx"),
-                F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
-                F.count("duration").alias("latency_count"),
-                F.coalesce(F.sum("duration"), F.lit(0)).alias("latency_sum"),
-                F.coalesce(F.sum(_log_seconds(F.col("duration"))), F.lit(0.0)).alias("log_sum"),
-                # Names the partial: the first record it counted (see the module docstring).
-                F.min("record").alias("first_record"),
-            )
-        )
+        rows = _counted_rows(df, settings)
+        if latency_histogram:
+            grouped = _with_histogram(rows.withColumn("bucket", _latency_bucket(F.col("duration"))))
+        else:
+            grouped = rows.groupBy(*_KEYS).agg(*_measures())
         return grouped.select(
             _document_id().alias(ecs.DOC_ID),
             F.col("window.start").alias(ecs.TIMESTAMP),
@@ -115,9 +116,48 @@ def aggregate_windows(settings: AggregateSettings) -> Callable[[DataFrame], Data
             F.col("latency_count").alias(AGG_LATENCY_COUNT),
             F.col("latency_sum").alias(AGG_LATENCY_SUM),
             F.col("log_sum").alias(AGG_LATENCY_LOG_SUM),
+            *([F.col(LATENCY_BUCKETS)] if latency_histogram else []),
         )
 
     return transform
+
+
+def _measures() -> list[Column]:
+    status = F.col("status")
+    return [
+        F.count(F.lit(1)).alias("events"),
+        F.count(status).alias("requests"),
+        F.count(F.when(status.between(400, 499), 1)).alias("s4xx"),
+        F.count(F.when(status.between(500, 599), 1)).alias("s5xx"),
+        F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
+        F.count("duration").alias("latency_count"),
+        F.coalesce(F.sum("duration"), F.lit(0)).alias("latency_sum"),
+        F.coalesce(F.sum(_log_seconds(F.col("duration"))), F.lit(0.0)).alias("log_sum"),
+        # Names the partial: the first record it counted (see the module docstring).
+        F.min("record").alias("first_record"),
+    ]
+
+
+def _with_histogram(rows: DataFrame) -> DataFrame:
+    """The measures per key and latency bucket first, then per key with the buckets as a map:
+    two hash aggregations, the second over at most a few dozen rows per key."""
+    per_bucket = rows.groupBy(*_KEYS, "bucket").agg(*_measures())
+    sums = ("events", "requests", "s4xx", "s5xx", "bytes", "latency_count", "latency_sum")
+    entry = F.when(F.col("bucket").isNotNull(), F.struct("bucket", "latency_count"))
+    return per_bucket.groupBy(*_KEYS).agg(
+        *(F.sum(name).alias(name) for name in sums),
+        F.sum("log_sum").alias("log_sum"),
+        F.min("first_record").alias("first_record"),
+        F.map_from_entries(F.collect_list(entry)).alias(LATENCY_BUCKETS),
+    )
+
+
+def _latency_bucket(duration_ns: Column) -> Column:
+    """``anomaly.latency_histogram.bucket_of`` in Spark: floor(log2(seconds) x k)."""
+    # greatest() skips nulls: an event without a duration must stay without a bucket.
+    seconds = F.greatest(duration_ns, F.lit(1_000)) / F.lit(1e9)
+    bucket = F.floor(F.log2(seconds) * F.lit(LATENCY_BUCKETS_PER_DOUBLING)).cast("int")
+    return F.when(duration_ns.isNotNull(), bucket)
 
 
 def _log_seconds(duration_ns: Column) -> Column:

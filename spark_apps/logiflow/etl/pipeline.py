@@ -183,7 +183,8 @@ def filtered_counts(df: DataFrame) -> dict[str, int]:
 def aggregate(config: LogiflowConfig) -> Transform:
     """Processed rows of a batch to the aggregates index's documents: the per-minute partials
     and the hourly visitor documents, one frame so one bulk write takes both."""
-    partials = aggregate_windows(config.aggregate)
+    # The anomaly detector's minute counts also need each partial's latency histogram.
+    partials = aggregate_windows(config.aggregate, latency_histogram=config.anomaly.enabled)
 
     def transform(df: DataFrame) -> DataFrame:
         return partials(df).unionByName(visitor_hours(df), allowMissingColumns=True)

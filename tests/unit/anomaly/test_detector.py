@@ -8,6 +8,7 @@ over chosen minutes. Fixed seeds; the figures are floors, the benchmark prints t
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -19,6 +20,7 @@ from logiflow.anomaly.detector import (
     judge_minute,
     score,
 )
+from logiflow.anomaly.latency_histogram import bucket_of
 from logiflow.contract import anomalies as a
 
 SETTINGS = DetectorSettings()
@@ -36,7 +38,7 @@ def minutes(
     for m in range(int(days * DAY)):
         hour = (m % DAY) / 60
         shape = {"rate": mean_rate * (1 + 0.6 * math.cos(2 * math.pi * (hour - 15) / 24))}
-        shape.update({"p4": 0.05, "p5": 0.004, "latency": 0.025})
+        shape.update({"p4": 0.05, "p5": 0.004, "latency": 0.025, "slow": 0.0})
         for span, incident in (incidents or {}).items():
             if m in span:
                 incident(m, shape)
@@ -44,9 +46,11 @@ def minutes(
         e5 = int(rng.binomial(n, shape["p5"]))
         e4 = int(rng.binomial(n - e5, shape["p4"]))
         latencies = rng.lognormal(math.log(shape["latency"]), 0.7, n)
+        latencies[: int(n * shape["slow"])] *= 10  # a slow share: the tail moves, not the bulk
         yield MinuteCounts(
-            START + 60 * m, n, e4, e5, n, float(latencies.sum()), float(np.log(latencies).sum())
-        )
+            START + 60 * m, n, e4, e5, n, float(latencies.sum()), float(np.log(latencies).sum()),
+            dict(Counter(bucket_of(x) for x in latencies)),
+        )  # fmt: skip
 
 
 def run(series: Iterator[MinuteCounts], endpoint: bool = False) -> dict[int, list[str]]:
@@ -79,9 +83,11 @@ def first_detection(alarms: dict[int, list[str]], span: range, wanted: str) -> i
     return hits[0] - span.start if hits else None
 
 
-def check_incident(span: range, incident: Incident, wanted: str, endpoint: bool = False) -> None:
+def check_incident(
+    span: range, incident: Incident, wanted: str, endpoint: bool = False, rate: float = 120
+) -> None:
     for seed in range(3):
-        alarms = run(minutes(seed, 2, 120, {span: incident}), endpoint)
+        alarms = run(minutes(seed, 2, rate, {span: incident}), endpoint)
         delay = first_detection(alarms, span, wanted)
         assert delay is not None and delay <= 1, (seed, wanted, delay)
         outside = [m for m in alarms if m not in span and m > span.stop + 30]
@@ -98,6 +104,29 @@ def test_a_4xx_spike_is_flagged_within_two_minutes() -> None:
 
 def test_a_latency_regression_is_flagged_within_two_minutes() -> None:
     check_incident(range(2300, 2320), lambda m, s: s.update(latency=0.1), f"{a.METRIC_LATENCY}:up")
+
+
+def test_a_slow_tail_is_flagged_by_p95_and_p99_while_the_typical_request_holds() -> None:
+    """Seven percent of requests ten times slower: the geometric mean rises 17%, below the
+    minimum rise; p95 and p99 rise tenfold."""
+    span = range(2300, 2320)
+    for wanted in (a.METRIC_LATENCY_P95, a.METRIC_LATENCY_P99):
+        check_incident(span, lambda m, s: s.update(slow=0.07), f"{wanted}:up", rate=1500)
+    alarms = run(minutes(0, 2, 1500, {span: lambda m, s: s.update(slow=0.07)}))
+    assert not [m for m in span if f"{a.METRIC_LATENCY}:up" in alarms.get(m, [])]
+
+
+def test_busy_quiet_traffic_raises_no_more_alarms_with_tails_judged() -> None:
+    for seed in range(2):
+        alarms = run(minutes(seed, 2, mean_rate=1500))
+        assert len(alarms) <= 2, alarms
+
+
+def test_tails_of_thin_minutes_are_not_judged() -> None:
+    # At most about 100 requests a minute: below the 200 a p95 needs.
+    alarms = run(minutes(0, 1, 60, {range(800, 820): lambda m, s: s.update(slow=0.07)}))
+    tails = (f"{a.METRIC_LATENCY_P95}:up", f"{a.METRIC_LATENCY_P99}:up")
+    assert not [m for m, found in alarms.items() if set(found) & set(tails)]
 
 
 def test_a_traffic_drop_is_flagged_within_two_minutes() -> None:

@@ -10,6 +10,7 @@ from logiflow.anomaly.series_state import (
     judge_due,
     next_timer,
 )
+from logiflow.contract import anomalies as a
 
 T0 = 1_796_083_200
 SETTINGS = DetectorSettings(warmup_minutes=5)
@@ -56,3 +57,23 @@ def test_a_day_of_backlog_is_judged_in_one_call() -> None:
     judge_due(state, T0 + 1440 * 60, SETTINGS, False, 60, 3)
     assert state.next_minute == T0 + 1440 * 60 and state.pending == {}
     assert SeriesState.from_json(state.to_json()) == state
+
+
+def test_a_minutes_latency_histograms_merge_once_each_and_reach_the_detector() -> None:
+    state = SeriesState()
+    fast = {"-40": 300.0}  # 2^-5 s, about 31 ms
+    slow = {"-40": 270.0, "-16": 30.0}  # a tenth at 2^-2 s
+    assert add_partial(state, "a" * 64, T0, list(COUNTS), fast)
+    assert not add_partial(state, "a" * 64, T0, list(COUNTS), fast)  # replayed: not again
+    assert add_partial(state, "b" * 64, T0, list(COUNTS), slow)
+    assert state.pending_buckets == {str(T0): {"-40": 570.0, "-16": 30.0}}
+    # Warm the baseline on fast minutes, then a minute with the slow tail.
+    busy = [1000.0, 0.0, 0.0, 1000.0, 31.0, -3466.0]
+    state = SeriesState()
+    for m in range(10):
+        add_partial(state, f"w{m}", T0 + 60 * m, list(busy), {"-40": 1000.0})
+    add_partial(state, "t", T0 + 600, list(busy), {"-40": 900.0, "-16": 100.0})
+    judged = judge_due(state, T0 + 660, SETTINGS, False, 60, 3)
+    assert state.pending_buckets == {}
+    tail = {j.detection.metric for j in judged if j.minute == T0 + 600}
+    assert tail == {a.METRIC_LATENCY_P95, a.METRIC_LATENCY_P99}

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections import Counter
 from typing import Any
 
+import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import (
     IntegerType,
@@ -17,10 +19,11 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from logiflow.anomaly.latency_histogram import bucket_of
 from logiflow.config import AggregateSettings
 from logiflow.contract import aggregates as agg
 from logiflow.contract import ecs
-from logiflow.etl.aggregate_windows import aggregate_windows
+from logiflow.etl.aggregate_windows import LATENCY_BUCKETS, aggregate_windows
 
 SCHEMA = StructType(
     [
@@ -155,3 +158,35 @@ def test_no_requests_and_no_service_still_count(spark: SparkSession) -> None:
     (doc,) = partials(df)
     assert doc[ecs.SERVICE_NAME] is None
     assert doc[agg.AGG_EVENTS] == 1 and doc[agg.AGG_REQUESTS] == 0
+
+
+def test_with_the_latency_histogram_the_partials_are_the_same_plus_their_buckets(
+    spark: SparkSession,
+) -> None:
+    """Anomaly detection on: the same documents (ids, counts, sums) and each partial's latencies
+    counted in the buckets the detector's pure ``bucket_of`` gives."""
+    durations = [i * 7 * MS + 1_000 for i in range(120)]  # 1 us .. 833 ms
+    rows = [event(i * 0.4, duration=d, endpoint=f"/e{i % 3}") for i, d in enumerate(durations)]
+    rows += [event(50, status=503, duration=None), event(61, service="search", duration=5 * MS)]
+    df = spark.createDataFrame(rows, SCHEMA)
+    plain = by_key(df.transform(aggregate_windows(AggregateSettings())).collect())
+    with_buckets = df.transform(aggregate_windows(AggregateSettings(), latency_histogram=True))
+    assert tuple(with_buckets.columns) == (*agg.AGGREGATE_COLUMNS, LATENCY_BUCKETS)
+    docs = by_key(with_buckets.collect())
+    assert docs.keys() == plain.keys()
+    for key, doc in docs.items():
+        # The log sum is a float summed in another order: equal to rounding.
+        assert doc[agg.AGG_LATENCY_LOG_SUM] == pytest.approx(plain[key][agg.AGG_LATENCY_LOG_SUM])
+        skipped = (LATENCY_BUCKETS, agg.AGG_LATENCY_LOG_SUM)
+        assert {f: v for f, v in doc.items() if f not in skipped} == {
+            f: v for f, v in plain[key].items() if f != agg.AGG_LATENCY_LOG_SUM
+        }
+
+    expected: dict[tuple[Any, ...], Counter[int]] = {}
+    for i, d in enumerate(durations):
+        for key in ((BASE, "service", "shop", None), (BASE, "endpoint", "shop", f"/e{i % 3}")):
+            expected.setdefault(key, Counter())[bucket_of(d / 1e9)] += 1
+    expected[(BASE, "endpoint", "shop", "/users/{id}")] = Counter()  # the 503 had no duration
+    expected[(at(60), "service", "search", None)] = Counter({bucket_of(0.005): 1})
+    expected[(at(60), "endpoint", "search", "/users/{id}")] = Counter({bucket_of(0.005): 1})
+    assert {k: Counter(d[LATENCY_BUCKETS]) for k, d in docs.items()} == expected
