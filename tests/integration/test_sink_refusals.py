@@ -21,13 +21,20 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from continuous_etl import LOGIFLOW, access_line, write_etl_config
+from continuous_etl import (
+    LOGIFLOW,
+    ContinuousEtl,
+    access_line,
+    start_continuous_etl,
+    write_etl_config,
+)
 from elasticsearch import Elasticsearch
 from es_documents import count_documents
 from kafka_records import read_topic, values
@@ -44,6 +51,10 @@ from logiflow.io.sink_elasticsearch import TOO_LARGE_KEPT_CHARS
 # large enough for an ordinary event (about 1.5 kB) and a dead letter of a 32 kB line.
 MAX_CONTENT_LENGTH = "64kb"
 WRITER_ROLE = "logiflow_writer"
+# The ETL's own user cannot set up indices; the admin did (as the chart's setup Job does).
+SKIP_SETUP = ("--skip-es-setup",)
+# SinkRefusedError's: the job stops for a reason retrying cannot fix.
+REFUSED_EXIT_CODE = 2
 
 
 def writer_role(prefix: str) -> dict[str, Any]:
@@ -99,10 +110,14 @@ def _secured_etl(pipeline_config: LogiflowConfig, node: SecuredNode, tmp_path: P
     return SecuredEtl(config, write_etl_config(config, tmp_path / "config.yaml"), user, password)
 
 
+def _env(password: str) -> dict[str, str]:
+    return {**os.environ, "LOGIFLOW_ELASTICSEARCH__PASSWORD": password}
+
+
 def _run_etl(etl: SecuredEtl, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [LOGIFLOW, "--config", str(etl.config_file), "etl", "--skip-es-setup", *args],
-        env={**os.environ, "LOGIFLOW_ELASTICSEARCH__PASSWORD": etl.password},
+        [LOGIFLOW, "--config", str(etl.config_file), "etl", *SKIP_SETUP, *args],
+        env=_env(etl.password),
         capture_output=True,
         text=True,
         timeout=900,
@@ -127,6 +142,42 @@ def test_the_writer_role_covers_the_etl_calls() -> None:
     role = writer_role("logiflow")
     [indices] = role["indices"]
     assert unmet(COMPONENT_CALLS["etl"], role["cluster"], indices["privileges"]) == []
+
+
+def test_a_wrong_password_at_start_up_stops_the_job_naming_the_node(
+    node: SecuredNode, pipeline_config: LogiflowConfig, tmp_path: Path
+) -> None:
+    etl = _secured_etl(pipeline_config, node, tmp_path)
+    etl.password = "not-" + etl.password
+    result = _run_etl(etl, "--until-caught-up")
+    assert result.returncode != 0
+    error = " ".join(result.stderr.split())
+    print(f"the job refused to start with: {error}")
+    assert "401" in error, error
+    assert node.url in error
+    assert "elasticsearch.username/password" in error
+
+
+def test_a_role_without_write_at_start_up_stops_the_job_naming_the_privilege(
+    node: SecuredNode, pipeline_config: LogiflowConfig, tmp_path: Path
+) -> None:
+    etl = _secured_etl(pipeline_config, node, tmp_path)
+    read_only = writer_role(etl.prefix)
+    read_only["indices"][0]["privileges"] = ["read"]
+    node.put_role(f"{WRITER_ROLE}_{etl.prefix}", read_only)
+    as_writer = Elasticsearch(node.url, basic_auth=(etl.user, etl.password))
+    asked = [{"names": [f"{etl.prefix}-*"], "privileges": ["index"]}]
+    node.wait_until(
+        lambda: not as_writer.security.has_privileges(index=asked)["has_all_requested"],
+        "the read-only role",
+    )
+    as_writer.close()
+    result = _run_etl(etl, "--until-caught-up")
+    assert result.returncode != 0
+    error = " ".join(result.stderr.split())
+    assert f"user {etl.user!r} lacks" in error, error
+    assert f" index on {etl.prefix}-*" in error
+    assert _indexed(node.admin, etl.prefix, names.EVENTS) == 0
 
 
 def test_requests_too_large_are_split_and_a_document_too_large_is_a_dead_letter(
@@ -159,3 +210,86 @@ def test_requests_too_large_are_split_and_a_document_too_large_is_a_dead_letter(
     # The dead-letter topic has both lines whole.
     dead_topic = read_topic(etl.config.kafka.bootstrap_servers, etl.config.kafka.dead_letter_topic)
     assert sorted(values(dead_topic)) == sorted([long_url, long_line])
+
+
+@contextmanager
+def _running_job(etl: SecuredEtl, tmp_path: Path, es: Elasticsearch) -> Iterator[ContinuousEtl]:
+    """A continuous ``logiflow etl`` as the test's writer, its first lines indexed."""
+    job = start_continuous_etl(etl.config, tmp_path, SKIP_SETUP, _env(etl.password))
+    try:
+        job.produce_now(50)
+        job.wait_indexed(es, 50, timeout=600)
+        yield job
+    finally:
+        job.stop()
+
+
+def _stopped_refused(job: ContinuousEtl) -> str:
+    """Lines keep coming; the job stops by itself, once, with SinkRefusedError's code."""
+    job.produce_now(50)
+    try:
+        code = job.process.wait(300)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the job did not stop:\n{job.output()[-4000:]}") from None
+    assert code == REFUSED_EXIT_CODE, job.output()[-4000:]
+    return job.output()
+
+
+def _restarted_writes_every_line_once(job: ContinuousEtl, password: str, es: Elasticsearch) -> None:
+    """The refused batch stayed uncommitted: a restart with good credentials writes it."""
+    job.env = _env(password)
+    caught_up = job.catch_up()
+    assert caught_up.returncode == 0, caught_up.stderr[-4000:]
+    job.assert_every_line_once(es)
+
+
+def test_a_password_changed_while_the_job_runs_stops_it_naming_the_cause(
+    node: SecuredNode, pipeline_config: LogiflowConfig, tmp_path: Path
+) -> None:
+    etl = _secured_etl(pipeline_config, node, tmp_path)
+    with _running_job(etl, tmp_path, node.admin) as job:
+        new_password = node.set_password(etl.user)
+        node.wait_until(lambda: not node.authenticates(etl.user, etl.password), "the password")
+        output = _stopped_refused(job)
+    refusal = next(line for line in output.splitlines() if "refused" in line)
+    print(f"the job stopped with: {refusal}")
+    assert "(401: security_exception" in refusal
+    assert f"at {node.url}" in refusal
+    assert "check elasticsearch.username/password" in refusal
+    _restarted_writes_every_line_once(job, new_password, node.admin)
+
+
+def test_a_role_narrowed_while_the_job_runs_stops_it_naming_the_index(
+    node: SecuredNode, pipeline_config: LogiflowConfig, tmp_path: Path
+) -> None:
+    etl = _secured_etl(pipeline_config, node, tmp_path)
+    role = f"{WRITER_ROLE}_{etl.prefix}"
+    as_writer = Elasticsearch(node.url, basic_auth=(etl.user, etl.password))
+    events = names.index_pattern(etl.prefix, names.EVENTS)
+
+    def may_write_events() -> bool:
+        asked = [{"names": [events], "privileges": ["index"]}]
+        return bool(as_writer.security.has_privileges(index=asked)["has_all_requested"])
+
+    with _running_job(etl, tmp_path, node.admin) as job:
+        # Everything as before, except writing into the events indices.
+        others = [
+            names.index_pattern(etl.prefix, kind) for kind in names.KINDS if kind != names.EVENTS
+        ]
+        narrowed = writer_role(etl.prefix)
+        narrowed["indices"] = [
+            {"names": [f"{etl.prefix}-*"], "privileges": ["create_index", "maintenance", "read"]},
+            {"names": others, "privileges": ["index"]},
+        ]
+        node.put_role(role, narrowed)
+        node.wait_until(lambda: not may_write_events(), "the narrowed role")
+        output = _stopped_refused(job)
+    refusal = next(line for line in output.splitlines() if "refused" in line)
+    print(f"the job stopped with: {refusal}")
+    assert "(403: security_exception" in refusal
+    assert f"on indices [{etl.prefix}-events-" in refusal
+    assert "lacks privileges" in refusal
+    node.put_role(role, writer_role(etl.prefix))
+    node.wait_until(may_write_events, "the role restored")
+    as_writer.close()
+    _restarted_writes_every_line_once(job, etl.password, node.admin)
