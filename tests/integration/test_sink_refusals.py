@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -226,9 +227,11 @@ def _running_job(etl: SecuredEtl, tmp_path: Path, es: Elasticsearch) -> Iterator
 
 def _stopped_refused(job: ContinuousEtl) -> str:
     """Lines keep coming; the job stops by itself, once, with SinkRefusedError's code."""
+    changed = time.monotonic()
     job.produce_now(50)
     try:
         code = job.process.wait(300)
+        print(f"the job stopped {time.monotonic() - changed:.0f}s after the change")
     except subprocess.TimeoutExpired:
         raise AssertionError(f"the job did not stop:\n{job.output()[-4000:]}") from None
     assert code == REFUSED_EXIT_CODE, job.output()[-4000:]
@@ -238,7 +241,9 @@ def _stopped_refused(job: ContinuousEtl) -> str:
 def _restarted_writes_every_line_once(job: ContinuousEtl, password: str, es: Elasticsearch) -> None:
     """The refused batch stayed uncommitted: a restart with good credentials writes it."""
     job.env = _env(password)
+    started = time.monotonic()
     caught_up = job.catch_up()
+    print(f"the restart caught up in {time.monotonic() - started:.0f}s")
     assert caught_up.returncode == 0, caught_up.stderr[-4000:]
     job.assert_every_line_once(es)
 
