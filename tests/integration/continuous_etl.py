@@ -67,6 +67,10 @@ class ContinuousEtl:
     output_file: Path
     spark_log: Path
     produced: int = 0
+    # Options after `etl` and the environment of both runs (credentials go there, not in the
+    # config file, which would hold them masked).
+    etl_args: tuple[str, ...] = ()
+    env: dict[str, str] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -102,7 +106,15 @@ class ContinuousEtl:
     def catch_up(self) -> subprocess.CompletedProcess[str]:
         """A second run, until caught up, from the same checkpoint (the job must have stopped)."""
         return subprocess.run(
-            [LOGIFLOW, "--config", str(self.config_file), "etl", "--until-caught-up"],
+            [
+                LOGIFLOW,
+                "--config",
+                str(self.config_file),
+                "etl",
+                *self.etl_args,
+                "--until-caught-up",
+            ],
+            env=self.env,
             capture_output=True,
             text=True,
             timeout=600,
@@ -187,14 +199,23 @@ class ContinuousEtl:
                 self.process.wait(30)
 
 
-def start_continuous_etl(config: LogiflowConfig, workdir: Path) -> ContinuousEtl:
+def start_continuous_etl(
+    config: LogiflowConfig,
+    workdir: Path,
+    etl_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> ContinuousEtl:
     config_file = write_etl_config(config, workdir / "config.yaml", trigger_interval="1 second")
     output_file = workdir / "etl-output.log"
     with output_file.open("wb") as out:
         process = subprocess.Popen(
-            [LOGIFLOW, "--config", str(config_file), "etl"],
+            [LOGIFLOW, "--config", str(config_file), "etl", *etl_args],
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return ContinuousEtl(config, process, config_file, output_file, workdir / "logs" / "spark.log")
+    spark_log = workdir / "logs" / "spark.log"
+    return ContinuousEtl(
+        config, process, config_file, output_file, spark_log, etl_args=etl_args, env=env
+    )

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from logiflow.cli import (
     anomalies_cmd,
@@ -90,5 +91,9 @@ def run() -> None:
     try:
         app()
     except LogiflowError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # Messages quote servers' errors, which hold brackets ("for REST request [/_bulk]"):
+        # read as markup they crashed this very line.
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)

@@ -9,8 +9,8 @@ says when Elasticsearch is back. On the executors these lines go to stderr (the 
 ``logiflow etl`` echoes lines starting with ``REPORT_PREFIX`` to its terminal).
 
 Not transient:
-- a request too large (413) is split: the chunk is halved until it passes; a single document
-  still too large is a permanent per-document failure;
+- a request too large (413) is split: the chunk is halved until it passes, saying so; a single
+  document still too large is a permanent per-document failure;
 - a document Elasticsearch refuses (mapping conflict, 400) is a permanent failure, returned to
   the caller (the sink turns it into a dead letter);
 - rejected credentials (401), missing privileges (403 without a block) or another 4xx for the
@@ -39,6 +39,8 @@ from logiflow.io.es_client import describe_hosts
 # Per-document and whole-request statuses that mean "try again later", never "bad document".
 RETRY_STATUSES = (429, 502, 503, 504)
 CLUSTER_BLOCK = "cluster_block_exception"
+# The error type of a document no request can carry (the sink keeps its dead letter small).
+TOO_LARGE = "request_too_large"
 # What the sink reads of a bulk response: each item's id, index, status and error. The rest
 # (_version, result, _shards, _seq_no, ...) is most of the bytes, decoded in Python for nothing
 # (the bench-job profile showed the response decoding among the sink's top costs).
@@ -79,6 +81,7 @@ class OutageReport:
     retries_by_cause: dict[str, int] = field(default_factory=dict)
     _started: float | None = None
     _last_report: float | None = None
+    _last_split: float | None = None
 
     def waiting(self, cause: str, delay: float, what: str) -> None:
         """Retry number ``retries + 1`` comes in ``delay`` seconds; ``what`` waits for it."""
@@ -93,6 +96,17 @@ class OutageReport:
             self.log(
                 f"Elasticsearch at {self.where} {cause}; retry {self.retries} in {delay:.1f}s, "
                 f"{what} waiting ({now - self._started:.0f}s so far)"
+            )
+
+    def too_large(self, documents: int, smaller: int) -> None:
+        """A request of ``documents`` was refused as too large (413); ``smaller`` go next."""
+        now = time.monotonic()
+        if self._last_split is None or now - self._last_split >= self.interval:
+            self._last_split = now
+            self.log(
+                f"Elasticsearch at {self.where} refused a request of {documents} document(s) "
+                f"as too large (413, its http.max_content_length or a proxy's limit); "
+                f"sending {smaller} per request"
             )
 
     def recovered(self) -> None:
@@ -146,7 +160,9 @@ def bulk_with_retries(
             pending.pop(item.get(_ID), None)
             failures.append(item)
         if result.error is not None and _too_large(result.error):
-            chunk_size = _split(sent, result, chunk_size, pending, failures)
+            smaller = _split(sent, result, chunk_size, pending, failures)
+            report.too_large(min(chunk_size, len(sent) - result.answered), smaller)
+            chunk_size = smaller
             continue
         cause = result.transient_cause
         if result.error is not None:
@@ -174,7 +190,7 @@ def _split(
     failing = sent[result.answered]  # the first document of the refused request
     if chunk_size == 1:
         pending.pop(failing[_ID], None)
-        failures.append(_too_large_item(failing, result.error))
+        failures.append(_too_large_item(failing))
     return max(1, min(chunk_size, len(sent) - result.answered) // 2)
 
 
@@ -324,14 +340,18 @@ def _too_large(exc: Exception) -> bool:
     return isinstance(exc, ApiError) and exc.status_code == 413
 
 
-def _too_large_item(action: dict[str, Any], exc: Exception | None) -> dict[str, Any]:
+def _too_large_item(action: dict[str, Any]) -> dict[str, Any]:
     """A bulk item for a document too large for any request, so it becomes a dead letter."""
-    reason = f"a request holding only this document is over the limit ({exc})"
+    size = len(str(action.get("_source", "")))
+    reason = (
+        f"Elasticsearch answered 413 (request entity too large) to a request holding only this "
+        f"document ({size} characters of JSON): over its http.max_content_length or a proxy's"
+    )
     return {
         _ID: action[_ID],
         "_index": action.get("_index"),
         "status": 413,
-        "error": {"type": "request_too_large", "reason": reason[:500]},
+        "error": {"type": TOO_LARGE, "reason": reason},
     }
 
 

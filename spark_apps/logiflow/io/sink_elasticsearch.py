@@ -15,6 +15,8 @@ row of counts per partition. Guarantees, in order of importance:
   micro-batch simply takes longer; its offsets are committed only once it is written.
 - Permanent per-document failures (mapping conflicts, 400s) are not retried and not lost: the
   document becomes a dead letter carrying Elasticsearch's error as its reason, and is counted.
+  A document too large for any request (413 alone) keeps only the start of its line in its
+  dead letter, which would be refused too otherwise; the dead-letter topic gets the whole line.
 - What retrying cannot fix for any document (rejected credentials, missing privileges) fails
   the batch with ``SinkRefusedError``, and the job stops saying why.
 """
@@ -37,13 +39,16 @@ from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.errors import LogiflowError
 from logiflow.etl.columns import col
-from logiflow.io.bulk_retries import OutageReport, bulk_with_retries, error_text
+from logiflow.io.bulk_retries import TOO_LARGE, OutageReport, bulk_with_retries, error_text
 from logiflow.io.es_client import create_es_client, describe_hosts
 
 ERROR_TYPE = "error.type"
 ERROR_TYPE_REJECTED = "elasticsearch_rejected"
 
 _ID, _INDEX, _SOURCE = "_id", "_index", "_source"
+# What the dead letter of a document too large for any request keeps of its line: well under
+# any request limit met in practice (Elasticsearch's default is 100 MB, proxies' often 1 MB).
+TOO_LARGE_KEPT_CHARS = 8 * 1024
 # Millisecond precision is what Elasticsearch's date type keeps anyway.
 _JSON_OPTIONS = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "ignoreNullFields": "true"}
 
@@ -265,16 +270,23 @@ def rejected_dead_letter(
     except (TypeError, ValueError):
         source = {}
     kafka_time = source.get(ecs.KAFKA_TIMESTAMP) or source.get(ecs.TIMESTAMP)
+    # Events keep their line; an aggregate or other document keeps its own JSON.
+    original = source.get(ecs.EVENT_ORIGINAL, action[_SOURCE])
+    reason = rejection_reason(action, item)
+    too_large = isinstance(item.get("error"), dict) and item["error"].get("type") == TOO_LARGE
+    if too_large:
+        reason += f"; event.original keeps its first {TOO_LARGE_KEPT_CHARS} of {len(original)}"
+        original = original[:TOO_LARGE_KEPT_CHARS]
     document: dict[str, Any] = {
         ecs.TIMESTAMP: kafka_time,
         ecs.EVENT_KIND: ecs.EVENT_KIND_PIPELINE_ERROR,
         ERROR_TYPE: ERROR_TYPE_REJECTED,
-        ecs.ERROR_MESSAGE: rejection_reason(action, item),
-        # Events keep their line; an aggregate or other document keeps its own JSON.
-        ecs.EVENT_ORIGINAL: source.get(ecs.EVENT_ORIGINAL, action[_SOURCE]),
+        ecs.ERROR_MESSAGE: reason,
+        ecs.EVENT_ORIGINAL: original,
     }
+    kept = () if too_large else (ecs.EVENT_ORIGINAL_BASE64,)
     for name in (
-        ecs.EVENT_ORIGINAL_BASE64,
+        *kept,
         ecs.KAFKA_TOPIC,
         ecs.KAFKA_PARTITION,
         ecs.KAFKA_OFFSET,

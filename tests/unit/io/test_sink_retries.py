@@ -32,7 +32,11 @@ from logiflow.io.bulk_retries import (
 )
 from logiflow.io.es_client import create_es_client
 from logiflow.io.es_setup import SetupError
-from logiflow.io.sink_elasticsearch import write_chunk
+from logiflow.io.sink_elasticsearch import (
+    TOO_LARGE_KEPT_CHARS,
+    rejected_dead_letter,
+    write_chunk,
+)
 
 
 class ScriptedBulk:
@@ -279,6 +283,20 @@ def test_a_document_too_large_alone_is_a_permanent_failure(scripted) -> None:
     assert [(f["_id"], f["status"]) for f in failures] == [("big", 413)]
     written = [a["meta"]["index"]["_id"] for r in script.requests if "big" not in str(r) for a in r]
     assert sorted(written) == ["a", "c"]
+
+
+def test_the_dead_letter_of_a_document_too_large_keeps_the_start_of_its_line(scripted) -> None:
+    script, settings = scripted
+    script.always = (200, _too_large(10))
+    line = "x" * (3 * TOO_LARGE_KEPT_CHARS)
+    [action] = _actions("big")
+    action["_source"] = json.dumps({"event.original": line, "event.original_base64": "eA=="})
+    [failure] = bulk_with_retries(create_es_client(settings), [action], settings)
+    letter = json.loads(rejected_dead_letter(action, failure, "lf")["_source"])
+    assert letter["event.original"] == line[:TOO_LARGE_KEPT_CHARS]
+    assert "event.original_base64" not in letter
+    assert letter["error.message"].startswith("rejected by Elasticsearch (413)")
+    assert f"keeps its first {TOO_LARGE_KEPT_CHARS} of {len(line)}" in letter["error.message"]
 
 
 def test_unreachable_elasticsearch_is_waited_out_until_it_answers() -> None:
