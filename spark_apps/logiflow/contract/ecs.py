@@ -90,6 +90,7 @@ _NOT_EVENT_FIELDS = frozenset(
         "OUTCOME_DEAD_LETTER",
         "EVENT_KIND",
         "EVENT_KIND_PIPELINE_ERROR",
+        "NO_SERVICE",
     }
 )
 
