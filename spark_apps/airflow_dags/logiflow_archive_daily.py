@@ -16,5 +16,8 @@ dag = daily_archive_dag("logiflow_archive_daily", kubernetes_task())
 
 if os.environ.get("LOGIFLOW_LOCAL_BIN"):
     local_dag = daily_archive_dag(
-        "logiflow_archive_daily_local", local_task(os.environ["LOGIFLOW_LOCAL_BIN"]), retries=0
+        "logiflow_archive_daily_local",
+        local_task(os.environ["LOGIFLOW_LOCAL_BIN"]),
+        retries=0,
+        deadline=False,
     )

@@ -88,8 +88,20 @@ def local_task(logiflow: str) -> TaskMaker:
     return make
 
 
-def daily_archive_dag(dag_id: str, make_task: TaskMaker, retries: int | None = None) -> DAG:
-    """The DAG: ``STEPS`` in order, each made by ``make_task``."""
+def _deadline_alert() -> DeadlineAlert:
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=DEADLINE_AFTER_DAY_START,
+        callback=AsyncCallback(deadline_missed),
+    )
+
+
+def daily_archive_dag(
+    dag_id: str, make_task: TaskMaker, retries: int | None = None, deadline: bool = True
+) -> DAG:
+    """The DAG: ``STEPS`` in order, each made by ``make_task``; ``deadline``: with the alert
+    (``airflow dags test`` of Airflow 3.3.2 fails a DAG that has one once its run succeeded,
+    apache/airflow#73428, so the local variant goes without)."""
     retry = {**RETRY, "retries": RETRY["retries"] if retries is None else retries}
     with DAG(
         dag_id=dag_id,
@@ -100,11 +112,7 @@ def daily_archive_dag(dag_id: str, make_task: TaskMaker, retries: int | None = N
         max_active_runs=1,
         default_args=retry,
         params=PARAMS,
-        deadline=DeadlineAlert(
-            reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-            interval=DEADLINE_AFTER_DAY_START,
-            callback=AsyncCallback(deadline_missed),
-        ),
+        deadline=_deadline_alert() if deadline else None,
         tags=["logiflow"],
         doc_md=__doc__,
     ) as dag:

@@ -45,13 +45,15 @@ def test_the_dag_folder_loads_with_airflows_dagbag(loaded: dict[str, Any]) -> No
             "CronDataIntervalTimetable", "0 0 * * *", "UTC",
         )  # fmt: skip
         assert dag["catchup"] is False and dag["max_active_runs"] == 1
-        # Airflow 3's replacement of SLA misses: late 30 h after the day began (due at 24 h).
-        assert dag["deadlines"] == [
-            {"reference": "DagRunLogicalDateDeadline", "interval": 30 * 3600.0,
-             "callback": "logiflow_dags.alerts.deadline_missed"},
-        ]  # fmt: skip
         for task in dag["tasks"].values():
             assert task["execution_timeout"] and task["execution_timeout"] <= 3 * 3600
+    # Airflow 3's replacement of SLA misses: late 30 h after the day began (due at 24 h). Not on
+    # the local variant: `airflow dags test` fails such a DAG (apache/airflow#73428).
+    assert loaded["dags"][KUBERNETES_DAG]["deadlines"] == [
+        {"reference": "DagRunLogicalDateDeadline", "interval": 30 * 3600.0,
+         "callback": "logiflow_dags.alerts.deadline_missed"},
+    ]  # fmt: skip
+    assert loaded["dags"][LOCAL_DAG]["deadlines"] == []
     for task in loaded["dags"][KUBERNETES_DAG]["tasks"].values():
         assert task["type"] == "BatchSparkApplication"
         assert task["retries"] == 3 and task["retry_exponential_backoff"] == 2.0
