@@ -35,10 +35,10 @@ lint: install
 unit: install prometheus
 	$(BIN)/pytest tests/unit
 
-integration: install prometheus
+integration: install prometheus airflow-venv
 	$(BIN)/pytest tests/integration
 
-chart: install tools promtool
+chart: install tools promtool airflow-venv
 	$(BIN)/pytest tests/chart
 
 # The local servers' artifacts (Kafka, Elasticsearch, Spark's connectors) into the user cache.
