@@ -2,7 +2,7 @@
 
 The archive here is a local directory (``file://``, through the same Hadoop FileSystem calls as
 s3a; the real s3proxy run is tests/integration/test_airflow_dag.py): a Parquet file sink with
-its commit log, written by a streaming query in four batches. Compaction must give backfill
+its commit log, written by a streaming query in batches. Compaction must give backfill
 the same records, each once, and records the sink commits after the compaction must still be
 read.
 """
@@ -72,8 +72,8 @@ def test_backfill_reads_a_compacted_day_once_and_records_archived_after_it(
     spark: SparkSession, sink: tuple[LogiflowConfig, Callable[[range], None]]
 ) -> None:
     config, archive = sink
-    for start in range(0, 600, 200):
-        archive(range(start, start + 200))
+    for start in range(0, 600, 300):  # two batches, each over three hours: six sink files
+        archive(range(start, start + 300))
     everything = BackfillRange()
     before = _coordinates(spark, config, everything)
     assert len(before) == 600
