@@ -26,7 +26,7 @@ from elasticsearch import Elasticsearch, helpers
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from logiflow.archive_query import use_archive_store
+from logiflow.archive_compaction import SOURCE_FILE, compacted_days, sink_rows
 from logiflow.config import LogiflowConfig
 from logiflow.contract import archive_layout as layout
 from logiflow.contract import ecs
@@ -62,12 +62,23 @@ class BackfillSummary:
 
 def archived_records(spark: SparkSession, config: LogiflowConfig, what: BackfillRange) -> DataFrame:
     """The archive's committed rows of the logs topic in the range (files the sink's commit log
-    does not list, from a batch cut short, are never read)."""
-    use_archive_store(spark, config.archive)
-    # Files the bucket's lifecycle rules expired are still in the commit log: skipped, not fatal.
-    reader = spark.read.schema(layout.SCHEMA_DDL).option("ignoreMissingFiles", "true")
-    rows = reader.parquet(config.archive.url)
-    rows = rows.where(F.col(layout.TOPIC) == F.lit(config.kafka.logs_topic))
+    does not list, from a batch cut short, are never read). A compacted day is read from its
+    copy, plus the day's sink files committed after the compaction (``archive_compaction``)."""
+    # Files the bucket's lifecycle rules expired are still in the commit log: skipped, not fatal
+    # (so are a compacted day's sink files, which the copy replaces).
+    rows = sink_rows(spark, config)
+    first = what.since.date() if what.since else None
+    last = what.until.date() if what.until else None
+    compacted = compacted_days(spark, config, first, last)
+    if compacted:
+        replaced = [path for day in compacted for path in day.source_files]
+        rows = rows.where(~F.col(SOURCE_FILE).isin(replaced)).drop(SOURCE_FILE)
+        copies = spark.read.schema(layout.SCHEMA_DDL).parquet(
+            *[path for day in compacted for path in day.files]
+        )
+        rows = rows.unionByName(copies)
+    else:
+        rows = rows.drop(SOURCE_FILE)
     rows = rows.transform(in_range(what.since, what.until))
     return rows.transform(of_service(what.service)) if what.service else rows
 

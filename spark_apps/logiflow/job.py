@@ -67,7 +67,7 @@ from logiflow.etl.pipeline import (
 from logiflow.io.archive_check import check_archive
 from logiflow.io.bulk_retries import retry_transient
 from logiflow.io.es_client import connect, create_es_client
-from logiflow.io.es_privileges import check_own_privileges
+from logiflow.io.es_privileges import Component, check_own_privileges
 from logiflow.io.es_setup import setup_elasticsearch
 from logiflow.io.kafka_diagnosis import check_kafka, invisible_topic
 from logiflow.io.sink_elasticsearch import (
@@ -289,7 +289,7 @@ def await_queries(
                 q.stop()
 
 
-def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
+def prepare(config: LogiflowConfig, setup_es: bool = True, component: Component = "etl") -> None:
     """Fail fast with one clear line when Kafka or Elasticsearch is not there, or when the
     Elasticsearch user lacks a privilege the ETL's calls need (``io.es_privileges``).
 
@@ -324,7 +324,7 @@ def prepare(config: LogiflowConfig, setup_es: bool = True) -> None:
                 config.anomaly.topic,
                 "create it (`logiflow local up` does) or set anomaly.enabled to false",
             )
-        check_own_privileges(client, config.elasticsearch.index_prefix, "etl")
+        check_own_privileges(client, config.elasticsearch.index_prefix, component)
     finally:
         client.close()
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from archive_run import archived, store  # noqa: F401  (shared session fixtures, see below)
 from elasticsearch import Elasticsearch
 from integration_support import local_settings, pipeline_config_named
 from rich.console import Console
@@ -32,6 +33,8 @@ from logiflow.config import LogiflowConfig, load_config
 from logiflow.io.topic_admin import create_topics
 from logiflow.local.servers import LocalServers, LocalStack
 
+# archived and store: the archive's one run (s3proxy, an archived topic), shared by the archive,
+# compaction and DAG tests; session fixtures are made once only when registered here.
 _HERE = Path(__file__).parent
 
 

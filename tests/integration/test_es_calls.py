@@ -7,6 +7,7 @@ SparkApplication runs it; ``logiflow check`` as helm test runs it), and every re
 must be one of the calls listed for it, the list the chart's roles are checked against
 (tests/chart/elasticsearch/test_chart_es_roles.py). The local node has no ILM and no security,
 so the lifecycle-policy calls are not made here, and the privilege check answers "no security".
+Backfill runs over the archive tests' shared archive (``archive_run.archived``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from archive_run import Archived
 from elasticsearch import Elasticsearch
 from kafka_records import write_topic
 from pyspark.sql import SparkSession
@@ -107,3 +110,19 @@ def test_each_component_makes_only_its_listed_calls(
     )
     assert checked.returncode != 0
     assert named(requests_log.take()) == set(COMPONENT_CALLS["check"])
+
+
+def test_backfill_makes_only_its_listed_calls(archived: Archived, requests_log: RequestLog) -> None:
+    # As the DAG runs it on a cluster: index setup left to the setup Job.
+    today = datetime.now(UTC).date().isoformat()
+    backfill = subprocess.run(
+        [LOGIFLOW, "--config", str(archived.config_file), "backfill", "--from-archive",
+         "--since", today, "--skip-es-setup"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert backfill.returncode == 0, backfill.stdout[-2000:] + backfill.stderr[-3000:]
+    made = named(requests_log.take())
+    # Which dead-letter scrolls and deletes happen depends on what the archive tests left;
+    # every request must be listed, and the ones every backfill makes were made.
+    assert made <= set(COMPONENT_CALLS["backfill"])
+    assert {"cluster health", "has privileges", "bulk", "refresh", "search"} <= made

@@ -43,6 +43,13 @@ def backfill(
     service: Annotated[
         str | None, typer.Option(help="Only this service's lines (the key's <service>).")
     ] = None,
+    skip_es_setup: Annotated[
+        bool,
+        typer.Option(
+            "--skip-es-setup",
+            help="Do not create/update index templates (on a cluster the setup Job does).",
+        ),
+    ] = False,
     topic: options.LogsTopic = None,
     es_host: options.EsHosts = None,
     index_prefix: options.IndexPrefix = None,
@@ -76,7 +83,7 @@ def backfill(
         markup=False,
         soft_wrap=True,
     )
-    prepare(config)
+    prepare(config, setup_es=not skip_es_setup, component="backfill")
     spark = session_for(config, connector_jars(config, "download", console),
                         spark_log_file(config, console))  # fmt: skip
 

@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from logiflow.cli import (
     anomalies_cmd,
+    archive_cmd,
     audit_cmd,
     backfill_cmd,
     check_cmd,
@@ -64,6 +65,7 @@ app.command("replay-dead-letters")(replay_cmd.replay)
 app.command("check")(check_cmd.check)
 app.command("status")(status_cmd.status)
 app.command("backfill")(backfill_cmd.backfill)
+app.add_typer(archive_cmd.archive_app, name="archive")
 
 
 @app.callback()

@@ -10,6 +10,7 @@ once they run.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -35,8 +36,9 @@ def require_spark() -> None:
 
 
 def connector_jars(config: LogiflowConfig, source: ConnectorJars, console: Console) -> list[str]:
-    """The jars to put on Spark's classpath: fetched into the local cache, or none (provided)."""
-    if source == "provided":
+    """The jars to put on Spark's classpath: fetched into the local cache, or none (provided,
+    or under ``spark-submit``: the SparkApplication's image has them, and its session is made)."""
+    if source == "provided" or "PYSPARK_GATEWAY_PORT" in os.environ:
         return []
     jars = artifacts.connector_jars(config.local, console)
     if config.archive.enabled:

@@ -9,7 +9,7 @@ ETL the same rows the Kafka source would and every document gets the same id.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 # Columns named as Spark's Kafka source names them.
 KEY = "key"
@@ -41,6 +41,22 @@ SCHEMA_DDL = (
 
 # Spark's file sink keeps its commit log here, under the dataset's root.
 METADATA_DIR = "_spark_metadata"
+# Compacted copies of closed days (``logiflow archive compact``), under the dataset's root but
+# beside the sink's data: a leading "_" keeps them out of any listing of the dataset, and the
+# sink's commit log never names them. A day's copy counts only once its marker exists (written
+# last); the marker lists the copy's files and the sink files they replace.
+COMPACTED_DIR = "_compacted"
+COMPACTED_MARKER = "_COMPACTED.json"
+
+
+def compacted_day_directory(topic: str, day: date) -> str:
+    """The directory, relative to the dataset's root, of one topic's compacted copy of a day."""
+    return f"{COMPACTED_DIR}/{TOPIC}={topic}/{DATE}={day:%Y-%m-%d}"
+
+
+def compacted_markers_glob(topic: str) -> str:
+    """A glob, relative to the dataset's root, of the markers of one topic's compacted days."""
+    return f"{COMPACTED_DIR}/{TOPIC}={topic}/{DATE}=*/{COMPACTED_MARKER}"
 
 
 def hour_directory(topic: str, hour: datetime) -> str:

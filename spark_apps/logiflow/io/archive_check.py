@@ -1,4 +1,5 @@
-"""Start-up check of the archive's S3 store: endpoint reachable, credentials valid, bucket there.
+"""Start-up check of the archive's S3 store: endpoint reachable, credentials valid, bucket there,
+and what it holds for a day (``logiflow archive check``, the DAG's health check).
 
 Spark's s3a retries a failing store for minutes and then reports a Java stack; this asks once,
 with MinIO's S3 client, and turns each failure into one line naming the endpoint and the bucket.
@@ -7,6 +8,7 @@ with MinIO's S3 client, and turns each failure into one line naming the endpoint
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import urllib3
 from minio import Minio
@@ -14,6 +16,7 @@ from minio.credentials import ChainedProvider, EnvAWSProvider, IamAwsProvider, S
 from minio.error import S3Error
 
 from logiflow.config import ArchiveSettings
+from logiflow.contract import archive_layout as layout
 from logiflow.errors import ServiceUnreachableError
 
 _BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden"}
@@ -81,3 +84,25 @@ def check_archive(archive: ArchiveSettings, timeout: float = 5.0) -> None:
             "the bucket does not exist; create it (object-store lifecycle rules are yours to "
             "set, README: Raw-log archive) or set archive.bucket",
         )  # fmt: skip
+
+
+def archived_day_objects(archive: ArchiveSettings, topic: str, day: date) -> tuple[int, bool]:
+    """(Parquet objects under the day's hour directories, whether its compacted copy's marker
+    exists): what the archive holds for a day, asked without Spark. The objects include files a
+    batch cut short left behind (the commit log, not the listing, says which count); a health
+    check needs only to know that the archive query wrote the day."""
+    check_archive(archive)
+    client = _client(archive, timeout=10.0)
+    prefix = archive.prefix.strip("/")
+    hours = f"{prefix}/{layout.TOPIC}={topic}/{layout.DATE}={day:%Y-%m-%d}/"
+    parquet = sum(
+        1
+        for obj in client.list_objects(archive.bucket, prefix=hours, recursive=True)
+        if obj.object_name is not None and obj.object_name.endswith(".parquet")
+    )
+    marker = f"{prefix}/{layout.compacted_day_directory(topic, day)}/{layout.COMPACTED_MARKER}"
+    compacted = any(
+        obj.object_name == marker
+        for obj in client.list_objects(archive.bucket, prefix=marker, recursive=False)
+    )
+    return parquet, compacted

@@ -14,16 +14,21 @@ The privileges are Elasticsearch's documented ones (security privileges referenc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 from elasticsearch import ApiError, Elasticsearch
 
 from logiflow.errors import ConfigError
 
-Component = Literal["etl", "setup", "check", "kibana-import", "kibana-check"]
+Component = Literal["etl", "setup", "check", "backfill", "kibana-import", "kibana-check"]
 AnyOf = tuple[str, ...]
+# Index privileges granted on one of LogiFlow's index patterns narrower than ``<prefix>-*``,
+# named by what follows the prefix (``deadletter-*``): pattern -> privileges.
+Narrower = Mapping[str, Sequence[str]]
+_NONE_NARROWER: Narrower = MappingProxyType({})
 
 _INDEX = r"[^/_][^/]*"  # an index name or pattern: never starts with "_"
 _NAME = r"[^/]+"
@@ -38,6 +43,9 @@ class EsCall:
     cluster: tuple[AnyOf, ...] = ()
     # On LogiFlow's indices (``<prefix>-*``); each requirement met by any of its privileges.
     index: tuple[AnyOf, ...] = ()
+    # The indices ``index`` is needed on: "*" (all of LogiFlow's, ``<prefix>-*``) or a narrower
+    # pattern, named by what follows ``<prefix>-``.
+    on: str = "*"
     _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +75,14 @@ CALLS: dict[str, EsCall] = {
     "refresh": EsCall(("POST", "GET"), rf"/{_INDEX}/_refresh", index=(("maintenance",),)),
     # logiflow check (helm test): the marker event it waits for.
     "search": EsCall(_READ_BODY, rf"/{_INDEX}/_search", index=(("read",),)),
+    # Backfill (as the ETL's user): the dead letters of its range are listed with a scrolled
+    # search (above), and those that are events now are deleted by id in bulk requests, which
+    # only their body tells from the "index" ones (so a request is always named "bulk").
+    "scroll": EsCall(_READ_BODY, r"/_search/scroll(/[^/]+)?", index=(("read",),)),
+    "clear scroll": EsCall(("DELETE",), r"/_search/scroll(/[^/]+)?"),
+    "delete dead letters": EsCall(
+        ("POST", "PUT"), rf"(/{_INDEX})?/_bulk", index=(("delete", "write"),), on="deadletter-*"
+    ),
     # logiflow es-setup (the chart's setup Job).
     "ilm status": EsCall(_READ, r"/_ilm/status", cluster=(("read_ilm", "manage_ilm"),)),
     "get ilm policy": EsCall(
@@ -102,6 +118,17 @@ COMPONENT_CALLS: dict[Component, tuple[str, ...]] = {
         "put index template",
     ),
     "check": ("cluster health", "search"),
+    # `logiflow backfill --skip-es-setup`, as the Airflow DAG runs it with the ETL's user.
+    "backfill": (
+        "cluster health",
+        "has privileges",
+        "bulk",
+        "refresh",
+        "search",
+        "scroll",
+        "clear scroll",
+        "delete dead letters",
+    ),
     "kibana-import": (),
     "kibana-check": (),
 }
@@ -113,10 +140,13 @@ _CLUSTER_IMPLIES = {
     "manage_ilm": {"read_ilm"},
 }
 _INDEX_IMPLIES = {
-    "all": {"manage", "write", "index", "read", "create_index", "auto_configure", "maintenance"},
+    "all": {
+        "manage", "write", "index", "delete", "read", "create_index", "auto_configure",
+        "maintenance",
+    },
     "manage": {"create_index", "auto_configure", "maintenance"},
-    "write": {"index"},
-}
+    "write": {"index", "delete"},
+}  # fmt: skip
 
 
 def _grants(granted: Iterable[str], requirement: AnyOf, implies: dict[str, set[str]]) -> bool:
@@ -126,18 +156,29 @@ def _grants(granted: Iterable[str], requirement: AnyOf, implies: dict[str, set[s
     return any(option in held for option in requirement)
 
 
-def requirements(calls: Iterable[str]) -> tuple[set[AnyOf], set[AnyOf]]:
-    """The cluster and index requirements of ``calls`` (names from ``CALLS``)."""
+def requirements(calls: Iterable[str]) -> tuple[set[AnyOf], set[tuple[str, AnyOf]]]:
+    """The cluster and index requirements of ``calls`` (names from ``CALLS``); each index one
+    with the pattern it is needed on ("*": all of LogiFlow's indices)."""
     cluster: set[AnyOf] = set()
-    index: set[AnyOf] = set()
+    index: set[tuple[str, AnyOf]] = set()
     for name in calls:
         cluster.update(CALLS[name].cluster)
-        index.update(CALLS[name].index)
+        index.update((CALLS[name].on, requirement) for requirement in CALLS[name].index)
     return cluster, index
 
 
-def unmet(calls: Iterable[str], cluster: Iterable[str], index: Iterable[str]) -> list[str]:
-    """The requirements of ``calls`` that ``cluster`` and ``index`` privileges leave unmet."""
+def _index_label(on: str) -> str:
+    return "indices" if on == "*" else f"indices {on}"
+
+
+def unmet(
+    calls: Iterable[str],
+    cluster: Iterable[str],
+    index: Iterable[str],
+    narrower: Narrower = _NONE_NARROWER,
+) -> list[str]:
+    """The requirements of ``calls`` that ``cluster`` privileges, ``index`` privileges on all of
+    LogiFlow's indices and ``narrower`` ones on some of them leave unmet."""
     cluster, index = list(cluster), list(index)
     need_cluster, need_index = requirements(calls)
     missing = [
@@ -146,22 +187,36 @@ def unmet(calls: Iterable[str], cluster: Iterable[str], index: Iterable[str]) ->
         if not _grants(cluster, r, _CLUSTER_IMPLIES)
     ]
     missing += [
-        f"indices: {' or '.join(r)}"
-        for r in sorted(need_index)
-        if not _grants(index, r, _INDEX_IMPLIES)
+        f"{_index_label(on)}: {' or '.join(r)}"
+        for on, r in sorted(need_index)
+        if not _grants([*index, *narrower.get(on, ())], r, _INDEX_IMPLIES)
     ]
     return missing
 
 
-def superfluous(calls: Iterable[str], cluster: Iterable[str], index: Iterable[str]) -> list[str]:
+def superfluous(
+    calls: Iterable[str],
+    cluster: Iterable[str],
+    index: Iterable[str],
+    narrower: Narrower = _NONE_NARROWER,
+) -> list[str]:
     """The privileges that could be taken away with ``calls`` still all covered."""
     calls, cluster, index = list(calls), list(cluster), list(index)
     spare = [
-        f"cluster: {p}" for p in cluster if not unmet(calls, [c for c in cluster if c != p], index)
+        f"cluster: {p}"
+        for p in cluster
+        if not unmet(calls, [c for c in cluster if c != p], index, narrower)
     ]
     spare += [
-        f"indices: {p}" for p in index if not unmet(calls, cluster, [i for i in index if i != p])
+        f"indices: {p}"
+        for p in index
+        if not unmet(calls, cluster, [i for i in index if i != p], narrower)
     ]
+    for on, granted in narrower.items():
+        for p in granted:
+            fewer = {**narrower, on: [g for g in granted if g != p]}
+            if not unmet(calls, cluster, index, fewer):
+                spare.append(f"{_index_label(on)}: {p}")
     return spare
 
 
@@ -181,11 +236,18 @@ def check_own_privileges(client: Elasticsearch, index_prefix: str, component: Co
     user that holds the privileges, whatever role grants them.
     """
     need_cluster, need_index = requirements(COMPONENT_CALLS[component])
-    pattern = f"{index_prefix}-*"  # every LogiFlow index, as the chart's roles name them
+    # "*": every LogiFlow index, as the chart's roles name them; or a narrower pattern.
+    patterns = sorted({on for on, _ in need_index})
     try:
         answer = client.security.has_privileges(
             cluster=_least(need_cluster),
-            index=[{"names": [pattern], "privileges": _least(need_index)}],
+            index=[
+                {
+                    "names": [f"{index_prefix}-{on}"],
+                    "privileges": _least({r for o, r in need_index if o == on}),
+                }
+                for on in patterns
+            ],
         )
     except ApiError as exc:
         if _no_security(exc):
@@ -194,7 +256,7 @@ def check_own_privileges(client: Elasticsearch, index_prefix: str, component: Co
     if answer.get("has_all_requested", True):
         return
     missing = [name for name, held in answer.get("cluster", {}).items() if not held]
-    for privileges in answer.get("index", {}).values():
+    for pattern, privileges in answer.get("index", {}).items():
         missing += [f"{name} on {pattern}" for name, held in privileges.items() if not held]
     raise ConfigError(
         f"the Elasticsearch user {answer.get('username', '?')!r} lacks {', '.join(missing)}, "

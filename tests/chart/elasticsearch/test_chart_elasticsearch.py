@@ -31,14 +31,17 @@ def test_roles_are_scoped_to_logiflow_indices(docs: list[Doc]) -> None:
     roles = yaml.safe_load(one(docs, "Secret", f"{NAME}-es-roles")["stringData"]["roles.yml"])
     writer, setup = roles["logiflow_writer"], roles["logiflow_setup"]
     assert writer["cluster"] == ["monitor"]
-    assert [i["names"] for i in writer["indices"]] == [["logiflow-*"]]
+    # Every LogiFlow index, and the dead letters backfill may delete (nothing else).
+    assert [i["names"] for i in writer["indices"]] == [["logiflow-*"], ["logiflow-deadletter-*"]]
     assert "indices" not in setup, "setup writes templates and policies, never an index"
     for role in (writer, setup):
         assert "all" not in role["cluster"] and "manage" not in role["cluster"]
     assert set(setup["cluster"]) == {"monitor", "manage_index_templates", "manage_ilm"}
     prefixed = render("--set", "config.elasticsearch.indexPrefix=acme")
     roles = yaml.safe_load(one(prefixed, "Secret", f"{NAME}-es-roles")["stringData"]["roles.yml"])
-    assert roles["logiflow_writer"]["indices"][0]["names"] == ["acme-*"]
+    assert [i["names"] for i in roles["logiflow_writer"]["indices"]] == [
+        ["acme-*"], ["acme-deadletter-*"],
+    ]  # fmt: skip
 
 
 def test_existing_user_secret_is_referenced_not_created() -> None:

@@ -97,3 +97,27 @@ def test_the_etl_asks_for_its_least_privileges_and_names_what_is_missing() -> No
     }
     client = _Client({"has_all_requested": True})
     check_own_privileges(client, "acme", "etl")  # type: ignore[arg-type]
+
+
+def test_backfill_needs_delete_on_the_dead_letter_indices_only() -> None:
+    calls = COMPONENT_CALLS["backfill"]
+    writer = ["create_index", "index", "maintenance", "read"]
+    assert unmet(calls, ["monitor"], writer) == ["indices deadletter-*: delete or write"]
+    narrower = {"deadletter-*": ["delete"]}
+    assert unmet(calls, ["monitor"], writer, narrower) == []
+    assert superfluous(calls, ["monitor"], writer, narrower) == []
+    # Granted on every index it covers the dead letters too, and the narrower grant is spare.
+    assert unmet(calls, ["monitor"], [*writer, "delete"]) == []
+    spare = superfluous(calls, ["monitor"], [*writer, "delete"], narrower)
+    assert spare == ["indices: delete", "indices deadletter-*: delete"]
+    assert call_named("DELETE", "/_search/scroll") == "clear scroll"
+    assert call_named("POST", "/_search/scroll") == "scroll"
+
+
+def test_backfill_asks_for_delete_on_the_dead_letter_pattern() -> None:
+    client = _Client({"has_all_requested": True})
+    check_own_privileges(client, "acme", "backfill")  # type: ignore[arg-type]
+    assert client.security.asked["index"] == [
+        {"names": ["acme-*"], "privileges": ["create_index", "index", "maintenance", "read"]},
+        {"names": ["acme-deadletter-*"], "privileges": ["delete"]},
+    ]
