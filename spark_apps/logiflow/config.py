@@ -433,6 +433,18 @@ class LocalSettings(_Section):
     prometheus_binary: Path = Path("/usr/bin/prometheus")
     prometheus_port: int = Field(default=9090, gt=0, lt=65536)
     prometheus_scrape_interval_seconds: float = Field(default=5.0, gt=0)
+    # Elasticsearch's exporter (prometheus-community's elasticsearch_exporter), started with the
+    # local Prometheus; `make` builds the version below into <cache_dir> (None: that binary).
+    elasticsearch_exporter_version: str = "v1.10.0"
+    elasticsearch_exporter_binary: Path | None = None
+    elasticsearch_exporter_port: int = Field(default=9114, gt=0, lt=65536)
+
+    @property
+    def elasticsearch_exporter_path(self) -> Path:
+        """The exporter binary: the configured one, else where `make` builds it."""
+        version = self.elasticsearch_exporter_version
+        default = self.cache_dir / f"elasticsearch_exporter-{version}" / "elasticsearch_exporter"
+        return self.elasticsearch_exporter_binary or default
 
 
 class DashboardSettings(_Section):
