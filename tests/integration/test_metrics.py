@@ -1,7 +1,8 @@
 """Done-when (issue 13, on one machine): the metrics a real local Prometheus scraped agree
 exactly with the accounting documents, Elasticsearch's counts and Kafka's offsets, the ETL's
 consumer group sits at the topic's end, and every query of the Grafana dashboard returns data
-from that Prometheus (the Kafka/Strimzi series only a cluster has are checked to parse).
+from that Prometheus (the Kafka/Strimzi series only a cluster has are checked to parse), the
+Elasticsearch panels' included, through the local elasticsearch_exporter.
 
 One stand (metrics_stand.py) serves the module: a continuous ``logiflow etl``, a following
 ``logiflow ship`` and a ``logiflow dashboard``, each serving its metrics, and Prometheus.
@@ -155,6 +156,8 @@ def test_metrics_agree_with_accounting_elasticsearch_and_kafka(
     assert stand.value(f"{m.ETL_LAST_BATCH_TIMESTAMP.name} > 0") is not None
     _assert_caught_up_in_kafka(stand)
     _assert_shipper(stand)
+    # Elasticsearch's own count, through its exporter: every event at least (aggregates too).
+    assert (stand.value("sum(elasticsearch_indices_indexing_index_total)") or 0) >= VALID
     _assert_dashboard_health(stand)
 
 
