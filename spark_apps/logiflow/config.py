@@ -421,6 +421,9 @@ class LocalSettings(_Section):
     elasticsearch_version: str = "8.19.21"
     kafka_port: int = Field(default=9092, gt=0, lt=65536)
     kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
+    # Where the broker serves its metrics through Strimzi's metrics reporter, as the chart's
+    # brokers do (the local Prometheus scrapes it); 0 runs the broker without it.
+    kafka_metrics_port: int = Field(default=0, ge=0, lt=65536)
     elasticsearch_port: int = Field(default=9200, gt=0, lt=65536)
     # The local S3 server (org.gaul:s3proxy, filesystem backend), started when archive.enabled.
     s3proxy_version: str = "4.1.0"

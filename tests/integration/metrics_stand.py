@@ -24,6 +24,7 @@ from rich.console import Console
 
 from logiflow.config import LogiflowConfig
 from logiflow.local.elasticsearch_exporter_server import ElasticsearchExporterServer
+from logiflow.local.kafka_server import KafkaServer
 from logiflow.local.process import ServerProcess, free_port
 from logiflow.local.prometheus_server import PrometheusServer
 
@@ -124,6 +125,9 @@ def metrics_stand(
     try:
         _wait_ready(prometheus, prometheus_proc)
         _wait_ready(exporter, exporter.launch(foreground=True))
+        if local.kafka_metrics_port:
+            # The session's broker serves Strimzi's reporter; this Prometheus scrapes it too.
+            KafkaServer(local, Console(stderr=True)).write_target()
         config_file = write_etl_config(
             config, workdir / "config.yaml", drop=[DROP_RULE], trigger_interval="1 second"
         )

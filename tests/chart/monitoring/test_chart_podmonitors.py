@@ -8,6 +8,8 @@ import base64
 import yaml
 from chart_render import Doc, find, one, render
 
+from logiflow.local.kafka_server import METRICS_ALLOW_LIST
+
 NAME = "lf-logiflow"
 
 
@@ -65,6 +67,10 @@ def test_kafka_and_its_exporter_are_scraped_on_strimzis_metrics_port(docs: list[
         "strimzi.io/name": f"{NAME}-kafka",
     }
     assert endpoints(brokers) == [("tcp-prometheus", "/metrics", f"{NAME}-kafka")]
+    # The local broker runs the same reporter with the same allow-list (test_metrics.py).
+    metrics = kafka["spec"]["kafka"]["metricsConfig"]
+    assert metrics["type"] == "strimziMetricsReporter"
+    assert metrics["values"]["allowList"] == METRICS_ALLOW_LIST.split(",")
     lag = one(docs, "PodMonitor", f"{NAME}-kafka-exporter")
     assert lag["spec"]["selector"]["matchLabels"]["strimzi.io/name"] == f"{NAME}-kafka-exporter"
     assert endpoints(lag) == [("tcp-prometheus", "/metrics", f"{NAME}-kafka-exporter")]
@@ -125,8 +131,8 @@ def test_elasticsearch_is_scraped_through_its_exporter_as_the_monitor_user(docs:
     secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
     assert secrets["ES_USERNAME"] == {"name": f"{NAME}-es-monitor-user", "key": "username"}
     assert secrets["ES_PASSWORD"] == {"name": f"{NAME}-es-monitor-user", "key": "password"}
-    (volume,) = pod["spec"]["volumes"]
-    assert volume["secret"]["secretName"] == f"{NAME}-es-http-certs-public"
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["es-ca"]["secret"]["secretName"] == f"{NAME}-es-http-certs-public"
     assert pod["spec"]["securityContext"]["runAsUser"] == 65534
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     user = one(docs, "Secret", f"{NAME}-es-monitor-user")
