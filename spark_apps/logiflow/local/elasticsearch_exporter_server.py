@@ -12,7 +12,6 @@ stops. The binary is built by ``make`` from the Go module proxy at a pinned vers
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 
 import requests
@@ -27,7 +26,7 @@ from logiflow.local.process import (
     ServerName,
     ServerProcess,
 )
-from logiflow.local.prometheus_config import targets_dir
+from logiflow.local.prometheus_config import targets_dir, write_target
 
 BUILD_HINT = "build it with `make elasticsearch-exporter` (Go from the module proxy)"
 # The label the local scrape target carries, like the LogiFlow processes' `component`.
@@ -70,18 +69,9 @@ class ElasticsearchExporterServer(ServerProcess):
             f"--web.listen-address={LOOPBACK}:{self.settings.elasticsearch_exporter_port}",
             "--es.timeout=10s",
         ]
-        self._write_target()
-        return command, {}, self.dir
-
-    def _write_target(self) -> None:
-        folder = targets_dir(self.settings)
-        folder.mkdir(parents=True, exist_ok=True)
         address = f"{LOOPBACK}:{self.settings.elasticsearch_exporter_port}"
-        document = [{"targets": [address], "labels": {"component": COMPONENT}}]
-        temporary = self.target_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(document))
-        # Renamed into place: Prometheus never reads half a file.
-        temporary.replace(self.target_file)
+        write_target(self.settings, COMPONENT, address, COMPONENT)
+        return command, {}, self.dir
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> bool:
         with contextlib.suppress(OSError):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -33,7 +32,7 @@ from logiflow.local.process import (
     ServerProcess,
     java_home,
 )
-from logiflow.local.prometheus_config import targets_dir
+from logiflow.local.prometheus_config import targets_dir, write_target
 
 # The chart's allow-list (templates/kafka/kafka.yaml, metricsConfig): the same series here.
 METRICS_ALLOW_LIST = "kafka_server.*,kafka_network.*,kafka_log.*,kafka_controller.*"
@@ -98,12 +97,8 @@ class KafkaServer(ServerProcess):
 
     def write_target(self) -> None:
         """The broker's metrics as a target of the local Prometheus of this state dir."""
-        folder = targets_dir(self.settings)
-        folder.mkdir(parents=True, exist_ok=True)
         address = f"{LOOPBACK}:{self.settings.kafka_metrics_port}"
-        temporary = self.target_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps([{"targets": [address], "labels": {"component": "kafka"}}]))
-        temporary.replace(self.target_file)
+        write_target(self.settings, self.name, address, self.name)
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> bool:
         with contextlib.suppress(OSError):
