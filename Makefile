@@ -35,7 +35,7 @@ lint: install
 unit: install prometheus
 	$(BIN)/pytest tests/unit
 
-integration: install prometheus airflow-venv
+integration: install prometheus airflow-venv elasticsearch-exporter
 	$(BIN)/pytest tests/integration
 
 chart: install tools promtool airflow-venv
@@ -53,7 +53,7 @@ system-packages:
 # On a new machine the set-up is most of a cold run (kube-apiserver compiles from source for
 # minutes on two cores): the Go build, pip, apt and the Maven downloads run side by side.
 test-setup:
-	$(MAKE) --no-print-directory --jobs=4 --output-sync=target install tools system-packages fetch airflow-venv
+	$(MAKE) --no-print-directory --jobs=4 --output-sync=target install tools system-packages fetch airflow-venv elasticsearch-exporter
 
 test: test-setup
 	$(MAKE) --no-print-directory lint
@@ -168,6 +168,27 @@ prometheus:
 	  $$SUDO apt-get update && $$SUDO apt-get install -y prometheus; \
 	fi
 	@test -x $(PROMETHEUS) || { echo "error: $(PROMETHEUS) is missing; install Debian's prometheus package" >&2; exit 1; }
+
+# The local Elasticsearch's Prometheus exporter (`logiflow local up --prometheus`,
+# tests/integration/test_metrics.py): prometheus-community's elasticsearch_exporter, built from
+# the Go module proxy into the user cache, where LocalSettings.elasticsearch_exporter_binary
+# looks (the version is LocalSettings.elasticsearch_exporter_version's; a unit test checks they
+# agree). Built from the downloaded module, not `go install`ed: go install asks the proxy for
+# the module's version list (for deprecation notices), which the proxy refuses for this module.
+ELASTICSEARCH_EXPORTER_VERSION := v1.10.0
+ELASTICSEARCH_EXPORTER_MODULE := github.com/prometheus-community/elasticsearch_exporter
+LOGIFLOW_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/logiflow
+ELASTICSEARCH_EXPORTER_BIN := $(LOGIFLOW_CACHE)/elasticsearch_exporter-$(ELASTICSEARCH_EXPORTER_VERSION)/elasticsearch_exporter
+
+.PHONY: elasticsearch-exporter
+elasticsearch-exporter: $(ELASTICSEARCH_EXPORTER_BIN)
+
+$(ELASTICSEARCH_EXPORTER_BIN):
+	mkdir -p $(dir $@)
+	dir=$$($(TOOLS_GO) go mod download -json $(ELASTICSEARCH_EXPORTER_MODULE)@$(ELASTICSEARCH_EXPORTER_VERSION) | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') && \
+	  cd "$$dir" && $(TOOLS_GO) go build -o $@.tmp \
+	    -ldflags "-X github.com/prometheus/common/version.Version=$(ELASTICSEARCH_EXPORTER_VERSION:v%=%)" . && \
+	  mv $@.tmp $@
 
 .PHONY: tools refresh-crds
 

@@ -41,6 +41,9 @@ class BatchAccount:
     es_retries: dict[str, int] = field(default_factory=dict)
     es_rejected: int = 0
     seconds: float = 0.0
+    # Of ``event_time_out_of_bounds``, the events whose own time was too far behind their
+    # arrival (late rather than ahead); for the metrics only.
+    event_time_late: int = 0
 
 
 @dataclass

@@ -421,6 +421,9 @@ class LocalSettings(_Section):
     elasticsearch_version: str = "8.19.21"
     kafka_port: int = Field(default=9092, gt=0, lt=65536)
     kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
+    # Where the broker serves its metrics through Strimzi's metrics reporter, as the chart's
+    # brokers do (the local Prometheus scrapes it); 0 runs the broker without it.
+    kafka_metrics_port: int = Field(default=0, ge=0, lt=65536)
     elasticsearch_port: int = Field(default=9200, gt=0, lt=65536)
     # The local S3 server (org.gaul:s3proxy, filesystem backend), started when archive.enabled.
     s3proxy_version: str = "4.1.0"
@@ -433,6 +436,18 @@ class LocalSettings(_Section):
     prometheus_binary: Path = Path("/usr/bin/prometheus")
     prometheus_port: int = Field(default=9090, gt=0, lt=65536)
     prometheus_scrape_interval_seconds: float = Field(default=5.0, gt=0)
+    # Elasticsearch's exporter (prometheus-community's elasticsearch_exporter), started with the
+    # local Prometheus; `make` builds the version below into <cache_dir> (None: that binary).
+    elasticsearch_exporter_version: str = "v1.10.0"
+    elasticsearch_exporter_binary: Path | None = None
+    elasticsearch_exporter_port: int = Field(default=9114, gt=0, lt=65536)
+
+    @property
+    def elasticsearch_exporter_path(self) -> Path:
+        """The exporter binary: the configured one, else where `make` builds it."""
+        version = self.elasticsearch_exporter_version
+        default = self.cache_dir / f"elasticsearch_exporter-{version}" / "elasticsearch_exporter"
+        return self.elasticsearch_exporter_binary or default
 
 
 class DashboardSettings(_Section):

@@ -167,6 +167,7 @@ def events_batch_writer(
                 # Lines that did not parse, plus events Elasticsearch refused (now dead letters).
                 dead_letter=(dead.written + dead.rejected if dead else 0) + rejected,
                 event_time_out_of_bounds=tally.event_time_out_of_bounds,
+                event_time_late=tally.event_time_late,
                 offset_ranges=tally.offset_ranges,
                 checkpoint=run_id
                 or batch.sparkSession.sparkContext.getLocalProperty(_QUERY_ID_PROPERTY),

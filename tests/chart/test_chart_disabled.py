@@ -12,14 +12,24 @@ OFF_ETL = ["spark.enabled=false", "tests.enabled=false"]
     ("switches", "absent_kinds", "absent_components"),
     [
         (["kibana.enabled=false"], {"Kibana"}, {"kibana", "kibana-dashboards"}),
-        (["shipper.enabled=false"], {"Deployment"}, {"shipper"}),
+        # The chart's two Deployments: the shipper and Elasticsearch's exporter.
+        (
+            ["shipper.enabled=false", "monitoring.elasticsearchExporter.enabled=false"],
+            {"Deployment"},
+            {"shipper", "elasticsearch-exporter"},
+        ),
+        (["monitoring.elasticsearchExporter.enabled=false"], set(), {"elasticsearch-exporter"}),
         (["esSetup.enabled=false"], set(), {"es-setup"}),
         (["kibanaDashboards.enabled=false"], set(), {"kibana-dashboards"}),
         (["grafanaDashboard.enabled=false"], set(), {"grafana-dashboard"}),
         (["esSetup.enabled=false", "kibanaDashboards.enabled=false"], {"Job"}, {"es-setup"}),
         (["tests.enabled=false"], {"Pod"}, {"test"}),
         (["networkPolicy.enabled=false"], {"NetworkPolicy"}, {"network"}),
-        (["monitoring.enabled=false"], {"PodMonitor", "PrometheusRule"}, {"monitoring"}),
+        (
+            ["monitoring.enabled=false"],
+            {"PodMonitor", "PrometheusRule"},
+            {"monitoring", "elasticsearch-exporter"},
+        ),
         (
             OFF_ETL,
             {"SparkApplication", "Role", "RoleBinding", "ServiceAccount", "PersistentVolumeClaim"},
@@ -38,7 +48,7 @@ OFF_ETL = ["spark.enabled=false", "tests.enabled=false"]
                 "elasticsearch.enabled=false",
             ],
             {"Elasticsearch", "Kibana", "Job"},
-            {"elasticsearch", "kibana", "es-setup"},
+            {"elasticsearch", "kibana", "es-setup", "elasticsearch-exporter"},
         ),
     ],
 )

@@ -61,5 +61,11 @@ def test_elastic_superuser_never_used() -> None:
         d for d in render() if d["kind"] == "Secret" and d["type"] == "kubernetes.io/basic-auth"
     ]
     names = {base64.b64decode(d["data"]["username"]).decode() for d in users}
-    assert names == {"logiflow-etl", "logiflow-setup", "logiflow-kibana-import", "logiflow-viewer"}
+    assert names == {
+        "logiflow-etl",
+        "logiflow-setup",
+        "logiflow-monitor",
+        "logiflow-kibana-import",
+        "logiflow-viewer",
+    }
     assert "elastic" not in names

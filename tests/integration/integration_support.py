@@ -24,6 +24,8 @@ def local_settings(state_dir: Path) -> dict[str, Any]:
         "kafka_port": free_port(),
         "kafka_controller_port": free_port(),
         "elasticsearch_port": free_port(),
+        # The broker serves Strimzi's metrics reporter, as on the cluster (test_metrics.py).
+        "kafka_metrics_port": free_port(),
         "kafka_heap": "384m",
         "elasticsearch_heap": "512m",
     }

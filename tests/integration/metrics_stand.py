@@ -1,6 +1,7 @@
 """The pipeline as an operator scrapes it: a real local Prometheus (Debian's package) scraping a
-continuous ``logiflow etl`` (and Spark's servlet on its UI), a following ``logiflow ship`` and a
-``logiflow dashboard``, each its own process on its own free metrics port.
+continuous ``logiflow etl`` (and Spark's servlet on its UI), a following ``logiflow ship``, a
+``logiflow dashboard`` and Elasticsearch through its exporter, each its own process on its own
+free metrics port.
 
 Used by test_metrics.py; started once per module, since the four processes take a while.
 """
@@ -22,7 +23,9 @@ from continuous_etl import LOGIFLOW, write_etl_config
 from rich.console import Console
 
 from logiflow.config import LogiflowConfig
-from logiflow.local.process import free_port
+from logiflow.local.elasticsearch_exporter_server import ElasticsearchExporterServer
+from logiflow.local.kafka_server import KafkaServer
+from logiflow.local.process import ServerProcess, free_port
 from logiflow.local.prometheus_server import PrometheusServer
 
 DROP_RULE = {"name": "health", "field": "url.path", "op": "equals", "value": "/healthz"}
@@ -83,11 +86,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(30)
 
 
-def _wait_ready(prometheus: PrometheusServer, proc: subprocess.Popen[bytes]) -> None:
+def _wait_ready(server: ServerProcess, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
-    while not prometheus.healthy():
-        assert proc.poll() is None, prometheus.failure("exited while starting")
-        assert time.monotonic() < deadline, prometheus.failure("not ready in 60 s")
+    while not server.healthy():
+        assert proc.poll() is None, server.failure("exited while starting")
+        assert time.monotonic() < deadline, server.failure("not ready in 60 s")
         time.sleep(0.3)
 
 
@@ -101,6 +104,7 @@ def metrics_stand(
         update={
             "state_dir": workdir,
             "prometheus_port": free_port(),
+            "elasticsearch_exporter_port": free_port(),
             # Spark's servlet answers slowly on a busy machine: the scrape timeout is the interval.
             "prometheus_scrape_interval_seconds": 2.0,
         }
@@ -115,10 +119,15 @@ def metrics_stand(
         }
     )
     prometheus = PrometheusServer(local, Console(stderr=True))
+    exporter = ElasticsearchExporterServer(local, Console(stderr=True))
     prometheus_proc = prometheus.launch(foreground=True)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         _wait_ready(prometheus, prometheus_proc)
+        _wait_ready(exporter, exporter.launch(foreground=True))
+        if local.kafka_metrics_port:
+            # The session's broker serves Strimzi's reporter; this Prometheus scrapes it too.
+            KafkaServer(local, Console(stderr=True)).write_target()
         config_file = write_etl_config(
             config, workdir / "config.yaml", drop=[DROP_RULE], trigger_interval="1 second"
         )
@@ -151,4 +160,5 @@ def metrics_stand(
     finally:
         for process in processes.values():
             _stop(process)
+        exporter.stop()
         prometheus.stop()

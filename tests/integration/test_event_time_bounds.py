@@ -13,14 +13,22 @@ from pathlib import Path
 import yaml
 from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
+from prometheus_client import REGISTRY
 from pyspark.sql import SparkSession
 
 from logiflow.config import LogiflowConfig, ParseSettings
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
+from logiflow.contract import metrics as m
 from logiflow.job import run_etl
 
 LOGIFLOW = str(Path(sys.executable).with_name("logiflow"))
+METRICS = (m.ETL_EVENT_TIME_OUT_OF_BOUNDS, m.ETL_LATE_RECORDS)
+
+
+def _counted(metric: m.Metric) -> float:
+    """The ETL's counter in this process (the job runs here: its monitor too)."""
+    return REGISTRY.get_sample_value(metric.sample_name) or 0.0
 
 
 def _access_line(when: datetime, path: str) -> str:
@@ -45,8 +53,12 @@ def test_events_from_2999_and_1970_are_indexed_at_arrival_and_open_no_index(
         producer.produce(config.kafka.logs_topic, line.encode(), partition=0)
     assert producer.flush(30) == 0
 
+    metrics_before = {metric: _counted(metric) for metric in METRICS}
     result = run_etl(config, until_caught_up=True, spark=spark)
     assert result.totals["indexed"] == 3
+    # The metrics count what the accounting does: 2 out of bounds, of which 1970's is late.
+    counted = {metric: _counted(metric) - metrics_before[metric] for metric in METRICS}
+    assert counted == {m.ETL_EVENT_TIME_OUT_OF_BOUNDS: 2, m.ETL_LATE_RECORDS: 1}
 
     prefix = config.elasticsearch.index_prefix
     es_client.indices.refresh(index=f"{prefix}-*")

@@ -217,6 +217,15 @@ def _cli_json_status(env: dict[str, str]) -> dict[str, dict[str, object]]:
     return json.loads(result.stdout)
 
 
+def _assert_monitoring_up(status: dict[str, dict[str, object]]) -> None:
+    """The local Prometheus is ready, Elasticsearch's exporter reports the cluster's health."""
+    prometheus, exporter = status["prometheus"], status["elasticsearch_exporter"]
+    assert prometheus["state"] == exporter["state"] == "running"
+    assert requests.get(f"{prometheus['url']}/-/ready", timeout=10).status_code == 200
+    metrics = requests.get(f"{exporter['url']}/metrics", timeout=30).text
+    assert 'elasticsearch_cluster_health_status{cluster="' in metrics
+
+
 def test_lifecycle_from_separate_processes_leaves_no_process(tmp_path: Path) -> None:
     """One state dir through the ways a user ends the servers; none leaves a process behind.
 
@@ -235,6 +244,7 @@ def test_lifecycle_from_separate_processes_leaves_no_process(tmp_path: Path) -> 
         "LOGIFLOW_LOCAL__KAFKA_HEAP": settings.kafka_heap,
         "LOGIFLOW_LOCAL__ELASTICSEARCH_HEAP": settings.elasticsearch_heap,
         "LOGIFLOW_LOCAL__PROMETHEUS_PORT": str(free_port()),
+        "LOGIFLOW_LOCAL__ELASTICSEARCH_EXPORTER_PORT": str(free_port()),
     }
     marker = str(settings.state_dir.resolve())
     servers = LocalServers(settings, Console(stderr=True))
@@ -260,15 +270,13 @@ def test_lifecycle_from_separate_processes_leaves_no_process(tmp_path: Path) -> 
         assert owner.wait(120) in (0, 130)
         assert _processes_with(marker) == []
 
-        # 2. Detached, with the local Prometheus: the command exits, the servers stay until
-        # `down`, which stops Prometheus too.
+        # 2. Detached, with the local Prometheus and Elasticsearch's exporter: the command exits,
+        # the servers stay until `down`, which stops Prometheus and the exporter too.
         up = subprocess.run([*LOGIFLOW, "local", "up", "--prometheus"], env=env,
                             capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
         assert up.returncode == 0, up.stderr
         assert {s.state for s in servers.status().values()} == {"running"}
-        prometheus = _cli_json_status(env)["prometheus"]
-        assert prometheus["state"] == "running"
-        assert requests.get(f"{prometheus['url']}/-/ready", timeout=10).status_code == 200
+        _assert_monitoring_up(_cli_json_status(env))
         assert kafka_ready(f"127.0.0.1:{settings.kafka_port}")
         # Topics created by the first `up` survived the restart.
         assert (

@@ -1,7 +1,10 @@
 """Done-when (issue 13, on one machine): the metrics a real local Prometheus scraped agree
 exactly with the accounting documents, Elasticsearch's counts and Kafka's offsets, the ETL's
 consumer group sits at the topic's end, and every query of the Grafana dashboard returns data
-from that Prometheus (the Kafka/Strimzi series only a cluster has are checked to parse).
+from that Prometheus: the Kafka panels from the local broker's Strimzi metrics reporter (as on
+the cluster), the Elasticsearch panels from the local elasticsearch_exporter; only Kafka
+Exporter's series (a cluster-only Deployment) are checked to parse. The series the chart's Kafka
+and Elasticsearch alerts read are there too.
 
 One stand (metrics_stand.py) serves the module: a continuous ``logiflow etl``, a following
 ``logiflow ship`` and a ``logiflow dashboard``, each serving its metrics, and Prometheus.
@@ -10,6 +13,7 @@ One stand (metrics_stand.py) serves the module: a continuous ``logiflow etl``, a
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,9 +36,10 @@ from logiflow.local.servers import LocalStack
 DASHBOARD_JSON = (
     Path(__file__).parents[2] / "charts" / "logiflow" / "dashboards" / "logiflow-grafana.json"
 )
-# Series that exist only on a cluster: Strimzi's JMX exporter (kafka_server_*) and Kafka
-# Exporter (kafka_consumergroup_*, kafka_topic_*). Their queries must parse; data cannot exist.
-CLUSTER_ONLY_PREFIXES = ("kafka_server_", "kafka_consumergroup_", "kafka_topic_")
+RULES = DASHBOARD_JSON.parents[1] / "templates" / "monitoring" / "_rules.tpl"
+# Series that exist only on a cluster: Strimzi's Kafka Exporter (kafka_consumergroup_*,
+# kafka_topic_*). Their queries must parse; data cannot exist.
+CLUSTER_ONLY_PREFIXES = ("kafka_consumergroup_", "kafka_topic_")
 # Grafana's own variables, as Grafana would expand them for a short range.
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "5m"}
 
@@ -155,6 +160,8 @@ def test_metrics_agree_with_accounting_elasticsearch_and_kafka(
     assert stand.value(f"{m.ETL_LAST_BATCH_TIMESTAMP.name} > 0") is not None
     _assert_caught_up_in_kafka(stand)
     _assert_shipper(stand)
+    # Elasticsearch's own count, through its exporter: every event at least (aggregates too).
+    assert (stand.value("sum(elasticsearch_indices_indexing_index_total)") or 0) >= VALID
     _assert_dashboard_health(stand)
 
 
@@ -235,3 +242,15 @@ def test_every_dashboard_query_returns_data_from_the_local_prometheus(
             empty.append(expr)
     assert broken == [], "queries that do not parse"
     assert empty == [], "queries without data from the local Prometheus"
+
+
+def test_the_kafka_and_elasticsearch_alerts_read_series_the_local_servers_export(
+    stand: MetricsStand,
+) -> None:
+    """The chart's rules select their release by job and namespace, which only a cluster has;
+    the series they read must exist as named (Strimzi's reporter, elasticsearch_exporter)."""
+    series = set(re.findall(r"\b(?:kafka_server|elasticsearch)_\w+", RULES.read_text()))
+    assert "kafka_server_replicamanager_underreplicatedpartitions" in series
+    assert {s for s in series if s.startswith("elasticsearch_")}
+    missing = [name for name in sorted(series) if not stand.query(name)["data"]["result"]]
+    assert missing == [], "series the alerts read that no local server exports"

@@ -116,6 +116,11 @@ app.kubernetes.io/part-of: logiflow
 {{- define "logiflow.elasticsearch.setupSecret" -}}
 {{- .Values.elasticsearch.users.setupExistingSecret | default (include "logiflow.componentName" (list . "es-setup-user")) -}}
 {{- end -}}
+{{/* The exporter's user: cluster privilege `monitor` only (role logiflow_monitor). */}}
+{{- define "logiflow.elasticsearch.monitorUsername" -}}logiflow-monitor{{- end -}}
+{{- define "logiflow.elasticsearch.monitorSecret" -}}
+{{- .Values.elasticsearch.users.monitorExistingSecret | default (include "logiflow.componentName" (list . "es-monitor-user")) -}}
+{{- end -}}
 
 {{/* ECK's Kibana HTTP Service is <kb>-kb-http, TLS by default with ECK's self-signed CA. */}}
 {{- define "logiflow.kibana.url" -}}
@@ -402,6 +407,13 @@ by it, so both sides take it from here.
 {{- define "logiflow.monitoring.shipperJob" -}}{{ include "logiflow.componentName" (list . "shipper") }}{{- end -}}
 {{- define "logiflow.monitoring.kafkaJob" -}}{{ include "logiflow.componentName" (list . "kafka") }}{{- end -}}
 {{- define "logiflow.monitoring.kafkaExporterJob" -}}{{ include "logiflow.componentName" (list . "kafka-exporter") }}{{- end -}}
+{{- define "logiflow.monitoring.elasticsearchExporterJob" -}}{{ include "logiflow.monitoring.elasticsearchExporterName" . }}{{- end -}}
+{{- define "logiflow.monitoring.elasticsearchExporterName" -}}{{ include "logiflow.componentName" (list . "elasticsearch-exporter") }}{{- end -}}
+{{- define "logiflow.monitoring.elasticsearchExporterLabels" -}}{{ include "logiflow.labels" (list . "elasticsearch-exporter") }}{{- end -}}
+{{/* Whether the chart runs Elasticsearch's exporter (and so its monitor user). */}}
+{{- define "logiflow.monitoring.withElasticsearchExporter" -}}
+{{- if and .Values.monitoring.enabled .Values.monitoring.elasticsearchExporter.enabled .Values.elasticsearch.enabled }}true{{ end -}}
+{{- end -}}
 
 {{/* A relabeling that names the endpoint's job: include "logiflow.monitoring.jobRelabeling" JOB */}}
 {{- define "logiflow.monitoring.jobRelabeling" -}}

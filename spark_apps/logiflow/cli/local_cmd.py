@@ -5,7 +5,8 @@ s3proxy S3 server when ``archive.enabled`` names no endpoint of its own).
 until they are healthy and creates the pipeline's topics; they keep running until ``down``.
 ``up --foreground`` keeps them tied to the terminal instead and stops them on Ctrl-C.
 ``up --prometheus`` also starts a local Prometheus (Debian's package) scraping every LogiFlow
-process that serves metrics here (``metrics.port``) and the ETL's Spark UI; ``down`` stops it.
+process that serves metrics here (``metrics.port``), the ETL's Spark UI and Elasticsearch through
+its exporter (``elasticsearch_exporter``, which it starts too); ``down`` stops both.
 ``status --json`` prints their state and addresses for scripts. Ports, heaps and the state
 directory come from the ``local`` section of the config (``LOGIFLOW_LOCAL__*``) or the flags.
 """
@@ -26,6 +27,7 @@ from logiflow.cli.state import state
 from logiflow.config import LogiflowConfig
 from logiflow.io.topic_admin import ensure_pipeline_topics
 from logiflow.local import artifacts
+from logiflow.local.elasticsearch_exporter_server import ElasticsearchExporterServer
 from logiflow.local.process import ServerProcess
 from logiflow.local.prometheus_server import PrometheusServer
 from logiflow.local.servers import DEFAULT_START_TIMEOUT, LocalServers
@@ -65,7 +67,11 @@ def up(
         float, typer.Option(help="Seconds to wait for both servers to become healthy.")
     ] = DEFAULT_START_TIMEOUT,
     prometheus: Annotated[
-        bool, typer.Option("--prometheus", help="Also start a local Prometheus scraping LogiFlow.")
+        bool,
+        typer.Option(
+            "--prometheus",
+            help="Also start a local Prometheus scraping LogiFlow, and Elasticsearch's exporter.",
+        ),
     ] = False,
 ) -> None:
     """Start the local Kafka broker and Elasticsearch node and create the pipeline's topics."""
@@ -74,7 +80,8 @@ def up(
     started = servers.start(timeout=timeout, foreground=foreground)
     try:
         if prometheus:
-            start_prometheus(PrometheusServer(config.local, err), foreground, timeout)
+            start_monitor(PrometheusServer(config.local, err), foreground, timeout)
+            start_monitor(ElasticsearchExporterServer(config.local, err), foreground, timeout)
         config = servers.apply_to(config)
         created = ensure_pipeline_topics(config)
         for name, was_started in started.items():
@@ -91,13 +98,19 @@ def up(
         if foreground:
             with err.status("stopping the local servers"):
                 servers.stop()
-                PrometheusServer(config.local, err).stop()
+                for monitor in _monitoring(config):
+                    monitor.stop()
 
 
-def start_prometheus(server: PrometheusServer, foreground: bool, timeout: float) -> None:
-    """Start the local Prometheus unless it runs, and wait until it is ready."""
+def _monitoring(config: LogiflowConfig) -> list[ServerProcess]:
+    """The processes ``up --prometheus`` adds: Prometheus and Elasticsearch's exporter."""
+    return [PrometheusServer(config.local, err), ElasticsearchExporterServer(config.local, err)]
+
+
+def start_monitor(server: ServerProcess, foreground: bool, timeout: float) -> None:
+    """Start a monitoring process (Prometheus, an exporter) unless it runs; wait until ready."""
     if server.running_pid() is not None:
-        err.print("prometheus was already running")
+        err.print(f"{server.name} was already running")
         return
     proc = server.launch(foreground)
     deadline = time.monotonic() + timeout
@@ -107,7 +120,7 @@ def start_prometheus(server: PrometheusServer, foreground: bool, timeout: float)
         if time.monotonic() > deadline:
             raise server.failure(f"not ready after {timeout:.0f}s")
         time.sleep(0.3)
-    err.print(f"Prometheus is up at {server.address}")
+    err.print(f"{server.display} is up at {server.address}")
 
 
 @local_app.command("down")
@@ -117,7 +130,8 @@ def down(ctx: typer.Context, state_dir: StateDirOption = None) -> None:
     servers = _servers(config)
     with err.status("stopping the local servers"):
         stopped = servers.stop()
-        stopped["prometheus"] = PrometheusServer(config.local, err).stop()
+        for monitor in _monitoring(config):
+            stopped[monitor.name] = monitor.stop()
     for name, was_running in stopped.items():
         err.print(f"{name}: {'stopped' if was_running else 'was not running'}")
 
@@ -156,11 +170,13 @@ def status_document(servers: LocalServers) -> dict[str, Any]:
     elasticsearch = report["elasticsearch"].as_dict()
     elasticsearch["url"] = servers.elasticsearch_url
     prometheus = PrometheusServer(servers.settings, err)
+    exporter = ElasticsearchExporterServer(servers.settings, err)
     document = {
         "state_dir": str(servers.settings.state_dir),
         "kafka": kafka,
         "elasticsearch": elasticsearch,
         "prometheus": prometheus.status().as_dict() | {"url": prometheus.address},
+        "elasticsearch_exporter": exporter.status().as_dict() | {"url": exporter.address},
     }
     if "s3proxy" in report:
         s3proxy = report["s3proxy"].as_dict()
@@ -173,8 +189,11 @@ def status_document(servers: LocalServers) -> dict[str, Any]:
 def _print_table(servers: LocalServers) -> None:
     table = Table("server", "state", "address", "pid", "log")
     colours = {"running": "green", "starting": "yellow", "stale": "red", "stopped": "dim"}
-    prometheus: ServerProcess = PrometheusServer(servers.settings, err)
-    for item in [*servers.status().values(), prometheus.status()]:
+    monitoring: list[ServerProcess] = [
+        PrometheusServer(servers.settings, err),
+        ElasticsearchExporterServer(servers.settings, err),
+    ]
+    for item in [*servers.status().values(), *(m.status() for m in monitoring)]:
         table.add_row(
             item.name,
             f"[{colours[item.state]}]{item.state}[/]",

@@ -22,6 +22,7 @@ PARTITION = "partition"
 REASON = "reason"
 CAUSE = "cause"
 PATH = "path"
+QUERY = "query"
 
 # Label values of ETL_DEAD_LETTERS' reason: a dead letter's class, from its message
 # (etl.dead_letter_reasons), or the events Elasticsearch rejected.
@@ -77,7 +78,9 @@ ETL_DEAD_LETTERS = Metric(
     "logiflow_etl_dead_letters", COUNTER, "Records sent to the dead-letter topic.", (REASON,)
 )
 ETL_LATE_RECORDS = Metric(
-    "logiflow_etl_late_records", COUNTER, "Events older than the aggregation watermark."
+    "logiflow_etl_late_records",
+    COUNTER,
+    "Events indexed at their arrival time because their own time lay too far behind it.",
 )
 ETL_EVENT_TIME_OUT_OF_BOUNDS = Metric(
     "logiflow_etl_event_time_out_of_bounds",
@@ -132,7 +135,10 @@ ETL_LAST_BATCH_TIMESTAMP = Metric(
     "Unix time when the last micro-batch committed.",
 )
 ETL_QUERY_RESTARTS = Metric(
-    "logiflow_etl_query_restarts", COUNTER, "Streaming query restarts after a failure."
+    "logiflow_etl_query_restarts",
+    COUNTER,
+    "Restarts of a streaming query after a failure, inside the job, by query.",
+    (QUERY,),
 )
 
 # The ETL's anomaly query (anomaly detection on).

@@ -118,12 +118,15 @@ class BatchTally:
     offset_ranges: tuple[OffsetRange, ...]
     # Dead letters per reason class (etl.dead_letter_reasons), for the metrics.
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+    # The out-of-bounds events that claimed a time too far *behind* their arrival (late, not
+    # from the future), for the metrics' late count.
+    event_time_late: int = 0
 
 
 def tally_batch(df: DataFrame) -> BatchTally:
     """Counts and offset ranges of a processed (batch) frame, in one small Spark job."""
     outcomes = dict.fromkeys(OUTCOMES, 0)
-    out_of_bounds = 0
+    out_of_bounds = late = 0
     partitions: dict[tuple[str, int], list[int]] = {}  # first, last, records, filtered
     reasons: dict[str, int] = {}
     dead = col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_DEAD_LETTER)
@@ -133,6 +136,10 @@ def tally_batch(df: DataFrame) -> BatchTally:
             col(ecs.KAFKA_PARTITION).alias("partition"),
             col(ecs.OUTCOME).alias("outcome"),
             F.coalesce(col(ecs.EVENT_TIME_OUT_OF_BOUNDS), F.lit(False)).alias("out_of_bounds"),
+            # Moved forward to its arrival: the time it claimed lies behind it.
+            F.coalesce(col(ecs.EVENT_TIME_ORIGINAL) < col(ecs.TIMESTAMP), F.lit(False)).alias(
+                "late"
+            ),
             F.when(dead, dead_letter_reason(col(ecs.ERROR_MESSAGE))).alias("reason"),
         )
         .agg(
@@ -148,6 +155,7 @@ def tally_batch(df: DataFrame) -> BatchTally:
         outcomes[row["outcome"]] += row["rows"]
         if row["out_of_bounds"]:
             out_of_bounds += row["rows"]
+            late += row["rows"] if row["late"] else 0
         if row["reason"] is not None:
             reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["rows"]
         seen = partitions.setdefault((row["topic"], row["partition"]), [row["first"], 0, 0, 0])
@@ -161,7 +169,7 @@ def tally_batch(df: DataFrame) -> BatchTally:
             for (topic, partition), (first, last, records, filtered) in partitions.items()
         )
     )
-    return BatchTally(outcomes, out_of_bounds, ranges, reasons)
+    return BatchTally(outcomes, out_of_bounds, ranges, reasons, late)
 
 
 def outcome_counts(df: DataFrame) -> dict[str, int]:

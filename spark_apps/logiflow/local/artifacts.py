@@ -59,6 +59,7 @@ MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 MANIFEST_NAME = ".logiflow-manifest.json"
 KAFKA_POM = "kafka-server.pom.xml"
 CONNECTORS_POM = "spark-connectors.pom.xml"
+KAFKA_METRICS_REPORTER_POM = "kafka-metrics-reporter.pom.xml"
 S3A_POM = "spark-s3a.pom.xml"
 # SHA-256 of s3proxy-<version>-jar-with-dependencies.jar, per version we have checked by hand;
 # a version not listed here is accepted on Central's own checksum alone.
@@ -410,6 +411,17 @@ def ensure_kafka(settings: LocalSettings, console: Console | None = None) -> Ins
     return _maven_bundle(
         settings, f"kafka-{version}", KAFKA_POM, f"Kafka {version}",
         {"kafka.version": version}, _console(console),
+    )  # fmt: skip
+
+
+def ensure_kafka_metrics_reporter(
+    settings: LocalSettings, console: Console | None = None
+) -> Installed:
+    """Strimzi's metrics reporter jars (``<path>/libs``) from kafka-metrics-reporter.pom.xml."""
+    pom_hash = _digest(pom_path(KAFKA_METRICS_REPORTER_POM))[:12]
+    return _maven_bundle(
+        settings, f"kafka-metrics-reporter-{pom_hash}", KAFKA_METRICS_REPORTER_POM,
+        "Strimzi's Kafka metrics reporter", {}, _console(console),
     )  # fmt: skip
 
 

@@ -4,11 +4,16 @@ It listens on 127.0.0.1 only and keeps its configuration, data and logs under
 ``<local.state_dir>/kafka``. Its storage is formatted once with a fresh cluster id; log4j2 writes
 the broker log to ``kafka/logs/server.log``. Automatic topic creation is off so a typo in a topic
 name fails instead of silently creating a new topic (``logiflow.io.topic_admin`` creates them).
+
+With ``local.kafka_metrics_port`` set, the broker runs Strimzi's metrics reporter, as the chart's
+brokers do, on that port (with the chart's allow-list), and writes its scrape target for the
+local Prometheus: the same ``kafka_server_*`` series the alerts and Grafana panels read.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import subprocess
 import uuid
 from pathlib import Path
@@ -19,6 +24,7 @@ from logiflow.config import KafkaSettings, LocalSettings
 from logiflow.io.kafka_client import quiet_librdkafka_config
 from logiflow.local import artifacts
 from logiflow.local.process import (
+    DEFAULT_STOP_GRACE,
     LOOPBACK,
     SMALL_MACHINE_JVM_OPTIONS,
     LocalServerError,
@@ -26,6 +32,10 @@ from logiflow.local.process import (
     ServerProcess,
     java_home,
 )
+from logiflow.local.prometheus_config import targets_dir, write_target
+
+# The chart's allow-list (templates/kafka/kafka.yaml, metricsConfig): the same series here.
+METRICS_ALLOW_LIST = "kafka_server.*,kafka_network.*,kafka_log.*,kafka_controller.*"
 
 
 def new_cluster_id() -> str:
@@ -65,7 +75,35 @@ class KafkaServer(ServerProcess):
 
     @property
     def ports(self) -> list[int]:
-        return [self.settings.kafka_port, self.settings.kafka_controller_port]
+        metrics = [self.settings.kafka_metrics_port] if self.settings.kafka_metrics_port else []
+        return [self.settings.kafka_port, self.settings.kafka_controller_port, *metrics]
+
+    @property
+    def target_file(self) -> Path:
+        return targets_dir(self.settings) / "kafka.json"
+
+    def _metrics_properties(self) -> dict[str, str]:
+        """Strimzi's reporter: Kafka's own metrics and the broker's Yammer ones, on one port."""
+        port = self.settings.kafka_metrics_port
+        if not port:
+            return {}
+        return {
+            "metric.reporters": "io.strimzi.kafka.metrics.KafkaPrometheusMetricsReporter",
+            "kafka.metrics.reporters": "io.strimzi.kafka.metrics.YammerPrometheusMetricsReporter",
+            "prometheus.metrics.reporter.listener.enable": "true",
+            "prometheus.metrics.reporter.listener": f"http://{LOOPBACK}:{port}",
+            "prometheus.metrics.reporter.allowlist": METRICS_ALLOW_LIST,
+        }
+
+    def write_target(self) -> None:
+        """The broker's metrics as a target of the local Prometheus of this state dir."""
+        address = f"{LOOPBACK}:{self.settings.kafka_metrics_port}"
+        write_target(self.settings, self.name, address, self.name)
+
+    def stop(self, grace: float = DEFAULT_STOP_GRACE) -> bool:
+        with contextlib.suppress(OSError):
+            self.target_file.unlink()
+        return super().stop(grace)
 
     @property
     def log_file(self) -> Path:
@@ -106,6 +144,7 @@ class KafkaServer(ServerProcess):
             # Consumers in tests and `logiflow run` should not wait 3 s for a rebalance.
             "group.initial.rebalance.delay.ms": "0",
             "log.retention.hours": "168",
+            **self._metrics_properties(),
             **self.extra_properties,
         }
         config = self.dir / "server.properties"
@@ -135,6 +174,11 @@ class KafkaServer(ServerProcess):
 
     def prepare(self) -> tuple[list[str], dict[str, str], Path]:
         libs = artifacts.ensure_kafka(self.settings, self.console).path / "libs"
+        classpath = [f"{libs}/*"]
+        if self.settings.kafka_metrics_port:
+            reporter = artifacts.ensure_kafka_metrics_reporter(self.settings, self.console)
+            classpath.append(f"{reporter.path / 'libs'}/*")
+            self.write_target()
         config, log4j = self._write_config()
         java = str(java_home("JAVA_HOME") / "bin" / "java")
         common = [
@@ -142,7 +186,7 @@ class KafkaServer(ServerProcess):
             f"-Dlog4j2.configurationFile={log4j}",
             f"-Dkafka.logs.dir={self.dir / 'logs'}",
             "-cp",
-            f"{libs}/*",
+            ":".join(classpath),
         ]
         if not (self.dir / "data" / "meta.properties").exists():
             self._format_storage([java, "-Xmx256m", *SMALL_MACHINE_JVM_OPTIONS, *common], config)

@@ -39,7 +39,7 @@ DEFAULT_STOP_GRACE = 30.0
 # later is not needed at single-machine volumes.
 SMALL_MACHINE_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 
-ServerName = Literal["kafka", "elasticsearch", "s3proxy", "prometheus"]
+ServerName = Literal["kafka", "elasticsearch", "s3proxy", "prometheus", "elasticsearch-exporter"]
 State = Literal["running", "starting", "stopped", "stale"]
 
 

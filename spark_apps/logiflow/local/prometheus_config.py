@@ -8,6 +8,7 @@ processes started in any order, on any port, are scraped without a Prometheus re
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,19 @@ def prometheus_config(settings: LocalSettings) -> dict[str, Any]:
             }
         ],
     }
+
+
+def write_target(settings: LocalSettings, name: str, address: str, component: str) -> Path:
+    """Write ``targets/<name>.json``: scrape ``address`` (host:port, /metrics), labelled
+    ``component``. For the servers we start; LogiFlow's own processes use metrics.exporter."""
+    folder = targets_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps([{"targets": [address], "labels": {"component": component}}]))
+    # Renamed into place: Prometheus never reads half a file.
+    temporary.replace(path)
+    return path
 
 
 def write_prometheus_config(settings: LocalSettings) -> Path:

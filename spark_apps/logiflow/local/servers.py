@@ -78,6 +78,8 @@ class LocalServers:
     def fetch(self) -> None:
         """Download and verify everything the servers need (safe to call at any time)."""
         artifacts.ensure_kafka(self.settings, self.console)
+        # Small, and fetched up front so turning local.kafka_metrics_port on needs no network.
+        artifacts.ensure_kafka_metrics_reporter(self.settings, self.console)
         artifacts.ensure_elasticsearch(self.settings, self.console)
         if self.with_s3proxy:
             artifacts.ensure_s3proxy(self.settings, self.console)

@@ -4,10 +4,17 @@
   topic, from the batch's offset ranges), indexed, filtered, dead letters (by reason class),
   events moved to their arrival time, Elasticsearch retries (by cause) and rejections, the
   batch's wall time and rows. The counters so agree with the accounting documents exactly.
+  Late records are the events moved to their arrival because the time they claimed was too far
+  behind it (``parse.event_time_max_behind``), a part of the out-of-bounds count; no record is
+  ever dropped as late (etl/aggregate_windows.py has no watermark).
 - ``poll(queries)``, from the job's wait loop: when the query's last progress is new (a batch
   committed), commit its end offsets to ``kafka.consumer_group`` (``io.consumer_group``) and
   set the rates, the last batch's time and each partition's lag. ``finish`` does the same once
   more after the query ends, so a run until caught up leaves the group at the end.
+- Query restarts: the queries the job restarts itself after a failure (``SupervisedQuery``: the
+  archive's) count theirs; each poll adds what is new, by query. The events query is never
+  restarted in the job (a failure ends it, and the Spark operator restarts the driver), so its
+  series stays 0 and the driver's restarts show in ``logiflow status``.
 - Sink waiting: the executors wait out an outage inside a batch, out of the driver's sight, so
   while a batch runs longer than the sink's first back-off the driver asks Elasticsearch itself
   (a health call, every few seconds): 1 while it fails the way the sink's writes wait out.
@@ -25,6 +32,8 @@ from elasticsearch import ApiError, TransportError
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
+from logiflow.anomaly.query import ANOMALIES_QUERY
+from logiflow.archive_query import ARCHIVE_QUERY
 from logiflow.config import LogiflowConfig
 from logiflow.contract import index_names as names
 from logiflow.contract import metrics as m
@@ -56,13 +65,21 @@ def _zero_series(config: LogiflowConfig) -> None:
         counter(m.ETL_ES_RETRIES).labels(cause)
     for metric in (m.ETL_EVENTS_INDEXED, m.ETL_RECORDS_FILTERED, m.ETL_LATE_RECORDS):
         counter(metric)
-    for metric in (m.ETL_ES_REJECTIONS, m.ETL_EVENT_TIME_OUT_OF_BOUNDS, m.ETL_QUERY_RESTARTS):
+    for metric in (m.ETL_ES_REJECTIONS, m.ETL_EVENT_TIME_OUT_OF_BOUNDS):
         counter(metric)
+    for query in _query_names(config):
+        counter(m.ETL_QUERY_RESTARTS).labels(query)
     gauges = (m.ETL_SINK_WAITING, m.ETL_INPUT_RATE, m.ETL_PROCESSING_RATE)
     for metric in (*gauges, m.ETL_LAST_BATCH_TIMESTAMP):
         gauge(metric)
     histogram(m.ETL_BATCH_DURATION)
     histogram(m.ETL_BATCH_ROWS)
+
+
+def _query_names(config: LogiflowConfig) -> list[str]:
+    """The streaming queries a continuous run of the job starts (the ``query`` label)."""
+    archive = [ARCHIVE_QUERY] if config.archive.enabled else []
+    return [names.EVENTS_QUERY, *archive, *([ANOMALIES_QUERY] if config.anomaly.enabled else [])]
 
 
 class EtlMonitor:
@@ -78,6 +95,7 @@ class EtlMonitor:
         self._batch_started: float | None = None
         self._next_probe = 0.0
         self._next_warning = 0.0
+        self._restarts_counted: dict[str, int] = {}
         _zero_series(config)
         self.port = serve_metrics(config, "etl")
 
@@ -98,6 +116,7 @@ class EtlMonitor:
         for reason, count in account.dead_letter_reasons.items():
             counter(m.ETL_DEAD_LETTERS).labels(reason).inc(count)
         counter(m.ETL_EVENT_TIME_OUT_OF_BOUNDS).inc(account.event_time_out_of_bounds)
+        counter(m.ETL_LATE_RECORDS).inc(account.event_time_late)
         for cause, count in account.es_retries.items():
             counter(m.ETL_ES_RETRIES).labels(cause).inc(count)
         counter(m.ETL_ES_REJECTIONS).inc(account.es_rejected)
@@ -106,15 +125,29 @@ class EtlMonitor:
         gauge(m.ETL_LAST_BATCH_TIMESTAMP).set(time.time())
 
     def poll(self, queries: Sequence[StreamingQuery]) -> None:
+        self._count_restarts(queries)
         for query in self._events(queries):
             self._follow_progress_safely(query.lastProgress)
             self._watch_sink(query)
 
     def finish(self, queries: Sequence[StreamingQuery]) -> None:
+        self._count_restarts(queries)
         self._next_lag = 0.0
         for query in self._events(queries):
             self._follow_progress_safely(query.lastProgress)
         gauge(m.ETL_SINK_WAITING).set(0)
+
+    def _count_restarts(self, queries: Sequence[StreamingQuery]) -> None:
+        """What each self-restarting query (``SupervisedQuery.restarts``) restarted since."""
+        for query in queries:
+            restarts = getattr(query, "restarts", None)
+            if not isinstance(restarts, int):
+                continue
+            name = str(query.name)
+            new = restarts - self._restarts_counted.get(name, 0)
+            if new > 0:
+                counter(m.ETL_QUERY_RESTARTS).labels(name).inc(new)
+                self._restarts_counted[name] = restarts
 
     def _events(self, queries: Sequence[StreamingQuery]) -> list[StreamingQuery]:
         """The events query alone: the group's offsets, the lag and the sink are its (the

@@ -18,6 +18,8 @@ def test_default_tls_and_file_realm_users(docs: list[Doc]) -> None:
     assert es["spec"]["auth"]["fileRealm"] == [
         {"secretName": f"{NAME}-es-etl-user"},
         {"secretName": f"{NAME}-es-setup-user"},
+        # Elasticsearch's exporter (monitoring.elasticsearchExporter), cluster `monitor` only.
+        {"secretName": f"{NAME}-es-monitor-user"},
         {"secretName": f"{NAME}-kibana-import-user"},
         {"secretName": f"{NAME}-kibana-viewer-user"},
     ]

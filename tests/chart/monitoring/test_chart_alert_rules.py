@@ -32,7 +32,10 @@ ALERTS = {
     "LogiflowAnomalyDetected",
     "LogiflowSparkDriverDown",
     "LogiflowKafkaUnderReplicatedPartitions",
+    "LogiflowElasticsearchNotGreen",
+    "LogiflowElasticsearchWriteRejections",
 }
+ELASTICSEARCH_ALERTS = {"LogiflowElasticsearchNotGreen", "LogiflowElasticsearchWriteRejections"}
 # Only with anomaly detection on (anomaly.enabled), which the staging profile turns on.
 ANOMALY_ALERT = "LogiflowAnomalyDetected"
 WITH_ANOMALIES = ("--set", "anomaly.enabled=true")
@@ -85,7 +88,7 @@ def test_every_profile_has_every_alert_and_promtool_accepts_them(
 def test_each_alert_fires_and_stays_silent_as_its_unit_tests_say(tmp_path: Path) -> None:
     result = promtool_unit_tests(render(*WITH_ANOMALIES), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("SUCCESS") == 2
+    assert result.stdout.count("SUCCESS") == 3
 
 
 def test_the_unit_tests_catch_a_changed_threshold(tmp_path: Path) -> None:
@@ -146,7 +149,14 @@ def test_alerts_follow_what_is_deployed() -> None:
     switched_off = render(*WITH_ANOMALIES, "--set", "monitoring.rules.anomalies.enabled=false")
     assert {r["alert"] for r in rules_of(switched_off)} == ALERTS - {ANOMALY_ALERT}
     no_etl = render("--set", "spark.enabled=false,tests.enabled=false")
-    assert {r["alert"] for r in rules_of(no_etl)} == {"LogiflowKafkaUnderReplicatedPartitions"}
+    assert {r["alert"] for r in rules_of(no_etl)} == {
+        "LogiflowKafkaUnderReplicatedPartitions",
+        *ELASTICSEARCH_ALERTS,
+    }
+    no_exporter = render("--set", "monitoring.elasticsearchExporter.enabled=false")
+    assert {r["alert"] for r in rules_of(no_exporter)} == ALERTS - ELASTICSEARCH_ALERTS - {
+        ANOMALY_ALERT
+    }
     off = render("--set", "monitoring.rules.enabled=false")
     assert not find(off, "PrometheusRule") and find(off, "PodMonitor")
 

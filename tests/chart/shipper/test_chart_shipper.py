@@ -7,8 +7,8 @@ from chart_render import CHART, PROFILES, find, one, render
 
 
 def test_shipper_off_by_default_on_in_kind() -> None:
-    assert not find(render(), "Deployment")
-    deployment = one(render(*PROFILES["kind"]), "Deployment")
+    assert not find(render(), "Deployment", "lf-logiflow-shipper")
+    deployment = one(render(*PROFILES["kind"]), "Deployment", "lf-logiflow-shipper")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["logiflow"]
     env = {e["name"]: e for e in container["env"]}

@@ -80,7 +80,7 @@ def test_tally_names_the_offsets_each_partition_read(
         other_partition.transform(pipeline.process_records(LogiflowConfig()))
     )
     tally = pipeline.tally_batch(both)
-    assert tally.event_time_out_of_bounds == 0
+    assert tally.event_time_out_of_bounds == tally.event_time_late == 0
     assert tally.offset_ranges == (
         OffsetRange("logiflow-logs", 0, 0, total - 1, total, counts[ecs.OUTCOME_FILTERED]),
         OffsetRange("logiflow-logs", 1, 0, 1, 2, 0),

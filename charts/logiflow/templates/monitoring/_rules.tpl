@@ -163,3 +163,44 @@ where the group has nothing to watch. Thresholds and switches: monitoring.rules.
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{- define "logiflow.monitoring.elasticsearchRules" -}}
+{{- $rules := .Values.monitoring.rules }}
+{{- $runbook := .Values.monitoring.runbookUrl }}
+{{- /* Every elasticsearch_* series comes from this release's exporter only. */}}
+{{- $exporter := printf "job=%q, namespace=%q" (include "logiflow.monitoring.elasticsearchExporterJob" .) .Release.Namespace }}
+{{- if include "logiflow.monitoring.withElasticsearchExporter" . }}
+{{- if $rules.elasticsearchNotGreen.enabled }}
+{{- with $rules.elasticsearchNotGreen }}
+- alert: LogiflowElasticsearchNotGreen
+  expr: >-
+    max by (namespace, cluster) (elasticsearch_cluster_health_status{ {{- $exporter -}}, color="green"}) == 0
+  for: {{ .for }}
+  labels:
+    severity: {{ .severity }}
+  annotations:
+    summary: Elasticsearch cluster {{`{{ $labels.cluster }}`}} is not green.
+    description: >-
+      The cluster's health has been yellow or red for {{ .for }}: some shards (red: some
+      primaries) are not allocated, so replicas are missing or indexing fails.
+    runbook_url: {{ $runbook }}#logiflowelasticsearchnotgreen
+{{- end }}
+{{- end }}
+{{- if $rules.elasticsearchWriteRejections.enabled }}
+{{- with $rules.elasticsearchWriteRejections }}
+- alert: LogiflowElasticsearchWriteRejections
+  expr: >-
+    sum by (namespace, cluster) (increase(elasticsearch_thread_pool_rejected_count{ {{- $exporter -}}, type="write"}[{{ .window }}])) > {{ .threshold }}
+  labels:
+    severity: {{ .severity }}
+  annotations:
+    summary: Elasticsearch's write thread pool rejects requests.
+    description: >-
+      The nodes of {{`{{ $labels.cluster }}`}} rejected {{`{{ $value | humanize }}`}} write
+      requests over the last {{ .window }}: their write queues are full and bulk requests get
+      429s, which the ETL retries (its batches slow down).
+    runbook_url: {{ $runbook }}#logiflowelasticsearchwriterejections
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
