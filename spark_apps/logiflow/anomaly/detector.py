@@ -52,6 +52,8 @@ class DetectorSettings:
     """The knobs (``anomaly.*`` in the config); the defaults are the benchmark's."""
 
     z_threshold: float = 4.0
+    # Two windows in a row each at least this share of z_threshold alarm too (see judge_minute).
+    confirm_share: float = 0.75
     warmup_minutes: int = 60
     min_requests: float = 20.0  # expected requests per minute before traffic/rates are judged
     min_errors: int = 5  # errors in the minute before a rate spike can alarm
@@ -99,6 +101,15 @@ class Detection:
     def severity(self) -> str:
         return a.CRITICAL if self.score >= 85 else a.MAJOR if self.score >= 65 else a.MINOR
 
+    @property
+    def key(self) -> str:
+        return f"{self.metric}:{self.direction}"
+
+    @property
+    def strong(self) -> bool:
+        """At or above z_threshold on its own (the score is 50 there)."""
+        return self.score >= 50.0
+
 
 @dataclass
 class SeriesBaseline:
@@ -119,6 +130,8 @@ class SeriesBaseline:
     tails: dict[str, list[float]] = field(default_factory=dict)
     failed_before: bool = False
     frozen: dict[str, int] = field(default_factory=dict)
+    # "metric:direction" of the last minute's candidates (z >= the confirming threshold).
+    suspected: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,18 +161,33 @@ def judge_minute(
     one-minute blips: its detections count from their second window in a row (except a first
     failure, which is news at once)."""
     warm = baseline.minutes >= settings.warmup_minutes
-    found: list[Detection] = []
+    candidates: list[Detection] = []
     if warm:
-        found += _traffic(baseline, counts, settings)
-        found += _error_rates(baseline, counts, settings)
-        found += _latency(baseline, counts, settings)
+        candidates += _traffic(baseline, counts, settings)
+        candidates += _error_rates(baseline, counts, settings)
+        candidates += _latency(baseline, counts, settings)
         if endpoint:
-            found += _new_errors(baseline, counts, settings)
+            candidates += _new_errors(baseline, counts, settings)
+    # A candidate alarms on its own at z_threshold, or when the same metric and direction was
+    # a candidate the minute before too: two windows in a row at 3 sigma are rarer by chance
+    # than one at 4, and an incident that starts gently (30 requests a minute, a drop on an
+    # hour whose noise past incidents widened) is caught in its second window.
+    confirmed = {d.key for d in candidates if not d.strong and d.key in baseline.suspected}
+    found = [d for d in candidates if d.strong or d.key in confirmed]
+    baseline.suspected = [d.key for d in candidates]
     in_a_row = dict(baseline.frozen)  # before this minute: windows each metric was anomalous
-    learn(baseline, counts, settings, {d.metric for d in found})
+    learn(baseline, counts, settings, {d.metric for d in found}, {d.metric for d in candidates})
     if not endpoint:
         return found
-    return [d for d in found if d.metric == a.METRIC_NEW_ERRORS or in_a_row.get(d.metric)]
+    return [
+        d
+        for d in found
+        if d.metric == a.METRIC_NEW_ERRORS or in_a_row.get(d.metric) or d.key in confirmed
+    ]
+
+
+def _confirming(s: DetectorSettings) -> float:
+    return s.confirm_share * s.z_threshold
 
 
 def _traffic(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> list[Detection]:
@@ -170,7 +198,7 @@ def _traffic(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> list[De
     spread = math.sqrt(max(b.noise[hour] if b.noise_seen[hour] else 0.0, expected, 1.0))
     z = (c.requests - expected) / spread
     change = abs(c.requests - expected) / max(expected, 1.0)
-    if abs(z) < s.z_threshold or change < s.min_traffic_change:
+    if abs(z) < _confirming(s) or change < s.min_traffic_change:
         return []
     direction = a.UP if z > 0 else a.DOWN
     return [
@@ -190,7 +218,7 @@ def _error_rates(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> lis
         rate = min(max(past / b.rate_requests, 0.001), 0.999)
         actual = errors / c.requests
         z = freeman_tukey(errors, c.requests * rate)
-        if z >= s.z_threshold and errors >= s.min_errors and actual - rate >= s.min_rate_rise:
+        if z >= _confirming(s) and errors >= s.min_errors and actual - rate >= s.min_rate_rise:
             found.append(Detection(metric, a.UP, actual, rate, score(z, s.z_threshold)))
     return found
 
@@ -214,7 +242,7 @@ def _log_rise(
     """A latency statistic's rise on the log scale (so reported in seconds, and a rise is a
     ratio): z against the baseline's spread (at least ``floor``) and a minimum relative rise."""
     z = (actual - mean) / math.sqrt(max(var, floor**2))
-    if z < s.z_threshold or math.exp(actual - mean) - 1.0 < s.min_latency_rise:
+    if z < _confirming(s) or math.exp(actual - mean) - 1.0 < s.min_latency_rise:
         return []
     return [Detection(metric, a.UP, math.exp(actual), math.exp(mean), score(z, s.z_threshold))]
 
@@ -243,11 +271,20 @@ def _new_errors(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> list
     return [Detection(a.METRIC_NEW_ERRORS, a.UP, c.status_5xx, 0.0, 100.0)]
 
 
-def learn(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings, anomalous: set[str]) -> None:
-    """Fold the minute into the baseline; metrics judged anomalous are skipped while frozen."""
+def learn(
+    b: SeriesBaseline,
+    c: MinuteCounts,
+    s: DetectorSettings,
+    anomalous: set[str],
+    held: frozenset[str] | set[str] = frozenset(),
+) -> None:
+    """Fold the minute into the baseline; metrics judged anomalous are skipped while frozen,
+    and candidates (``held``) for this minute: a suspicion must not widen the noise it is
+    judged against the next minute."""
     b.minutes += 1
     b.frozen = {m: b.frozen.get(m, 0) + 1 for m in anomalous}
     frozen = {m for m, streak in b.frozen.items() if streak <= s.max_frozen_minutes}
+    frozen |= held - anomalous
     if a.METRIC_REQUESTS not in frozen:
         _learn_traffic(b, c, s)
     if not frozen & {a.METRIC_RATE_4XX, a.METRIC_RATE_5XX}:
