@@ -25,9 +25,11 @@ few dozen numbers. The four checks:
 - **New error signature.** An endpoint that returned no 5xx in its whole (warmed-up) history
   starts failing.
 
-Every check needs a z-score above ``z_threshold`` and a rise/fall that matters in absolute
-terms; nothing alarms before ``warmup_minutes`` of history; an endpoint's detection needs two
-windows in a row. A metric judged anomalous does not
+Every check needs a z-score above ``z_threshold``, or above ``confirm_share`` of it (3 sigma)
+in two windows in a row, and a rise/fall that matters in absolute terms; nothing alarms before
+``warmup_minutes`` of history; an endpoint's detection needs two windows in a row. A minute
+that is only a candidate does not teach its metric's baseline. A metric judged anomalous does
+not
 teach its baseline (an incident must not become the new normal), for at most
 ``max_frozen_minutes``, after which a lasting change is accepted. The score maps z onto 0-100:
 50 at the threshold, 75 at twice it, and so on.
