@@ -298,23 +298,23 @@ def learn(
         if b.latency_mean is None:
             b.latency_mean = mean
         else:
-            delta = mean - b.latency_mean
-            b.latency_mean += s.latency_alpha * delta
-            b.latency_var = (1 - s.latency_alpha) * (b.latency_var + s.latency_alpha * delta**2)
+            b.latency_mean, b.latency_var = _ewma(b.latency_mean, b.latency_var, mean, s)
     for metric, actual in _tail_quantiles(c, s).items():
         if metric not in frozen:
-            _learn_log_mean(b.tails, metric, actual, s.latency_alpha)
+            if metric in b.tails:
+                mean, var = b.tails[metric]
+                b.tails[metric] = list(_ewma(mean, var, actual, s))
+            else:
+                b.tails[metric] = [actual, 0.0]
     if a.METRIC_NEW_ERRORS not in frozen and c.status_5xx > 0:
         b.failed_before = True
 
 
-def _learn_log_mean(tails: dict[str, list[float]], metric: str, value: float, alpha: float) -> None:
-    if metric not in tails:
-        tails[metric] = [value, 0.0]
-        return
-    mean, var = tails[metric]
+def _ewma(mean: float, var: float, value: float, s: DetectorSettings) -> tuple[float, float]:
+    """One step of a latency statistic's exponentially weighted mean and variance."""
     delta = value - mean
-    tails[metric] = [mean + alpha * delta, (1 - alpha) * (var + alpha * delta**2)]
+    alpha = s.latency_alpha
+    return mean + alpha * delta, (1 - alpha) * (var + alpha * delta**2)
 
 
 def _learn_traffic(b: SeriesBaseline, c: MinuteCounts, s: DetectorSettings) -> None:
