@@ -48,9 +48,17 @@ def bound_event_time(settings: ParseSettings) -> Callable[[DataFrame], DataFrame
     behind = _micros(interval_seconds(settings.event_time_max_behind))
 
     def transform(df: DataFrame) -> DataFrame:
-        now = F.unix_micros(F.current_timestamp())
-        kafka_time = F.coalesce(F.unix_micros(col(ecs.KAFKA_TIMESTAMP)), now)
-        arrival = F.least(kafka_time, now + ahead)
+        # The batch's clock stays a DECIMAL until it meets a column. Spark folds constant
+        # expressions into literals and writes LONG and TIMESTAMP literals into the generated
+        # Java source, so a clock folded to one of those made the whole parse stage's source
+        # new every batch: every batch compiled it again (Janino, then HotSpot's C2 on the new
+        # classes: the bulk of the job's per-batch CPU). A DECIMAL literal is passed to the
+        # generated code by reference, so the source and the compiled classes stay the same.
+        now_plus_ahead = _batch_clock_micros() + ahead.cast(_MICROS)
+        kafka_time = F.unix_micros(col(ecs.KAFKA_TIMESTAMP)).cast(_MICROS)
+        arrival = F.least(F.coalesce(kafka_time, _batch_clock_micros()), now_plus_ahead).cast(
+            "long"
+        )
         claimed = F.unix_micros(col(ecs.TIMESTAMP))
         out_of_bounds = (
             (col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_INDEXED))
@@ -68,6 +76,15 @@ def bound_event_time(settings: ParseSettings) -> Callable[[DataFrame], DataFrame
         )
 
     return transform
+
+
+# Microseconds since the epoch, up to year 5138; 17 digits keep the sum of two in the compact,
+# long-backed form of Spark's decimals (precision 18 at most).
+_MICROS = "decimal(17,0)"
+
+
+def _batch_clock_micros() -> Column:
+    return F.unix_micros(F.current_timestamp()).cast(_MICROS)
 
 
 def _micros(seconds: float) -> Column:
