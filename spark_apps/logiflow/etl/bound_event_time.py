@@ -51,8 +51,8 @@ def bound_event_time(settings: ParseSettings) -> Callable[[DataFrame], DataFrame
         # The batch's clock stays a DECIMAL until it meets a column. Spark folds constant
         # expressions into literals and writes LONG and TIMESTAMP literals into the generated
         # Java source, so a clock folded to one of those made the whole parse stage's source
-        # new every batch: every batch compiled it again (Janino, then HotSpot's C2 on the new
-        # classes: the bulk of the job's per-batch CPU). A DECIMAL literal is passed to the
+        # new every batch: every batch compiled it again (Janino, then HotSpot's JIT on the new
+        # classes; docs/performance.md has what that cost). A DECIMAL literal is passed to the
         # generated code by reference, so the source and the compiled classes stay the same.
         now_plus_ahead = _batch_clock_micros() + ahead.cast(_MICROS)
         kafka_time = F.unix_micros(col(ecs.KAFKA_TIMESTAMP)).cast(_MICROS)
