@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.archive_compaction import SOURCE_FILE, compacted_days, sink_rows
+from logiflow.batch_clock import wall_clock
 from logiflow.config import LogiflowConfig
 from logiflow.contract import archive_layout as layout
 from logiflow.contract import ecs
@@ -118,7 +119,13 @@ def run_backfill(
     try:
         dead_before = list(_dead_letter_ids(es, config, what))
         write = events_batch_writer(
-            config, summary.result, None, stop, query=names.BACKFILL_QUERY, run_id=summary.run_id
+            config,
+            summary.result,
+            None,
+            wall_clock,
+            stop,
+            query=names.BACKFILL_QUERY,
+            run_id=summary.run_id,
         )
         for batch_id, hour in enumerate(summary.hours):
             if stop is not None and stop.is_set():

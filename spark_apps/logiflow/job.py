@@ -51,11 +51,13 @@ from logiflow.anomaly.minute_counts import minute_count_records
 from logiflow.anomaly.query import ANOMALIES_QUERY, start_anomaly_query
 from logiflow.archive_query import ARCHIVE_QUERY, SupervisedQuery, start_archive_query
 from logiflow.batch_accounting import BatchAccount, EtlResult, add_counts, write_account
+from logiflow.batch_clock import BatchClock, checkpoint_batch_clock
 from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 from logiflow.contract.metrics import REASON_ES_REJECTED
 from logiflow.etl.aggregate_windows import LATENCY_BUCKETS
+from logiflow.etl.bound_event_time import bound_event_time
 from logiflow.etl.pipeline import (
     aggregate,
     process_records,
@@ -119,13 +121,17 @@ def events_batch_writer(
     config: LogiflowConfig,
     result: EtlResult,
     on_batch: Callable[[BatchAccount], None] | None,
+    batch_clock: BatchClock,
     stop: threading.Event | None = None,
     *,
     query: str = names.EVENTS_QUERY,
     run_id: str | None = None,
 ) -> Callable[[DataFrame, int], None]:
     """The events query's foreachBatch function; backfill calls it on batches of its own, with
-    its ``query`` name and a ``run_id`` in place of the streaming checkpoint's id."""
+    its ``query`` name and a ``run_id`` in place of the streaming checkpoint's id.
+
+    Batches come from ``process_records``; ``batch_clock`` gives each batch's clock, which
+    bounds its event times (``etl.bound_event_time``)."""
     es = config.elasticsearch
     prefix = es.index_prefix
     dead_letter_topic = config.kafka.dead_letter_topic
@@ -134,8 +140,9 @@ def events_batch_writer(
 
     def write_batch(stream_batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
+        bounded = stream_batch.transform(bound_event_time(config.parse, batch_clock(batch_id)))
         # Processed once; the selections and counts below all read the kept rows.
-        with processed_once(stream_batch) as batch:
+        with processed_once(bounded) as batch:
             tally = tally_batch(batch)
             counts = tally.outcomes
             total = sum(counts.values())
@@ -246,10 +253,14 @@ def start_queries(
         restarts = 8 if until_caught_up else None
         archive.append(SupervisedQuery(ARCHIVE_QUERY, start_archive, restarts))  # type: ignore[arg-type]
     stream = read_kafka(spark, config.kafka).transform(process_records(config))
+    checkpoint = checkpoint_location(config, names.EVENTS_QUERY)
+    write_batch = events_batch_writer(
+        config, result, on_batch, checkpoint_batch_clock(spark, checkpoint), stop
+    )
     writer = (
         stream.writeStream.queryName(f"{prefix}-{names.EVENTS_QUERY}")
-        .option("checkpointLocation", checkpoint_location(config, names.EVENTS_QUERY))
-        .foreachBatch(short_batch_errors(events_batch_writer(config, result, on_batch, stop)))
+        .option("checkpointLocation", checkpoint)
+        .foreachBatch(short_batch_errors(write_batch))
     )
     if until_caught_up:
         return [writer.trigger(availableNow=True).start(), *archive]

@@ -24,11 +24,21 @@ Kafka 4 brokers already refuse record times more than an hour ahead
 (``message.timestamp.after.max.ms``); records claiming an old time are bounded by the topic's
 ``message.timestamp.before.max.ms``, or ``message.timestamp.type=LogAppendTime``, where
 producers outside LogiFlow write to the logs topic.
+
+The clock is the batch's, passed in: the events query's ``foreachBatch`` reads it from the
+checkpoint's offset log (``batch_clock``), where Spark records it before the batch runs, so a
+replayed batch bounds with the very same clock. It is not ``current_timestamp()`` in the
+streaming plan: Spark writes a streaming batch's clock into the generated Java source as a
+literal, so the whole parse stage was new source every batch, compiled again by Janino and then by
+HotSpot's JIT (docs/performance.md has what that cost). Passed from Python as a DECIMAL literal,
+the clock is handed to the generated code by reference and the compiled classes are reused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -38,27 +48,24 @@ from logiflow.contract import ecs
 from logiflow.etl.columns import col
 
 
-def bound_event_time(settings: ParseSettings) -> Callable[[DataFrame], DataFrame]:
+def bound_event_time(settings: ParseSettings, clock: datetime) -> Callable[[DataFrame], DataFrame]:
     """Parsed rows -> the same rows, out-of-bounds indexed events moved to their arrival time.
 
-    Adds ``logiflow.event_time.out_of_bounds`` (true, else null) and
-    ``logiflow.event_time.original`` (the claimed time, else null); other rows are unchanged.
+    ``clock``: the batch's processing time (a naive datetime is UTC). Adds
+    ``logiflow.event_time.out_of_bounds`` (true, else null) and ``logiflow.event_time.original``
+    (the claimed time, else null); other rows are unchanged.
     """
-    ahead = _micros(interval_seconds(settings.event_time_max_ahead))
-    behind = _micros(interval_seconds(settings.event_time_max_behind))
+    ahead_micros = _micros(interval_seconds(settings.event_time_max_ahead))
+    behind_micros = _micros(interval_seconds(settings.event_time_max_behind))
+    now_micros = _epoch_micros(clock)
+    ahead, behind = F.lit(ahead_micros), F.lit(behind_micros)
 
     def transform(df: DataFrame) -> DataFrame:
-        # The batch's clock stays a DECIMAL until it meets a column. Spark folds constant
-        # expressions into literals and writes LONG and TIMESTAMP literals into the generated
-        # Java source, so a clock folded to one of those made the whole parse stage's source
-        # new every batch: every batch compiled it again (Janino, then HotSpot's JIT on the new
-        # classes; docs/performance.md has what that cost). A DECIMAL literal is passed to the
-        # generated code by reference, so the source and the compiled classes stay the same.
-        now_plus_ahead = _batch_clock_micros() + ahead.cast(_MICROS)
         kafka_time = F.unix_micros(col(ecs.KAFKA_TIMESTAMP)).cast(_MICROS)
-        arrival = F.least(F.coalesce(kafka_time, _batch_clock_micros()), now_plus_ahead).cast(
-            "long"
-        )
+        arrival = F.least(
+            F.coalesce(kafka_time, _by_reference(now_micros)),
+            _by_reference(now_micros + ahead_micros),
+        ).cast("long")
         claimed = F.unix_micros(col(ecs.TIMESTAMP))
         out_of_bounds = (
             (col(ecs.OUTCOME) == F.lit(ecs.OUTCOME_INDEXED))
@@ -78,14 +85,21 @@ def bound_event_time(settings: ParseSettings) -> Callable[[DataFrame], DataFrame
     return transform
 
 
-# Microseconds since the epoch, up to year 5138; 17 digits keep the sum of two in the compact,
-# long-backed form of Spark's decimals (precision 18 at most).
+# Microseconds since the epoch, up to year 5138: 17 digits keep Spark's decimal in its compact,
+# long-backed form (precision 18 at most).
 _MICROS = "decimal(17,0)"
 
 
-def _batch_clock_micros() -> Column:
-    return F.unix_micros(F.current_timestamp()).cast(_MICROS)
+def _by_reference(micros: int) -> Column:
+    """A clock value as a DECIMAL literal: unlike LONG and TIMESTAMP literals, Spark passes it to
+    the generated code by reference, so a new clock is not new Java source (module doc)."""
+    return F.lit(Decimal(micros)).cast(_MICROS)
 
 
-def _micros(seconds: float) -> Column:
-    return F.lit(int(seconds * 1_000_000))
+def _epoch_micros(clock: datetime) -> int:
+    aware = clock if clock.tzinfo else clock.replace(tzinfo=UTC)
+    return (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _micros(seconds: float) -> int:
+    return int(seconds * 1_000_000)

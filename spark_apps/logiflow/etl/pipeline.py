@@ -1,11 +1,12 @@
 """The ETL as the streaming job calls it: Kafka records in, events / dead letters / aggregates out.
 
-``process_records`` chains decode -> parse -> bound event time -> enrich (user agent, endpoint,
-status, geo) -> drop rules. Every input record stays on the frame with one outcome (indexed,
-filtered, dead_letter), so the selectors below split it for the sinks and ``tally_batch``
-reconciles each batch: input = indexed + filtered + dead-lettered, and which Kafka offsets it
-read (for ``logiflow audit``). Sources, sinks, triggers and checkpoints live in the
-job module, not here.
+``process_records`` chains decode -> parse -> enrich (user agent, endpoint, status, geo) -> drop
+rules; the batch writer then bounds event times with the batch's clock (``etl.bound_event_time``
+says why that step is not in the streaming plan). Every input record stays on the frame with one
+outcome (indexed, filtered, dead_letter), so the selectors below split it for the sinks and
+``tally_batch`` reconciles each batch: input = indexed + filtered + dead-lettered, and which
+Kafka offsets it read (for ``logiflow audit``). Sources, sinks, triggers and checkpoints live in
+the job module, not here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from logiflow.config import LogiflowConfig
 from logiflow.contract import ecs
 from logiflow.contract.offset_ranges import OffsetRange
 from logiflow.etl.aggregate_windows import aggregate_windows
-from logiflow.etl.bound_event_time import bound_event_time
 from logiflow.etl.columns import col
 from logiflow.etl.dead_letter_reasons import dead_letter_reason
 from logiflow.etl.dead_letters import (
@@ -60,12 +60,13 @@ def enrich(
 
 
 def process_records(config: LogiflowConfig) -> Transform:
-    """Kafka source rows to processed rows: every input row kept, each with its outcome."""
+    """Kafka source rows to processed rows: every input row kept, each with its outcome.
+
+    Event times are not bounded yet: ``etl.bound_event_time`` does that per batch."""
     # Built up front so a bad rule or pattern is a ConfigError at start-up, not mid-stream.
     steps = (
         decode_kafka_records(config.parse.max_line_bytes),
         parse_lines(config.parse),
-        bound_event_time(config.parse),
         enrich(config),
         apply_drop_rules(config.filter.drop),
     )

@@ -25,10 +25,12 @@ RESULT_SCHEMA = (
 INDEXED, DEAD = ecs.OUTCOME_INDEXED, ecs.OUTCOME_DEAD_LETTER
 YEAR_2999 = dt.datetime(2999, 1, 1)
 YEAR_1970 = dt.datetime(1970, 1, 1)
+# The batch's clock: a little after the records arrived.
+CLOCK = ARRIVAL + dt.timedelta(minutes=2)
 
 
 def _bounded(spark: SparkSession, rows: list[tuple], settings: ParseSettings) -> DataFrame:
-    return spark.createDataFrame(rows, SCHEMA).transform(bound_event_time(settings))
+    return spark.createDataFrame(rows, SCHEMA).transform(bound_event_time(settings, CLOCK))
 
 
 def _plain(df: DataFrame) -> DataFrame:
@@ -89,8 +91,7 @@ def test_a_kafka_time_in_the_future_is_not_trusted(spark: SparkSession) -> None:
     """A producer's clock in 2999 must not carry the event's index date there either."""
     rows = [("forged", YEAR_2999, YEAR_2999, INDEXED)]
     row = _bounded(spark, rows, ParseSettings()).collect()[0]
-    latest = dt.datetime.now() + dt.timedelta(days=1, minutes=5)
-    assert row[ecs.TIMESTAMP] <= latest
+    assert row[ecs.TIMESTAMP] == CLOCK + dt.timedelta(days=1)  # the batch's clock + max ahead
     assert row[ecs.EVENT_TIME_OUT_OF_BOUNDS] is True
     assert row[ecs.EVENT_TIME_ORIGINAL] == YEAR_2999
 
@@ -107,7 +108,7 @@ def test_parsed_lines_from_2999_and_1970_keep_their_claim(kafka_frame, spark: Sp
         kafka_frame(lines)
         .transform(decode_kafka_records(settings.max_line_bytes))
         .transform(parse_lines(settings))
-        .transform(bound_event_time(settings))
+        .transform(bound_event_time(settings, CLOCK))
         .select(
             col(ecs.URL_PATH).alias("path"),
             col(ecs.TIMESTAMP).alias("time"),
@@ -115,9 +116,25 @@ def test_parsed_lines_from_2999_and_1970_keep_their_claim(kafka_frame, spark: Sp
         )
         .collect()
     )
-    kafka_time = dt.datetime(2026, 1, 1)  # the kafka_frame fixture's record time
+    kafka_time = dt.datetime(2026, 1, 1)  # the kafka_frame fixture's record time, before CLOCK
     assert {r["path"]: (r["time"], r["claimed"]) for r in rows} == {
         "/future": (kafka_time, YEAR_2999),
         "/past": (kafka_time, YEAR_1970),
         "/now": (kafka_time, None),
     }
+
+
+def test_without_a_kafka_time_the_batch_clock_is_the_arrival(spark: SparkSession) -> None:
+    rows = [("no-kafka-time", None, YEAR_2999, INDEXED)]
+    row = _bounded(spark, rows, ParseSettings()).collect()[0]
+    assert (row[ecs.TIMESTAMP], row[ecs.EVENT_TIME_ORIGINAL]) == (CLOCK, YEAR_2999)
+
+
+def test_an_aware_clock_counts_in_utc(spark: SparkSession) -> None:
+    """The job passes aware clocks (the checkpoint's, in UTC); Spark's session time zone is UTC."""
+    settings = ParseSettings()
+    rows = [("no-kafka-time", None, YEAR_2999, INDEXED)]
+    frame = spark.createDataFrame(rows, SCHEMA)
+    aware = CLOCK.replace(tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    row = frame.transform(bound_event_time(settings, aware)).collect()[0]
+    assert row[ecs.TIMESTAMP] == CLOCK - dt.timedelta(hours=2)

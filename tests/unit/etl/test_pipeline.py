@@ -14,6 +14,7 @@ from logiflow.contract.offset_ranges import OffsetRange
 from logiflow.errors import ConfigError
 from logiflow.etl import pipeline
 from logiflow.etl.aggregate_windows import AGG_REQUESTS, AGG_SCOPE
+from logiflow.etl.bound_event_time import bound_event_time
 from logiflow.etl.columns import col
 from logiflow.ingest.generator import GeneratedLine, TrafficProfile, generate_lines
 
@@ -26,6 +27,13 @@ DROP = [
     DropRule(name="health", field=ecs.URL_PATH, op="equals", value="/healthz"),
     DropRule(name="static", field=ecs.URL_PATH, op="regex", value=r"^/static/|\.(ico|txt)$"),
 ]
+
+
+def processed_batch(config: LogiflowConfig) -> pipeline.Transform:
+    """Kafka rows to a batch as the events writer keeps it: processed, event times bounded."""
+    clock = KAFKA_TS + dt.timedelta(seconds=5)
+    process, bound = pipeline.process_records(config), bound_event_time(config.parse, clock)
+    return lambda df: df.transform(process).transform(bound)
 
 
 def kafka_rows(spark: SparkSession, lines: list[bytes], partition: int = 0) -> DataFrame:
@@ -48,7 +56,7 @@ def processed(spark: SparkSession, corpus: list[GeneratedLine]) -> DataFrame:
     # Edge cases the generator does not make: invalid UTF-8, an empty record, an over-long one.
     lines += [b"\xff\xfe not utf-8 at all", b"", b"x" * 40_000]
     config = LogiflowConfig(filter=FilterSettings(drop=DROP))
-    return kafka_rows(spark, lines).transform(pipeline.process_records(config)).cache()
+    return kafka_rows(spark, lines).transform(processed_batch(config)).cache()
 
 
 def test_accounting_reconciles(processed: DataFrame, corpus: list[GeneratedLine]) -> None:
@@ -76,9 +84,7 @@ def test_tally_names_the_offsets_each_partition_read(
     counts = pipeline.outcome_counts(processed)
     total = sum(counts.values())
     other_partition = kafka_rows(spark, [b"not a log line", b"also not one"], partition=1)
-    both = processed.unionByName(
-        other_partition.transform(pipeline.process_records(LogiflowConfig()))
-    )
+    both = processed.unionByName(other_partition.transform(processed_batch(LogiflowConfig())))
     tally = pipeline.tally_batch(both)
     assert tally.event_time_out_of_bounds == tally.event_time_late == 0
     assert tally.offset_ranges == (

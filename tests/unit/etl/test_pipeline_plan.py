@@ -1,13 +1,16 @@
-"""The optimized plans of the job's two queries stay small (see spark_session: a filter pushed
-down the parse projections once grew a 35 KB plan to megabytes and ran the driver out of heap)."""
+"""The job's plans: small (see spark_session: a filter pushed down the parse projections once grew
+a 35 KB plan to megabytes and ran the driver out of heap), and compiled once, not per batch."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
+from logiflow.batch_clock import checkpoint_batch_clock
 from logiflow.config import load_config
+from logiflow.etl.bound_event_time import bound_event_time
 from logiflow.etl.pipeline import aggregate, process_records, select_events
 
 KAFKA_SCHEMA = (
@@ -46,35 +49,55 @@ def _compilations(spark: SparkSession) -> int:
     return int(metrics.METRIC_COMPILATION_TIME().getCount())
 
 
-def test_later_batches_compile_no_new_code(spark: SparkSession) -> None:
-    """Each batch runs at its own clock (``current_timestamp``); were the clock written into the
-    generated source, every batch would compile the parse stage again (etl.bound_event_time
-    says why it is not). The same plan run again at later clocks compiles nothing.
+def test_later_micro_batches_compile_no_new_code(spark: SparkSession, tmp_path: Path) -> None:
+    """The job's own path: a streaming query runs ``process_records``, its foreachBatch bounds
+    event times with the batch's clock read from the checkpoint. Each micro-batch has a clock
+    of its own; were it written into the generated source (as Spark does with
+    ``current_timestamp()`` in a streaming plan, etl.bound_event_time says more), every batch
+    would compile the parse stage again: two classes each. Later batches compile nothing.
 
     Not every time: Spark orders the eliminated subexpressions of one projection differently
     now and then (seen once in about 20 runs), which is new source and one more compilation.
-    So of three later runs, one must compile nothing; with the clock in the source, all three
-    compiled (two classes each).
+    So of the three later batches, one must compile nothing.
     """
     lines = [
         b'1.2.3.4 - - [10/Oct/2024:13:55:36 +0000] "GET /a/1 HTTP/1.1" 200 12 "-" "curl/8"',
         b'{"@timestamp": "2024-10-10T13:55:36Z", "message": "hi", "status": 503}',
         b"not a log line",
     ]
-    records = spark.createDataFrame(
-        [
-            (b"web-1/shop", line, "logs", 0, n, datetime(2024, 10, 10), 0)
+    source, checkpoint = tmp_path / "records", str(tmp_path / "checkpoint")
+    for batch in range(5):  # one file per micro-batch
+        rows = [
+            (b"web-1/shop", line, "logs", 0, batch * 10 + n, datetime(2024, 10, 10), 0)
             for n, line in enumerate(lines)
-        ],
-        KAFKA_SCHEMA,
-    )
-    processed = records.transform(process_records(load_config()))
-    processed.write.format("noop").mode("overwrite").save()  # compiles the stages once
+        ]
+        spark.createDataFrame(rows, KAFKA_SCHEMA).coalesce(1).write.mode("append").parquet(
+            str(source)
+        )
+    config = load_config()
+    clock = checkpoint_batch_clock(spark, checkpoint)
+    compiled: list[int] = []
 
-    compiled = []
-    for _ in range(3):  # each run at a new clock, as each batch
+    def write_batch(batch: DataFrame, batch_id: int) -> None:
         before = _compilations(spark)
-        processed.write.format("noop").mode("overwrite").save()
+        bounded = batch.transform(bound_event_time(config.parse, clock(batch_id)))
+        bounded.write.format("noop").mode("overwrite").save()
         compiled.append(_compilations(spark) - before)
 
-    assert 0 in compiled, f"classes compiled by each later run: {compiled}"
+    stream = spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1)
+    query = (
+        stream.parquet(str(source))
+        .transform(process_records(config))
+        .writeStream.foreachBatch(write_batch)
+        .option("checkpointLocation", checkpoint)
+        .trigger(availableNow=True)
+        .start()
+    )
+    try:
+        query.awaitTermination(300)
+    finally:
+        query.stop()
+    assert len(compiled) == 5, compiled
+    # The first batch compiles everything, the second may still meet new stages (JIT-free
+    # warm-up of the noop writer); from the third on the source is the same.
+    assert 0 in compiled[2:], f"classes compiled by each micro-batch: {compiled}"
