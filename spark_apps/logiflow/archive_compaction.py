@@ -21,7 +21,6 @@ import math
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,6 +29,7 @@ from logiflow.archive_query import use_archive_store
 from logiflow.config import LogiflowConfig
 from logiflow.contract import archive_layout as layout
 from logiflow.errors import LogiflowError
+from logiflow.io.hadoop_files import hadoop_path, read_bytes
 
 # The column that names the sink file a row was read from.
 SOURCE_FILE = "_source_file"
@@ -55,35 +55,21 @@ class CompactedDay:
     already: bool = False
 
 
-def _hadoop_path(spark: SparkSession, url: str) -> tuple[Any, Any]:
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    path = jvm.org.apache.hadoop.fs.Path(url)
-    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
 def marker_url(config: LogiflowConfig, day: date) -> str:
     directory = layout.compacted_day_directory(config.kafka.logs_topic, day)
     return f"{config.archive.url}/{directory}/{layout.COMPACTED_MARKER}"
 
 
 def read_marker(spark: SparkSession, url: str) -> CompactedDay | None:
-    path, fs = _hadoop_path(spark, url)
+    path, fs = hadoop_path(spark, url)
     if not fs.exists(path):
         return None
     # Not spark.read.text: Spark skips files whose names start with "_", as the marker's does.
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    stream = fs.open(path)
-    try:
-        data = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
-    finally:
-        stream.close()
-    return CompactedDay(**json.loads(data))
+    return CompactedDay(**json.loads(read_bytes(spark, url)))
 
 
 def _write_marker(spark: SparkSession, url: str, day: CompactedDay) -> None:
-    path, fs = _hadoop_path(spark, url)
+    path, fs = hadoop_path(spark, url)
     stream = fs.create(path, True)
     try:
         stream.write(bytearray(json.dumps(asdict(day)).encode()))
@@ -97,7 +83,7 @@ def compacted_days(
     """The logs topic's days in [first, last] (None: open) whose compaction finished."""
     use_archive_store(spark, config.archive)
     markers = layout.compacted_markers_glob(config.kafka.logs_topic)
-    path, fs = _hadoop_path(spark, f"{config.archive.url}/{markers}")
+    path, fs = hadoop_path(spark, f"{config.archive.url}/{markers}")
     found = fs.globStatus(path) or []
     days = []
     for status in found:

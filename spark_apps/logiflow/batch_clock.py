@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from pyspark.sql import SparkSession
+
+from logiflow.io.hadoop_files import read_bytes
 
 BatchClock = Callable[[int], datetime]
 
@@ -34,7 +35,7 @@ def checkpoint_batch_clock(spark: SparkSession, checkpoint: str) -> BatchClock:
     def clock(batch_id: int) -> datetime:
         location = f"{checkpoint.rstrip('/')}/offsets/{batch_id}"
         try:
-            version, metadata = _first_two_lines(spark, location)
+            version, metadata = read_bytes(spark, location).decode().splitlines()[:2]
             if version.strip() not in _OFFSET_LOG_VERSIONS:
                 raise BatchClockError(f"{location}: unknown offset log version {version!r}")
             millis = json.loads(metadata)["batchTimestampMs"]
@@ -49,16 +50,3 @@ def checkpoint_batch_clock(spark: SparkSession, checkpoint: str) -> BatchClock:
 
 def wall_clock(_batch_id: int) -> datetime:
     return datetime.now(UTC)
-
-
-def _first_two_lines(spark: SparkSession, location: str) -> tuple[str, str]:
-    jvm: Any = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(location)
-    file_system = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    reader = jvm.java.io.BufferedReader(
-        jvm.java.io.InputStreamReader(file_system.open(path), "UTF-8")
-    )
-    try:
-        return str(reader.readLine()), str(reader.readLine())
-    finally:
-        reader.close()

@@ -33,6 +33,7 @@ from logiflow.local.elasticsearch_server import elasticsearch_ready
 from logiflow.local.kafka_server import kafka_ready, new_cluster_id
 from logiflow.local.process import LocalServerError, free_port
 from logiflow.local.servers import LocalServers, LocalStack
+from streaming_runs import run_until_caught_up
 
 pytestmark = pytest.mark.integration
 
@@ -188,17 +189,8 @@ def test_spark_reads_the_topic_through_the_kafka_connector(
         .load()
         .selectExpr("CAST(value AS STRING) AS value")
     )
-    query = (
-        stream.writeStream.format("memory")
-        .queryName(kafka_topic.replace("-", "_"))
-        .option("checkpointLocation", str(tmp_path / "checkpoint"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    try:
-        query.awaitTermination(120)
-    finally:
-        query.stop()
+    writer = stream.writeStream.format("memory").queryName(kafka_topic.replace("-", "_"))
+    run_until_caught_up(writer, str(tmp_path / "checkpoint"))
     rows = spark.sql(f"SELECT value FROM {kafka_topic.replace('-', '_')}").collect()
     assert sorted(r.value for r in rows) == [f"event {i}" for i in range(5)]
 

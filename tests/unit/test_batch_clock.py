@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from logiflow.batch_clock import BatchClockError, checkpoint_batch_clock
+from streaming_runs import run_until_caught_up
 
 
 def test_each_batch_reads_the_clock_spark_gave_it(spark: SparkSession, tmp_path: Path) -> None:
@@ -25,20 +26,9 @@ def test_each_batch_reads_the_clock_spark_gave_it(spark: SparkSession, tmp_path:
         spark_clock = datetime.fromtimestamp(row["millis"] / 1000, tz=UTC)
         seen[batch_id] = (clock(batch_id), spark_clock)
 
-    query = (
-        spark.readStream.schema("n int")
-        .option("maxFilesPerTrigger", 1)
-        .parquet(str(source))
-        .withColumn("spark_clock", F.current_timestamp())
-        .writeStream.foreachBatch(write_batch)
-        .option("checkpointLocation", checkpoint)
-        .trigger(availableNow=True)
-        .start()
-    )
-    try:
-        query.awaitTermination(120)
-    finally:
-        query.stop()
+    stream = spark.readStream.schema("n int").option("maxFilesPerTrigger", 1).parquet(str(source))
+    writer = stream.withColumn("spark_clock", F.current_timestamp()).writeStream
+    run_until_caught_up(writer.foreachBatch(write_batch), checkpoint)
     assert sorted(seen) == [0, 1, 2]
     for read, given in seen.values():
         assert read == given

@@ -12,6 +12,7 @@ from logiflow.batch_clock import checkpoint_batch_clock
 from logiflow.config import load_config
 from logiflow.etl.bound_event_time import bound_event_time
 from logiflow.etl.pipeline import aggregate, process_records, select_events
+from streaming_runs import run_until_caught_up
 
 KAFKA_SCHEMA = (
     "key binary, value binary, topic string, partition int, offset long, "
@@ -85,18 +86,8 @@ def test_later_micro_batches_compile_no_new_code(spark: SparkSession, tmp_path: 
         compiled.append(_compilations(spark) - before)
 
     stream = spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1)
-    query = (
-        stream.parquet(str(source))
-        .transform(process_records(config))
-        .writeStream.foreachBatch(write_batch)
-        .option("checkpointLocation", checkpoint)
-        .trigger(availableNow=True)
-        .start()
-    )
-    try:
-        query.awaitTermination(300)
-    finally:
-        query.stop()
+    writer = stream.parquet(str(source)).transform(process_records(config)).writeStream
+    run_until_caught_up(writer.foreachBatch(write_batch), checkpoint, timeout=300)
     assert len(compiled) == 5, compiled
     # The first batch compiles everything, the second may still meet new stages (JIT-free
     # warm-up of the noop writer); from the third on the source is the same.
