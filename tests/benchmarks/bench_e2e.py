@@ -12,6 +12,8 @@ load from this process. In order:
 3. **latency and memory** at 70% of the sustained rate for ``--memory-minutes``: a probe event
    per second, searched for until it is visible (produce -> searchable, p50/p95/p99), and the
    processes' memory every 10 s with a fitted slope per series;
+   every step also prints the cores each part used (the ETL, Elasticsearch, Kafka, this
+   process's load, the machine): on two shared cores, what holds the rate;
 4. the job is stopped, and Elasticsearch's **ceiling** is measured with the job's own event
    documents (``e2e/ceiling.py``); the ratio sustained / ceiling closes the table.
 
@@ -32,17 +34,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 # The script's folder is first on sys.path when it runs, so its own package imports as `e2e`.
 from e2e import profiling, results
 from e2e.ceiling import measure_ceiling
 from e2e.load import LinePool, Probes, RateProducer
-from e2e.observe import LagSampler, as_dicts, memory_sample
-from e2e.phases import LatencyRun, Runner, percentiles
+from e2e.observe import CpuMeter, LagSampler, as_dicts, memory_sample, process_tree
+from e2e.phases import LatencyRun, Runner, format_cores, percentiles
 from e2e.stack import EtlProcess, etl_config_file, start_servers
 from elasticsearch import Elasticsearch
 from rich.console import Console
 
 from logiflow.config import LogiflowConfig
+from logiflow.local.servers import LocalServers
 
 LATENCY_SHARE = 0.7
 PY_SPY_SECONDS = 60
@@ -88,7 +93,13 @@ def trigger_seconds(config: LogiflowConfig) -> float:
 class Bench:
     """One run: the stack, the load, the observers, and what they measured."""
 
-    def __init__(self, args: argparse.Namespace, config: LogiflowConfig, out_dir: Path) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        config: LogiflowConfig,
+        servers: LocalServers,
+        out_dir: Path,
+    ) -> None:
         self.args, self.config, self.out_dir = args, config, out_dir
         self.out = Console()
         self.prefix = config.elasticsearch.index_prefix
@@ -103,7 +114,17 @@ class Bench:
         self.began = time.monotonic()
         self.began_wall = time.time()  # probes record wall-clock times
         self.sampler = LagSampler(self.es, self.prefix, self.producer, self.began)
-        self.runner = Runner(self.sampler, trigger_seconds(config), self.etl.check_alive, self.out)
+        cpu = CpuMeter(
+            {
+                "etl": lambda: process_tree(self.etl.process.pid),
+                "elasticsearch": lambda: process_tree(servers.elasticsearch.running_pid()),
+                "kafka": lambda: process_tree(servers.kafka.running_pid()),
+                "load": lambda: [psutil.Process()],  # this process: producer, probes, sampler
+            }
+        )
+        self.runner = Runner(
+            self.sampler, trigger_seconds(config), self.etl.check_alive, self.out, cpu
+        )
         self.probes = Probes(self.producer)
         self.found: dict[str, Any] = {}
 
@@ -134,6 +155,7 @@ class Bench:
         )
         memory = run.run(rate, seconds)
         self.window += (datetime.now(UTC),)
+        self.out.print(f"    cores: {format_cores(run.cpu_cores)}", highlight=False)
         self.producer.set_rate(0)
         for spy in spies:
             spy.wait()
@@ -143,6 +165,7 @@ class Bench:
             "probes": len(self.probes.sent),
             "visible": len(latencies),
             **percentiles(latencies),
+            "cpu_cores": run.cpu_cores,
             "samples": [(p.sent_at, p.visible_at) for p in self.probes.sent],
         }
         self.found["memory"] = {
@@ -206,11 +229,13 @@ def summary(found: dict[str, Any]) -> dict[str, Any]:
         rows["ratio indexed/s / ceiling"] = (
             f"{sustained['indexed_per_s'] / ceiling['docs_per_s']:.2f}"
         )
+        rows["cores at that rate"] = format_cores(sustained["cpu_cores"])
     rows[f"latency at {latency['rate']:,}/s: probes visible"] = (
         f"{latency['visible']}/{latency['probes']}"
     )
     for cut in ("p50", "p95", "p99"):
         rows[f"produce -> searchable {cut}, s"] = f"{latency.get(cut, float('nan')):.2f}"
+    rows[f"cores at {latency['rate']:,}/s"] = format_cores(latency["cpu_cores"])
     for name, slope in found["memory"]["slopes_mb_per_min"].items():
         rows[f"slope {name}, MB/min"] = f"{slope:+.3f}"
     rows["load average after"] = found["load_after"]
@@ -226,7 +251,7 @@ def run(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     state = out_dir / "state"
     servers, config = start_servers(state)
     try:
-        bench = Bench(args, config, out_dir)
+        bench = Bench(args, config, servers, out_dir)
         try:
             bench.pipeline()
         finally:

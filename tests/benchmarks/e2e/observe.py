@@ -11,6 +11,10 @@ the driver and the executor are one JVM) and of the JVM's Python workers; the JV
 and its old generation (from ``jstat -gc``); and the size on disk of the checkpoints' state
 stores. The query progress holds the state store's memory too, but it lives inside the job's
 process; the disk size of the RocksDB state is what an outside observer can read.
+
+CPU: the cores each part used over a step (``CpuMeter``): the ETL's whole process tree, the
+Elasticsearch and Kafka servers, the benchmark's own process (the load, the probes, the
+sampler) and the machine as a whole. On two shared cores these say what holds the rate.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +158,50 @@ def memory_sample(etl: EtlProcess, checkpoint_dir: Path, began: float) -> Memory
         workers_rss_mb=_mb(sum(rss(p) for p in etl.python_workers())),
         state_store_mb=_mb(state_store_bytes(checkpoint_dir)),
     )
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User + system CPU of ``processes`` and of their children that have ended (reaped)."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:  # ended since it was listed: its parent has its time now
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def process_tree(pid: int | None) -> list[psutil.Process]:
+    """The process and its live descendants ([] when it is not running)."""
+    if pid is None:
+        return []
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+@dataclass
+class CpuMeter:
+    """Cores used by each part between two readings: ``parts`` lists each part's processes
+    when asked (the ETL's workers come and go)."""
+
+    parts: dict[str, Callable[[], list[psutil.Process]]]
+
+    def read(self) -> tuple[float, dict[str, float]]:
+        busy = psutil.cpu_times()
+        readings = {name: cpu_seconds(processes()) for name, processes in self.parts.items()}
+        readings["machine"] = busy.user + busy.nice + busy.system + busy.irq + busy.softirq
+        return time.monotonic(), readings
+
+    @staticmethod
+    def cores(
+        start: tuple[float, dict[str, float]], end: tuple[float, dict[str, float]]
+    ) -> dict[str, float]:
+        seconds = end[0] - start[0]
+        return {name: round((end[1][name] - used) / seconds, 2) for name, used in start[1].items()}
 
 
 def as_dicts(samples: list[Any]) -> list[dict[str, Any]]:

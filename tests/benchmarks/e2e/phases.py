@@ -21,7 +21,7 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from elasticsearch import Elasticsearch
 from rich.console import Console
@@ -30,7 +30,7 @@ from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 
 from .load import Probes
-from .observe import LagSample, LagSampler, MemorySample
+from .observe import CpuMeter, LagSample, LagSampler, MemorySample
 
 HOLD_RETRIES = 3
 BACKOFF = 0.85
@@ -49,6 +49,7 @@ class Step:
     allowance: int
     produced_per_s: float
     indexed_per_s: float
+    cpu_cores: dict[str, float] = field(default_factory=dict)
 
 
 def batch_period(samples: list[LagSample]) -> float:
@@ -69,6 +70,10 @@ def flat_lag(
     return last <= first + allowance, first, last, allowance
 
 
+def format_cores(cores: dict[str, float]) -> str:
+    return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
+
+
 def _per_second(samples: list[LagSample], count: Callable[[LagSample], int]) -> float:
     seconds = samples[-1].t - samples[0].t
     return (count(samples[-1]) - count(samples[0])) / seconds if seconds > 0 else 0.0
@@ -80,15 +85,18 @@ class Runner:
     trigger_seconds: float
     check_alive: Callable[[], None]
     out: Console
+    cpu: CpuMeter
 
     def run_at(self, rate: float, seconds: float, kind: str) -> Step:
         self.drain()
         self.sampler.producer.set_rate(rate)
         first = self.sampler.sample()
+        cpu_start = self.cpu.read()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
             self.check_alive()
+        cores = self.cpu.cores(cpu_start, self.cpu.read())
         samples = [first, *self.sampler.since(first.t), self.sampler.sample()]
         flat, q1, q4, allowance = flat_lag(samples, rate, self.trigger_seconds)
         step = Step(
@@ -101,12 +109,14 @@ class Runner:
             allowance,
             round(_per_second(samples, lambda s: s.acked)),
             round(_per_second(samples, lambda s: s.indexed)),
+            cores,
         )
         verdict = "flat" if flat else "GROWING"
         self.out.print(
             f"  {kind} {rate:8,.0f}/s for {seconds:4.0f} s: lag {q1:,} -> {q4:,} "
             f"(allowance {allowance:,}) {verdict}; indexed {step.indexed_per_s:,}/s"
         )
+        self.out.print(f"    cores: {format_cores(cores)}", highlight=False)
         return step
 
     def drain(self, timeout: float = 600.0) -> None:
@@ -176,10 +186,13 @@ class LatencyRun:
     probe_interval: float = 1.0
     poll_interval: float = 0.1
     memory_interval: float = 10.0
+    # Cores each part used over the run (CpuMeter.cores), once it has run.
+    cpu_cores: dict[str, float] = field(default_factory=dict, init=False)
 
     def run(self, rate: float, seconds: float) -> list[MemorySample]:
         self.runner.drain()
         self.runner.sampler.producer.set_rate(rate)
+        cpu_start = self.runner.cpu.read()
         memory: list[MemorySample] = []
         end = time.monotonic() + seconds
         next_probe = next_memory = time.monotonic()
@@ -194,6 +207,7 @@ class LatencyRun:
                 next_memory += self.memory_interval
             _mark_visible(self.es, self.prefix, self.probes)
             time.sleep(self.poll_interval)
+        self.cpu_cores = self.runner.cpu.cores(cpu_start, self.runner.cpu.read())
         self._wait_for_last_probes()
         return memory
 
