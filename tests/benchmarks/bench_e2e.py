@@ -192,7 +192,10 @@ class Bench:
     def ceiling(self) -> None:
         self.out.print(f"Elasticsearch's ceiling: {self.args.ceiling_docs:,} documents")
         chunk = self.config.elasticsearch.bulk_chunk_size
-        ceiling = measure_ceiling(self.es, self.url, self.prefix, self.args.ceiling_docs, chunk)
+        ceiling = measure_ceiling(
+            self.es, self.url, self.prefix, self.args.ceiling_docs, chunk, self.runner.cpu
+        )
+        self.out.print(f"    cores: {format_cores(ceiling.cpu_cores)}", highlight=False)
         self.found["ceiling"] = asdict(ceiling)
 
     def profiles(self) -> None:
@@ -222,6 +225,7 @@ def summary(found: dict[str, Any]) -> dict[str, Any]:
     rows: dict[str, Any] = {
         "load average before (1/5/15 min)": found["load_before"],
         "ceiling: Elasticsearch bulk, docs/s": ceiling["docs_per_s"],
+        "cores at the ceiling": format_cores(ceiling["cpu_cores"]),
         "sustained input rate, records/s": round(sustained["rate"]) if sustained else "none flat",
     }
     if sustained:

@@ -6,7 +6,8 @@ are exactly the final ECS documents: every field, the same sizes), repeated with
 template. The bulk bodies are serialized before the clock starts, and two threads send them
 over plain HTTP (``requests``), so the figure is Elasticsearch's, not the client's. Ids are
 given, as the job gives them (an id costs Elasticsearch a lookup). The time runs until the last
-bulk response; the index's refresh interval stays the template's.
+bulk response; the index's refresh interval stays the template's. The cores Elasticsearch and
+the senders used meanwhile are measured too: whether the ceiling is Elasticsearch's CPU.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from elasticsearch.helpers import scan
 from logiflow.config import ElasticsearchSettings
 from logiflow.contract import index_names as names
 from logiflow.io.es_setup import setup_elasticsearch
+
+from .observe import CpuMeter
 
 STREAMS = 2
 
@@ -38,6 +40,7 @@ class Ceiling:
     distinct_documents: int
     chunk_size: int
     streams: int = STREAMS
+    cpu_cores: dict[str, float] = field(default_factory=dict)
 
 
 def read_documents(es: Elasticsearch, prefix: str, most: int) -> list[dict[str, Any]]:
@@ -81,7 +84,7 @@ def _send_all(url: str, work: queue.Queue[bytes], failures: list[str]) -> None:
 
 
 def measure_ceiling(
-    es: Elasticsearch, url: str, source_prefix: str, count: int, chunk: int
+    es: Elasticsearch, url: str, source_prefix: str, count: int, chunk: int, cpu: CpuMeter
 ) -> Ceiling:
     target_prefix = f"{source_prefix}-ceiling"
     setup_elasticsearch(es, ElasticsearchSettings(index_prefix=target_prefix))
@@ -97,16 +100,20 @@ def measure_ceiling(
     threads = [
         threading.Thread(target=_send_all, args=(url, work, failures)) for _ in range(STREAMS)
     ]
-    began = time.monotonic()
+    cpu_start = cpu.read()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    seconds = time.monotonic() - began
+    cpu_end = cpu.read()
+    seconds = cpu_end[0] - cpu_start[0]
     if failures:
         raise SystemExit(f"bulk indexing failed: {failures[0]}")
     es.indices.refresh(index=index)
     indexed = es.count(index=index)["count"]
     if indexed != count:
         raise SystemExit(f"ceiling: {indexed} documents in {index}, expected {count}")
-    return Ceiling(count, round(seconds, 2), round(count / seconds), len(docs), chunk)
+    cores = cpu.cores(cpu_start, cpu_end)
+    return Ceiling(
+        count, round(seconds, 2), round(count / seconds), len(docs), chunk, cpu_cores=cores
+    )
