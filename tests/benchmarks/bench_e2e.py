@@ -40,8 +40,15 @@ import psutil
 from e2e import profiling, results
 from e2e.ceiling import measure_ceiling
 from e2e.load import LinePool, Probes, RateProducer
-from e2e.observe import CpuMeter, LagSampler, as_dicts, memory_sample, process_tree
-from e2e.phases import LatencyRun, Runner, format_cores, percentiles
+from e2e.observe import (
+    CpuMeter,
+    LagSampler,
+    as_dicts,
+    format_cores,
+    memory_sample,
+    process_tree,
+)
+from e2e.phases import LatencyRun, Runner, percentiles
 from e2e.stack import EtlProcess, etl_config_file, start_servers
 from elasticsearch import Elasticsearch
 from rich.console import Console

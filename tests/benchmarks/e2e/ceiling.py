@@ -106,7 +106,7 @@ def measure_ceiling(
     for thread in threads:
         thread.join()
     cpu_end = cpu.read()
-    seconds = cpu_end[0] - cpu_start[0]
+    seconds = cpu_end.at - cpu_start.at
     if failures:
         raise SystemExit(f"bulk indexing failed: {failures[0]}")
     es.indices.refresh(index=index)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 from elasticsearch import Elasticsearch
@@ -183,6 +183,11 @@ def process_tree(pid: int | None) -> list[psutil.Process]:
         return []
 
 
+class CpuReading(NamedTuple):
+    at: float  # time.monotonic()
+    used: dict[str, float]  # CPU-seconds so far, per part
+
+
 @dataclass
 class CpuMeter:
     """Cores used by each part between two readings: ``parts`` lists each part's processes
@@ -190,18 +195,22 @@ class CpuMeter:
 
     parts: dict[str, Callable[[], list[psutil.Process]]]
 
-    def read(self) -> tuple[float, dict[str, float]]:
+    def read(self) -> CpuReading:
         busy = psutil.cpu_times()
         readings = {name: cpu_seconds(processes()) for name, processes in self.parts.items()}
         readings["machine"] = busy.user + busy.nice + busy.system + busy.irq + busy.softirq
-        return time.monotonic(), readings
+        return CpuReading(time.monotonic(), readings)
 
     @staticmethod
-    def cores(
-        start: tuple[float, dict[str, float]], end: tuple[float, dict[str, float]]
-    ) -> dict[str, float]:
-        seconds = end[0] - start[0]
-        return {name: round((end[1][name] - used) / seconds, 2) for name, used in start[1].items()}
+    def cores(start: CpuReading, end: CpuReading) -> dict[str, float]:
+        seconds = end.at - start.at
+        return {
+            name: round((end.used[name] - used) / seconds, 2) for name, used in start.used.items()
+        }
+
+
+def format_cores(cores: dict[str, float]) -> str:
+    return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
 
 
 def as_dicts(samples: list[Any]) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from logiflow.contract import ecs
 from logiflow.contract import index_names as names
 
 from .load import Probes
-from .observe import CpuMeter, LagSample, LagSampler, MemorySample
+from .observe import CpuMeter, LagSample, LagSampler, MemorySample, format_cores
 
 HOLD_RETRIES = 3
 BACKOFF = 0.85
@@ -68,10 +68,6 @@ def flat_lag(
     last = max(s.lag for s in samples if s.t >= end - window)
     allowance = round(rate * trigger_seconds)
     return last <= first + allowance, first, last, allowance
-
-
-def format_cores(cores: dict[str, float]) -> str:
-    return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
 
 
 def _per_second(samples: list[LagSample], count: Callable[[LagSample], int]) -> float:
