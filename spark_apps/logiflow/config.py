@@ -173,6 +173,10 @@ class ElasticsearchSettings(_Section):
     index_prefix: str = "logiflow"
     bulk_chunk_size: int = Field(default=2000, gt=0)
     bulk_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Bulk requests each Spark task keeps in flight; the next chunk is built meanwhile. 2 did
+    # not help where Elasticsearch shares the job's two cores (docs/performance.md); it may
+    # where Elasticsearch has cores of its own and the network adds round trips.
+    bulk_concurrency: int = Field(default=1, gt=0)
     # The sink retries an unavailable, overloaded or blocked Elasticsearch without bound (the
     # batch waits, uncommitted): back-off doubles from the first delay up to the cap.
     initial_backoff_seconds: float = Field(default=0.5, gt=0)

@@ -155,3 +155,30 @@ def test_unreachable_elasticsearch_is_waited_out_and_the_batch_written_once_it_a
     assert counts.written == 2  # type: ignore[attr-defined]
     pattern = names.index_pattern(settings.index_prefix, names.EVENTS)
     assert count_documents(es_client, pattern) == 2
+
+
+def test_a_partition_written_as_many_chunks_in_flight_together_counts_every_document(
+    spark: SparkSession, pipeline_config: LogiflowConfig, es_client: Elasticsearch
+) -> None:
+    # One partition of 60 documents in chunks of 4, three requests in flight: 15 requests whose
+    # answers come back in any order; two refused documents sit in different chunks.
+    settings = pipeline_config.elasticsearch.model_copy(
+        update={"bulk_chunk_size": 4, "bulk_concurrency": 3}
+    )
+    setup_elasticsearch(connect(settings), settings)
+    topic, when = pipeline_config.kafka.logs_topic, datetime(2026, 11, 24, 12, 0, 0)
+    refused = {9, 42}
+    rows = [
+        (f"{topic}-0-{n}", when, "not-an-ip" if n in refused else f"10.0.0.{n}", 200,
+         f"line {n}", topic, 0, n, when, "indexed")
+        for n in range(60)
+    ]  # fmt: skip
+    df = spark.createDataFrame(rows, SCHEMA).coalesce(1)
+
+    counts = write_documents(df, event_index(settings.index_prefix), settings)
+
+    assert (counts.written, counts.rejected) == (58, 2)
+    assert sorted(r.doc_id for r in counts.rejections) == sorted(f"{topic}-0-{n}" for n in refused)
+    prefix = settings.index_prefix
+    assert count_documents(es_client, names.index_pattern(prefix, names.EVENTS)) == 58
+    assert count_documents(es_client, names.index_pattern(prefix, names.DEAD_LETTER)) == 2

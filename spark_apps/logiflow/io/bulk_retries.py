@@ -70,7 +70,9 @@ def _stderr_line(text: str) -> None:
 
 @dataclass
 class OutageReport:
-    """Says, rate-limited, that writes are waiting for Elasticsearch, and when it is back."""
+    """Says, rate-limited, that writes are waiting for Elasticsearch, and when it is back.
+
+    Shared by the threads of one Spark task that write its chunks concurrently."""
 
     where: str
     log: Callable[[str], None] = _stderr_line
@@ -82,9 +84,14 @@ class OutageReport:
     _started: float | None = None
     _last_report: float | None = None
     _last_split: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def waiting(self, cause: str, delay: float, what: str) -> None:
         """Retry number ``retries + 1`` comes in ``delay`` seconds; ``what`` waits for it."""
+        with self._lock:
+            self._waiting(cause, delay, what)
+
+    def _waiting(self, cause: str, delay: float, what: str) -> None:
         now = time.monotonic()
         self._started = now if self._started is None else self._started
         self.retries += 1
@@ -101,7 +108,9 @@ class OutageReport:
     def too_large(self, documents: int, smaller: int) -> None:
         """A request of ``documents`` was refused as too large (413); ``smaller`` go next."""
         now = time.monotonic()
-        if self._last_split is None or now - self._last_split >= self.interval:
+        with self._lock:
+            if self._last_split is not None and now - self._last_split < self.interval:
+                return
             self._last_split = now
             self.log(
                 f"Elasticsearch at {self.where} refused a request of {documents} document(s) "
@@ -110,7 +119,9 @@ class OutageReport:
             )
 
     def recovered(self) -> None:
-        if self._started is not None:
+        with self._lock:
+            if self._started is None:  # another thread of the task said so already
+                return
             self.log(
                 f"Elasticsearch at {self.where} is back: written after {self.retries} "
                 f"retries, {time.monotonic() - self._started:.0f}s"

@@ -1,8 +1,9 @@
 """Elasticsearch sink: bulk-indexes a micro-batch from the executors with the client's helpers.
 
 Each partition opens its own client and streams its documents with
-``elasticsearch.helpers.streaming_bulk``; nothing is collected to the driver except one small
-row of counts per partition. Guarantees, in order of importance:
+``elasticsearch.helpers.streaming_bulk``, ``elasticsearch.bulk_concurrency`` requests in flight;
+nothing is collected to the driver except one small row of counts per partition. Guarantees, in
+order of importance:
 
 - Idempotent: every document has a deterministic ``_id`` (for events and dead letters the
   line's source identity, else its Kafka coordinates; window + keys + first record for aggregate
@@ -24,10 +25,13 @@ row of counts per partition. Guarantees, in order of importance:
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from elasticsearch import Elasticsearch
@@ -46,6 +50,7 @@ ERROR_TYPE = "error.type"
 ERROR_TYPE_REJECTED = "elasticsearch_rejected"
 
 _ID, _INDEX, _SOURCE = "_id", "_index", "_source"
+T = TypeVar("T")
 # What the dead letter of a document too large for any request keeps of its line: well under
 # any request limit met in practice (Elasticsearch's default is 100 MB, proxies' often 1 MB).
 TOO_LARGE_KEPT_CHARS = 8 * 1024
@@ -169,39 +174,74 @@ def write_documents(df: DataFrame, index: Column, settings: ElasticsearchSetting
 def partition_writer(
     settings: ElasticsearchSettings,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The function ``mapInArrow`` runs per partition: bulk-write, then yield one count row."""
+    """The function ``mapInArrow`` runs per partition: bulk-write, then yield one count row.
+
+    Up to ``settings.bulk_concurrency`` chunks are in flight at once (``write_concurrently``)."""
 
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         client = create_es_client(settings)
         # One report per partition: its lines are rate-limited across all its chunks.
         report = OutageReport(describe_hosts(settings))
-        written = rejected = 0
-        rejections: list[Rejection] = []
+        stop = threading.Event()
 
-        def flush(chunk: list[dict[str, Any]]) -> None:
-            nonlocal written, rejected
-            counts = write_chunk(client, chunk, settings, report)
-            written, rejected = written + counts.written, rejected + counts.rejected
-            rejections.extend(counts.rejections)
+        def write_one(chunk: list[dict[str, Any]]) -> WriteCounts:
+            return write_chunk(client, chunk, settings, report, stop)
 
         try:
-            chunk: list[dict[str, Any]] = []
-            for batch in batches:
-                ids = batch.column(_ID).to_pylist()
-                indices = batch.column(_INDEX).to_pylist()
-                sources = batch.column(_SOURCE).to_pylist()
-                for doc_id, index, source in zip(ids, indices, sources, strict=True):
-                    chunk.append({"_op_type": "index", _ID: doc_id, _INDEX: index, _SOURCE: source})
-                    if len(chunk) >= settings.bulk_chunk_size:
-                        flush(chunk)
-                        chunk = []
-            if chunk:
-                flush(chunk)
+            chunks = action_chunks(batches, settings.bulk_chunk_size)
+            counts = write_concurrently(chunks, write_one, settings.bulk_concurrency, stop)
         finally:
             client.close()
+        rejections = [r for c in counts for r in c.rejections]
+        written, rejected = sum(c.written for c in counts), sum(c.rejected for c in counts)
         yield _count_rows(written, rejected, rejections, report.retries_by_cause)
 
     return write
+
+
+def action_chunks(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[list[dict[str, Any]]]:
+    """The partition's ``_id``/``_index``/``_source`` rows as bulk actions, ``size`` at a time."""
+    chunk: list[dict[str, Any]] = []
+    for batch in batches:
+        ids = batch.column(_ID).to_pylist()
+        indices = batch.column(_INDEX).to_pylist()
+        sources = batch.column(_SOURCE).to_pylist()
+        for doc_id, index, source in zip(ids, indices, sources, strict=True):
+            chunk.append({"_op_type": "index", _ID: doc_id, _INDEX: index, _SOURCE: source})
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def write_concurrently(
+    chunks: Iterator[T],
+    write: Callable[[T], WriteCounts],
+    concurrency: int,
+    stop: threading.Event,
+) -> list[WriteCounts]:
+    """``write`` each chunk, up to ``concurrency`` at once, while the next chunk is built.
+
+    A task that sent one request at a time left both sides idle in turn: Spark and the Python
+    worker while Elasticsearch indexed, Elasticsearch while they built the next request. When a
+    write fails, ``stop`` is set (ending the others' waits for Elasticsearch: the batch fails
+    as a whole and is replayed) and the first failure is raised.
+    """
+    counts: list[WriteCounts] = []
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="logiflow-bulk") as pool:
+        in_flight: deque[Future[WriteCounts]] = deque()
+        try:
+            for chunk in chunks:
+                if len(in_flight) >= concurrency:
+                    counts.append(in_flight.popleft().result())
+                in_flight.append(pool.submit(write, chunk))
+            while in_flight:
+                counts.append(in_flight.popleft().result())
+        except BaseException:
+            stop.set()
+            raise
+    return counts
 
 
 def _count_rows(
@@ -227,17 +267,19 @@ def write_chunk(
     actions: list[dict[str, Any]],
     settings: ElasticsearchSettings,
     report: OutageReport | None = None,
+    stop: threading.Event | None = None,
 ) -> WriteCounts:
-    """Write one chunk; permanent per-document failures are re-written as dead letters."""
+    """Write one chunk; permanent per-document failures are re-written as dead letters.
+    ``stop``: set by another chunk's failure; ends a wait for Elasticsearch."""
     report = report if report is not None else OutageReport(describe_hosts(settings))
-    failures = bulk_with_retries(client, actions, settings, report=report)
+    failures = bulk_with_retries(client, actions, settings, report=report, stop=stop)
     if not failures:
         return WriteCounts(written=len(actions))
     by_id = {action[_ID]: action for action in actions}
     dead_letters = [
         rejected_dead_letter(by_id[item[_ID]], item, settings.index_prefix) for item in failures
     ]
-    still_failing = bulk_with_retries(client, dead_letters, settings, report=report)
+    still_failing = bulk_with_retries(client, dead_letters, settings, report=report, stop=stop)
     if still_failing:
         first = still_failing[0]
         raise SinkUnavailableError(
