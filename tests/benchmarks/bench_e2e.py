@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -113,6 +112,8 @@ class Bench:
         self.url = config.elasticsearch.hosts[0]
         self.es = Elasticsearch(self.url, request_timeout=120)
         self.jfr = out_dir / "driver.jfr"
+        # Start and end of the latency run, which the profiles cover.
+        self.window: tuple[datetime, datetime] | None = None
         conf = {"spark.driver.extraJavaOptions": profiling.jfr_java_options(self.jfr)}
         config_file = etl_config_file(config, out_dir / "etl.yaml", conf if args.profile else {})
         self.etl = EtlProcess.start(config_file, out_dir / "etl-output.txt")
@@ -152,7 +153,7 @@ class Bench:
         seconds = self.args.memory_minutes * 60
         self.out.print(f"latency + memory at {rate:,.0f}/s for {seconds:.0f} s")
         spies = self._start_py_spy(seconds)
-        self.window = (datetime.now(UTC),)
+        latency_started = datetime.now(UTC)
         run = LatencyRun(
             self.runner,
             self.es,
@@ -161,7 +162,7 @@ class Bench:
             lambda: memory_sample(self.etl, Path(self.config.spark.checkpoint_dir), self.began),
         )
         memory = run.run(rate, seconds)
-        self.window += (datetime.now(UTC),)
+        self.window = (latency_started, datetime.now(UTC))
         self.out.print(f"    cores: {format_cores(run.cpu_cores)}", highlight=False)
         self.producer.set_rate(0)
         for spy in spies:
@@ -207,7 +208,7 @@ class Bench:
 
     def profiles(self) -> None:
         """Top frames under the steady load of the latency run (JFR records from JVM start)."""
-        if not self.args.profile:
+        if not self.args.profile or self.window is None:
             return
         jvm = profiling.jfr_frames(self.jfr, *self.window)
         python_top, python_samples = profiling.py_spy_top_frames(self.out_dir / "py-spy")
@@ -293,4 +294,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -30,11 +30,15 @@ from logiflow.ingest.traffic import TokenBucket
 
 POOL_SIZE = 20_000
 POOL_REFRESH_SECONDS = 30.0
-Record = tuple[bytes, bytes, list[tuple[str, bytes]]]
+# value, key, headers (typed as confluent-kafka's produce() takes them)
+Record = tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]
 
 
 def _record(line: GeneratedLine, text: str | None = None) -> Record:
-    headers = [(HEADER_HOST, line.host.encode()), (HEADER_SERVICE, line.service.encode())]
+    headers: list[tuple[str, str | bytes | None]] = [
+        (HEADER_HOST, line.host.encode()),
+        (HEADER_SERVICE, line.service.encode()),
+    ]
     return ((text or line.line).encode(), record_key(line.host, line.service), headers)
 
 

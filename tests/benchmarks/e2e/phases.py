@@ -159,7 +159,7 @@ def _mark_visible(es: Elasticsearch, prefix: str, probes: Probes) -> None:
         size=len(pending),
         query={"terms": {ecs.TRACE_ID: list(pending)}},
         source=False,
-        fields=[ecs.TRACE_ID],
+        fields=[ecs.TRACE_ID],  # type: ignore[list-item]  # the API takes names too
         ignore_unavailable=True,
     )
     now = time.time()
