@@ -223,8 +223,8 @@ def write_concurrently(
 ) -> list[WriteCounts]:
     """``write`` each chunk, up to ``concurrency`` at once, while the next chunk is built.
 
-    A task that sent one request at a time left both sides idle in turn: Spark and the Python
-    worker while Elasticsearch indexed, Elasticsearch while they built the next request. When a
+    More than one in flight lets a task build and send while Elasticsearch indexes; where the
+    two share cores it did not raise throughput (docs/performance.md), hence a default of 1. When a
     write fails, ``stop`` is set (ending the others' waits for Elasticsearch: the batch fails
     as a whole and is replayed) and the first failure is raised.
     """

@@ -30,12 +30,13 @@ from logiflow.ingest.traffic import TokenBucket
 
 POOL_SIZE = 20_000
 POOL_REFRESH_SECONDS = 30.0
-# value, key, headers (typed as confluent-kafka's produce() takes them)
-Record = tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]
+# Typed as confluent-kafka's produce() takes them.
+Headers = list[tuple[str, str | bytes | None]]
+Record = tuple[bytes, bytes, Headers]  # value, key, headers
 
 
 def _record(line: GeneratedLine, text: str | None = None) -> Record:
-    headers: list[tuple[str, str | bytes | None]] = [
+    headers: Headers = [
         (HEADER_HOST, line.host.encode()),
         (HEADER_SERVICE, line.service.encode()),
     ]
