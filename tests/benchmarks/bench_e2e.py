@@ -57,6 +57,8 @@ from logiflow.local.servers import LocalServers
 
 LATENCY_SHARE = 0.7
 PY_SPY_SECONDS = 60
+# Micro-batches per scout step (scout_seconds).
+SCOUT_BATCHES = 20
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,7 +70,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--memory-minutes", type=float, help="latency + memory run (default: 10x --hold)"
     )
     parser.add_argument(
-        "--scout", type=float, help="seconds per scout step (default: min(60, --hold))"
+        "--scout",
+        type=float,
+        help=f"seconds per scout step (default: {SCOUT_BATCHES} triggers, at least 60, at most "
+        "--hold)",
     )
     parser.add_argument(
         "--start-rate", type=float, default=500.0, help="first scout rate, records/s"
@@ -87,8 +92,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-state", action="store_true", help="keep the servers' data")
     args = parser.parse_args(argv)
     args.memory_minutes = args.memory_minutes or args.hold * 10 / 60
-    args.scout = args.scout or min(60.0, args.hold)
     return args
+
+
+def scout_seconds(hold: float, trigger: float) -> float:
+    """A scout long enough to hold ``SCOUT_BATCHES`` micro-batches: the flatness allowance is one
+    trigger's input, so a scout of a few long batches passes rates the job cannot keep."""
+    return min(max(60.0, SCOUT_BATCHES * trigger), hold)
 
 
 def trigger_seconds(config: LogiflowConfig) -> float:
@@ -141,8 +151,9 @@ class Bench:
         self.out.print(f"warm-up at {args.start_rate:,.0f}/s for {args.warmup:.0f} s")
         self.runner.run_at(args.start_rate, args.warmup, "warm-up")
         self.out.print("sustained rate: scout steps, then the hold")
+        scout = args.scout or scout_seconds(args.hold, self.runner.trigger_seconds)
         sustained, steps = self.runner.find_sustained(
-            args.start_rate, args.factor, args.scout, args.hold
+            args.start_rate, args.factor, scout, args.hold
         )
         self.found["steps"] = [asdict(s) for s in steps]
         self.found["sustained"] = asdict(sustained) if sustained else None
