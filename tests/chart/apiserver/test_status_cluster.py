@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from chart_render import Doc, render
+from rich.console import Console
 from typer.testing import CliRunner
 
+from logiflow.cli import status_cmd
 from logiflow.cli.main import app
 from logiflow.status.cluster import KINDS
 
@@ -135,11 +137,18 @@ def kubeconfig(apiserver: Any, tmp_path_factory: pytest.TempPathFactory) -> Path
     return apiserver.write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")
 
 
+@pytest.fixture(autouse=True)
+def wide_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table 160 columns wide, so no name in it wraps. The CLI's console is made at import,
+    and on a pytest-xdist worker it kept 80 columns whatever COLUMNS CliRunner set later."""
+    monkeypatch.setattr(status_cmd, "out", Console(width=160))
+
+
 def status(kubeconfig: Path, *extra: str) -> Any:
     args = ["status", "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "--release", RELEASE]
     # Nothing listens on port 9: the progress row must say so and not fail the command.
     args += ["--es-host", "http://127.0.0.1:9", *extra]
-    return CliRunner().invoke(app, args, env={"COLUMNS": "160"})
+    return CliRunner().invoke(app, args)
 
 
 def test_a_healthy_release_exits_0_and_lists_every_object(
