@@ -55,9 +55,17 @@ system-packages:
 test-setup:
 	$(MAKE) --no-print-directory --jobs=4 --output-sync=target install tools system-packages fetch airflow-venv elasticsearch-exporter
 
+# Two workers (pytest-xdist), each with servers of its own; a module runs on one worker from start
+# to end, as do the modules that share a costly session fixture (tests/conftest.py). Most of the
+# integration modules' time is spent waiting (a JVM starting, a batch to be indexed, an outage to
+# pass), and the other worker's module fills it. Modules go out in collection order, so the
+# short unit modules come last and even out the end.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := --numprocesses=$(PYTEST_WORKERS) --dist=loadfile --no-loadscope-reorder
+
 test: test-setup
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest --durations=25
+	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=25
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_VENV) .pytest_cache .ruff_cache
