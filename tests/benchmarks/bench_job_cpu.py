@@ -63,7 +63,13 @@ def produce(config: LogiflowConfig, lines: list[bytes]) -> None:
     producer = Producer({"bootstrap.servers": config.kafka.bootstrap_servers, "linger.ms": 50})
     for i, line in enumerate(lines):
         # Keyed like `logiflow ship` (host/service): a few services, spread over partitions.
-        producer.produce(config.kafka.logs_topic, line, key=f"web-{i % 3}/shop-{i % 4}".encode())
+        key = f"web-{i % 3}/shop-{i % 4}".encode()
+        while True:
+            try:
+                producer.produce(config.kafka.logs_topic, line, key=key)
+                break
+            except BufferError:  # the local queue is full: wait for deliveries to free it
+                producer.poll(1)
         if i % 10_000 == 0:
             producer.poll(0)
     if producer.flush(60) != 0:
