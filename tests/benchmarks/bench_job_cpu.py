@@ -29,8 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import Producer
-
 # The script's folder is first on sys.path when it runs: its sibling packages import by name.
 from e2e.stack import etl_config_file, start_servers
 from elasticsearch import Elasticsearch
@@ -38,6 +36,8 @@ from parse_enrich.corpus import corpus_pool
 
 from logiflow.config import LogiflowConfig
 from logiflow.contract import index_names as names
+from logiflow.contract.kafka_records import record_key
+from logiflow.ingest.producer import LogProducer
 from logiflow.io.es_client import create_es_client
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/cpuacct")
@@ -60,20 +60,17 @@ def corpus_lines(count: int, distinct: int) -> list[bytes]:
 
 
 def produce(config: LogiflowConfig, lines: list[bytes]) -> None:
-    producer = Producer({"bootstrap.servers": config.kafka.bootstrap_servers, "linger.ms": 50})
-    for i, line in enumerate(lines):
-        # Keyed like `logiflow ship` (host/service): a few services, spread over partitions.
-        key = f"web-{i % 3}/shop-{i % 4}".encode()
-        while True:
-            try:
-                producer.produce(config.kafka.logs_topic, line, key=key)
-                break
-            except BufferError:  # the local queue is full: wait for deliveries to free it
-                producer.poll(1)
-        if i % 10_000 == 0:
-            producer.poll(0)
-    if producer.flush(60) != 0:
-        raise SystemExit("the corpus could not be produced to Kafka")
+    """The corpus into the logs topic with the shipper's producer, which waits while its local
+    queue is full and fails on any record Kafka did not acknowledge."""
+    producer = LogProducer(config.kafka, config.ship, config.kafka.logs_topic)
+    producer.connect()
+    try:
+        for i, line in enumerate(lines):
+            # Keyed like `logiflow ship`: a few hosts and services, spread over partitions.
+            producer.send(line, record_key(f"web-{i % 3}", f"shop-{i % 4}"))
+        producer.finish(60)
+    finally:
+        producer.close()
 
 
 @contextmanager
