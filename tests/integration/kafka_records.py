@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,7 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Record
         partitions = sorted(metadata.topics[topic].partitions)
         records: list[Record] = []
         for partition in partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout
-            )
+            low, high = watermarks(consumer, TopicPartition(topic, partition), timeout)
             if high <= low:
                 continue
             consumer.assign([TopicPartition(topic, partition, low)])
@@ -62,6 +61,27 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Record
         return records
     finally:
         consumer.close()
+
+
+def _leader_not_settled(error: BaseException) -> bool:
+    return isinstance(error, KafkaException) and error.args[0].code() in (
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    )
+
+
+@retry(
+    retry=retry_if_exception(_leader_not_settled),
+    stop=stop_after_delay(30),
+    wait=wait_fixed(0.5),
+    reraise=True,
+)
+def watermarks(consumer: Consumer, partition: TopicPartition, timeout: float) -> tuple[int, int]:
+    """A partition's (low, high) offsets. Retried while its leader is not settled: a topic that
+    a producer has just auto-created answers NOT_LEADER_FOR_PARTITION for a moment."""
+    low, high = consumer.get_watermark_offsets(partition, timeout=timeout)
+    return low, high
 
 
 def values(records: list[Record]) -> list[str]:
